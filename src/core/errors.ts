@@ -1,0 +1,204 @@
+// Errors with stable codes. Every code kubetrail can raise is registered in ERROR_CODES with a one-line
+// meaning and how to fix it; docs/errors.md is generated from this table and a test keeps them in sync.
+
+export interface ErrorCodeInfo {
+  /** What went wrong, in general terms. */
+  summary: string;
+  /** What the user can do about it. */
+  fix: string;
+  /** Process exit code the CLI uses when this error ends a command. */
+  exit: number;
+}
+
+/** Where in an input a problem is: any subset of file, line, column, field path. */
+export interface Location {
+  file?: string;
+  line?: number;
+  column?: number;
+  path?: string;
+}
+
+/**
+ * The registry. Codes are stable: never rename or reuse one. Grouped by area; add new codes to the area's
+ * group. Exit codes: 2 for usage and input errors, 3 for store and I/O faults, 1 reserved for "found".
+ */
+export const ERROR_CODES = {
+  // --- usage and configuration
+  KT_USAGE: { summary: 'The command line is not valid.', fix: 'Run the command with --help.', exit: 2 },
+  KT_CONFIG_INVALID: {
+    summary: 'The configuration file does not match its schema.',
+    fix: 'Correct the field named in the message; docs/configuration.md lists every key.',
+    exit: 2,
+  },
+  KT_CONFIG_READ: {
+    summary: 'The configuration file cannot be read or parsed.',
+    fix: 'Check the path and the YAML/JSON syntax at the line and column given.',
+    exit: 2,
+  },
+  // --- input (decoding events)
+  KT_INPUT_NOT_FOUND: {
+    summary: 'An input file or directory does not exist.',
+    fix: 'Check the path.',
+    exit: 2,
+  },
+  KT_INPUT_READ: {
+    summary: 'An input cannot be read (permissions, corrupt gzip, I/O error).',
+    fix: 'Check the file; a corrupt .gz can be tested with `gzip -t`.',
+    exit: 2,
+  },
+  KT_EVENT_INVALID: {
+    summary: 'A record is not a valid audit event.',
+    fix: 'The record was set aside in the quarantine file; inspect it there.',
+    exit: 2,
+  },
+  KT_EVENT_TOO_LARGE: {
+    summary: 'A record is larger than the accepted maximum.',
+    fix: 'Raise the maximum record size if such events are legitimate.',
+    exit: 2,
+  },
+  // --- query language
+  KT_QUERY_SYNTAX: {
+    summary: 'The filter expression cannot be parsed.',
+    fix: 'See the caret under the position named; docs/query-language.md has the grammar.',
+    exit: 2,
+  },
+  KT_QUERY_FIELD: {
+    summary: 'The filter names a field that does not exist.',
+    fix: 'Use a field from docs/fields.md (the message suggests the closest one).',
+    exit: 2,
+  },
+  KT_QUERY_VALUE: {
+    summary: 'A value in the filter does not fit its field (a number, duration or time was expected).',
+    fix: 'Write the value in the form the field takes; docs/fields.md gives each field type.',
+    exit: 2,
+  },
+  KT_TIME_INVALID: {
+    summary: 'A time or duration option cannot be parsed.',
+    fix: 'Use a duration such as 15m, 24h, 7d or an RFC 3339 time such as 2024-05-01T10:00:00Z.',
+    exit: 2,
+  },
+  // --- store
+  KT_STORE_OPEN: {
+    summary: 'The store cannot be opened.',
+    fix: 'Check the path and that no other kubetrail process holds it for writing.',
+    exit: 3,
+  },
+  KT_STORE_SCHEMA: {
+    summary: 'The store was written by a newer kubetrail, or its schema is damaged.',
+    fix: 'Upgrade kubetrail, or point --db at another file.',
+    exit: 3,
+  },
+  KT_STORE_WRITE: {
+    summary: 'Writing to the store failed.',
+    fix: 'Check disk space and permissions.',
+    exit: 3,
+  },
+  KT_STORE_QUERY: {
+    summary: 'A query against the store failed.',
+    fix: 'Retry; if it persists, report it with the filter used.',
+    exit: 3,
+  },
+  KT_NOT_FOUND: { summary: 'The requested object does not exist.', fix: 'Check the identifier.', exit: 1 },
+  // --- policy
+  KT_POLICY_INVALID: {
+    summary: 'The audit policy is not valid for the API server.',
+    fix: 'Correct each problem at the field path and line given.',
+    exit: 2,
+  },
+  KT_POLICY_READ: {
+    summary: 'The audit policy file cannot be read or parsed.',
+    fix: 'Check the path and the YAML/JSON syntax at the line and column given.',
+    exit: 2,
+  },
+  // --- redaction
+  KT_REDACT_CONFIG: {
+    summary: 'A redaction rule or pattern is not valid.',
+    fix: 'Correct the pattern named; `kubetrail redact --check` validates the configuration.',
+    exit: 2,
+  },
+  // --- detection
+  KT_RULE_INVALID: {
+    summary: 'A detection rule is not valid.',
+    fix: 'Correct the rule at the file, line and field path given; `kubetrail rules lint` checks rule files.',
+    exit: 2,
+  },
+  KT_ALERT_OUTPUT: {
+    summary: 'An alert output failed to deliver.',
+    fix: 'The alert stays in the outbox and is retried; check the output URL and credentials.',
+    exit: 3,
+  },
+  // --- server
+  KT_AUTH_REQUIRED: { summary: 'Authentication is required.', fix: 'Send a valid bearer token.', exit: 2 },
+  KT_FORBIDDEN: {
+    summary: 'The token does not allow this.',
+    fix: 'Use a token with the needed role.',
+    exit: 2,
+  },
+  KT_BODY_TOO_LARGE: {
+    summary: 'The request body is larger than the accepted maximum.',
+    fix: 'Lower the webhook batch size or raise the server body limit.',
+    exit: 2,
+  },
+  KT_OVERLOADED: {
+    summary: 'The pipeline is full; the request should be retried.',
+    fix: 'Retry after the time in Retry-After; the API server does so on its own.',
+    exit: 3,
+  },
+  KT_SERVER_UNREACHABLE: {
+    summary: 'The kubetrail server cannot be reached.',
+    fix: 'Check --server and that `kubetrail serve` is running.',
+    exit: 3,
+  },
+  KT_INTERNAL: {
+    summary: 'An unexpected internal error.',
+    fix: 'Report it with the message and stack.',
+    exit: 3,
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KubetrailError extends Error {
+  readonly code: ErrorCode;
+  readonly where: Location | undefined;
+  readonly hint: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { where?: Location; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KubetrailError';
+    this.code = code;
+    this.where = options.where;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** One line for people: `CODE: file:line:col: field: message (hint)`. */
+  format(): string {
+    const w = this.where;
+    const place = w
+      ? [w.file, w.line, w.column].filter((p) => p !== undefined).join(':') + (w.path ? ` ${w.path}` : '')
+      : '';
+    const hint = this.hint ?? ERROR_CODES[this.code].fix;
+    return `${this.code}: ${place ? `${place}: ` : ''}${this.message}\n  hint: ${hint}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      where: this.where,
+      hint: this.hint ?? ERROR_CODES[this.code].fix,
+    };
+  }
+}
+
+export function isKubetrailError(err: unknown): err is KubetrailError {
+  return err instanceof KubetrailError;
+}

@@ -1,0 +1,90 @@
+// The Store interface every back end (DuckDB, ClickHouse) implements, and the shapes it exchanges.
+// A shared conformance suite (store-conformance.ts) runs against each implementation.
+import type { EventRecord } from '../core/event.js';
+import type { QueryNode } from '../query/syntax/ast.js';
+
+/** A time range in epoch microseconds; either end may be open. `until` is exclusive. */
+export interface TimeRange {
+  since?: number;
+  until?: number;
+}
+
+export interface WriteResult {
+  /** Events newly stored. */
+  stored: number;
+  /** Events already present (same cluster, auditID, stage and content) and not stored again. */
+  duplicates: number;
+}
+
+export interface EventQuery extends TimeRange {
+  filter: QueryNode;
+  /** Maximum events to return. */
+  limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** Default: newest first. */
+  order?: 'desc' | 'asc';
+}
+
+export interface EventPage {
+  records: EventRecord[];
+  /** Set when more events match after this page. */
+  nextCursor?: string;
+}
+
+export interface StatsQuery extends TimeRange {
+  filter: QueryNode;
+  /** A field name from the catalog (or annotation/JSON path) to group by. */
+  by: string;
+  limit: number;
+}
+
+export interface StatsRow {
+  value: string | number | null;
+  count: number;
+}
+
+export interface HistogramQuery extends TimeRange {
+  filter: QueryNode;
+  /** Bucket width in milliseconds. */
+  intervalMs: number;
+  /** Optional field to split each bucket by (top values only; the rest are counted as "other"). */
+  splitBy?: string;
+  splitLimit?: number;
+}
+
+export interface HistogramBucket {
+  /** Bucket start, epoch microseconds. */
+  start: number;
+  /** Count per split value ("" when not split). */
+  counts: Record<string, number>;
+}
+
+/** An object as named in history lookups. */
+export interface ObjectKey {
+  resource: string;
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
+  cluster?: string;
+}
+
+export interface Store {
+  /** Kind of back end, for messages: "duckdb" or "clickhouse". */
+  readonly kind: string;
+  /** Writes a batch durably; resolves only once the batch is committed. Idempotent. */
+  write(records: readonly EventRecord[]): Promise<WriteResult>;
+  query(q: EventQuery): Promise<EventPage>;
+  count(filter: QueryNode, range?: TimeRange): Promise<number>;
+  stats(q: StatsQuery): Promise<StatsRow[]>;
+  histogram(q: HistogramQuery): Promise<HistogramBucket[]>;
+  /** Every stored stage of the requests with this auditID, oldest first. */
+  getByAuditId(auditID: string): Promise<EventRecord[]>;
+  /** Every stored event about one object (its writes and reads), oldest first. */
+  history(key: ObjectKey, range?: TimeRange): Promise<EventRecord[]>;
+  /** Time span of stored events, or undefined when the store is empty. */
+  span(): Promise<{ first: number; last: number; events: number } | undefined>;
+  /** Deletes events older than the given time (epoch µs); returns how many were removed. */
+  deleteBefore(until: number): Promise<number>;
+  close(): Promise<void>;
+}

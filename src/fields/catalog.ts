@@ -134,7 +134,7 @@ export const FIELDS: readonly FieldDef[] = [
   ),
   def(
     'auditid',
-    ['auditID', 'id'],
+    ['id'],
     'string',
     'audit_id',
     'auditID',
@@ -220,7 +220,7 @@ export const FIELDS: readonly FieldDef[] = [
   ),
   def(
     'ua',
-    ['useragent', 'userAgent'],
+    ['useragent'],
     'string',
     'user_agent',
     'userAgent',
@@ -273,7 +273,7 @@ export const FIELDS: readonly FieldDef[] = [
   ),
   def(
     'apigroup',
-    ['group_api', 'apiGroup'],
+    [],
     'string',
     'api_group',
     'objectRef.apiGroup',
@@ -281,14 +281,8 @@ export const FIELDS: readonly FieldDef[] = [
     (r) => str(r.event.objectRef?.apiGroup),
     { examples: ['apigroup:rbac.authorization.k8s.io'] },
   ),
-  def(
-    'apiversion',
-    ['apiVersion'],
-    'string',
-    'api_version',
-    'objectRef.apiVersion',
-    'API version of the object.',
-    (r) => str(r.event.objectRef?.apiVersion),
+  def('apiversion', [], 'string', 'api_version', 'objectRef.apiVersion', 'API version of the object.', (r) =>
+    str(r.event.objectRef?.apiVersion),
   ),
   def(
     'code',
@@ -325,7 +319,7 @@ export const FIELDS: readonly FieldDef[] = [
   ),
   def(
     'uri',
-    ['requesturi', 'requestURI', 'path'],
+    ['requesturi', 'path'],
     'string',
     'request_uri',
     'requestURI',

@@ -1,0 +1,109 @@
+// `kubetrail import PATH...`: reads audit logs (files, rotated-log directories, .gz, stdin) into the
+// store through the ingest transforms, with a progress line and a final summary.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createFileQuarantine, readEvents } from '../../ingest/index.js';
+import { runImport, type ImportSummary } from '../../importer/run.js';
+import { openStore } from '../../store/open.js';
+import { buildIngestTransforms } from '../transforms.js';
+import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { Progress, rate } from '../progress.js';
+
+interface ImportOpts {
+  db?: string;
+  cluster?: string;
+  quarantine?: string;
+  policy?: string;
+  redact: boolean;
+  detect: boolean;
+  output: string;
+}
+
+export function formatSummary(s: ImportSummary, quarantineFile: string | undefined): string {
+  const lines = [
+    `read         ${n(s.read)} events`,
+    `stored       ${n(s.stored)}`,
+    `duplicates   ${n(s.duplicates)}`,
+  ];
+  if (s.dropped > 0) lines.push(`dropped      ${n(s.dropped)} (by the policy)`);
+  lines.push(
+    `quarantined  ${n(s.quarantined)}${s.quarantined > 0 && quarantineFile ? ` → ${quarantineFile}` : ''}`,
+  );
+  lines.push(`time         ${s.seconds.toFixed(2)}s (${rate(s.rate)} events/s)`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerImportCommand(program: Command, io: Io = processIo()): void {
+  program
+    .command('import')
+    .description('import audit logs into the store: files, directories of rotated logs, .gz, or - for stdin')
+    .argument('<paths...>', 'files, directories or - (stdin)')
+    .addOption(dbOption())
+    .option('--cluster <name>', 'cluster name to tag the events with', 'default')
+    .option(
+      '--quarantine <file>',
+      'where records that are not events are set aside (default: beside the store)',
+    )
+    .option('--policy <file>', 'apply an audit policy: drop, downgrade, omit stages, strip managed fields')
+    .option('--no-redact', 'store secrets as they are (not recommended)')
+    .option('--no-detect', 'do not run detection rules on the imported events')
+    .option('-o, --output <format>', 'summary format: table or json', 'table')
+    .action(async (paths: string[], opts: ImportOpts) => {
+      const format = choice('--output', opts.output, ['table', 'json'] as const);
+      const db = dbLocation(opts.db);
+      const quarantineFile =
+        opts.quarantine ??
+        path.join(path.dirname(path.resolve(db.replace(/^duckdb:/, ''))), 'quarantine.jsonl');
+      const quarantine = createFileQuarantine(quarantineFile);
+      const store = await openStore(db);
+      const progress = new Progress('importing', io.err, io.interactive);
+      let bytesRead = 0;
+      let totalBytes: number | undefined;
+      let events = 0;
+      try {
+        const transforms = await buildIngestTransforms({
+          store,
+          policy: opts.policy,
+          redact: opts.redact,
+          detect: opts.detect,
+          io,
+        });
+        const summary = await runImport({
+          source: readEvents(paths, {
+            cluster: opts.cluster ?? 'default',
+            quarantine,
+            onProgress: (p) => {
+              bytesRead = p.bytesRead;
+              totalBytes = p.totalBytes;
+              progress.update({ bytesRead, totalBytes, events });
+            },
+          }),
+          store,
+          transforms,
+          quarantined: () => quarantine.count,
+          onBatch: (p) => {
+            events = p.read;
+            progress.update({ bytesRead, totalBytes, events });
+          },
+        });
+        progress.done();
+        if (format === 'json') {
+          io.out(
+            `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined })}\n`,
+          );
+        } else {
+          io.out(formatSummary(summary, quarantineFile));
+          for (const bad of quarantine.samples.slice(0, 5)) {
+            io.err(
+              `quarantined: ${bad.file}:${bad.line}${bad.column ? `:${bad.column}` : ''}: ${bad.reason}\n`,
+            );
+          }
+          if (quarantine.count > 5) io.err(`… and ${n(quarantine.count - 5)} more in ${quarantineFile}\n`);
+        }
+      } finally {
+        progress.done();
+        await quarantine.close();
+        await store.close();
+      }
+    });
+}

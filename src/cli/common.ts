@@ -1,0 +1,94 @@
+// Helpers shared by CLI commands: option parsing (time ranges, formats, limits), where output goes, and
+// which store to open.
+import { Option } from 'commander';
+import { parseTimeArg } from '../core/duration.js';
+import { KubetrailError } from '../core/errors.js';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Width of the terminal for tables. */
+  width: number;
+  /** Whether stderr is a terminal (progress bars, colors). */
+  interactive: boolean;
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    width:
+      process.stdout.isTTY && process.stdout.columns
+        ? process.stdout.columns
+        : Number(process.env.COLUMNS) || 160,
+    interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+  };
+}
+
+/** The store location: --db, else KUBETRAIL_DB, else ./data/kubetrail.duckdb. */
+export function dbLocation(opt: string | undefined): string {
+  return opt ?? process.env.KUBETRAIL_DB ?? './data/kubetrail.duckdb';
+}
+
+export const dbOption = () =>
+  new Option('--db <path>', 'store to use (env KUBETRAIL_DB; default ./data/kubetrail.duckdb)');
+
+/** Parses --since/--until into epoch microseconds. */
+export function timeRange(
+  opts: { since?: string; until?: string },
+  now = Date.now(),
+): { since?: number; until?: number } {
+  const out: { since?: number; until?: number } = {};
+  for (const key of ['since', 'until'] as const) {
+    const text = opts[key];
+    if (text === undefined) continue;
+    const ms = parseTimeArg(text, now);
+    if (ms === undefined) {
+      throw new KubetrailError(
+        'KT_TIME_INVALID',
+        `--${key} ${JSON.stringify(text)} is neither a duration nor a time`,
+        {
+          where: { path: `--${key}` },
+        },
+      );
+    }
+    out[key] = ms * 1000;
+  }
+  if (out.since !== undefined && out.until !== undefined && out.since >= out.until) {
+    throw new KubetrailError('KT_TIME_INVALID', '--since must be before --until', {
+      where: { path: '--since' },
+    });
+  }
+  return out;
+}
+
+export function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new KubetrailError('KT_USAGE', `--limit takes a whole number ≥ 1, not ${JSON.stringify(text)}`, {
+      where: { path: '--limit' },
+    });
+  }
+  return n;
+}
+
+export function choice<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new KubetrailError(
+    'KT_USAGE',
+    `${flag} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`,
+    {
+      where: { path: flag },
+    },
+  );
+}
+
+/** Renders a count with thousands separators. */
+export function n(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** Option parser for repeatable options: `--file a --file b` → ['a', 'b']. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

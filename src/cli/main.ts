@@ -1,0 +1,44 @@
+// The kubetrail command line: builds the command tree from each area's command module, runs it, and
+// turns errors into a clear message and a stable exit code (0 ok, 1 "found"/no match, 2 usage or
+// input error, 3 store or I/O fault).
+import { Command, CommanderError } from 'commander';
+import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
+import { registerCoreCommands } from './commands/core.js';
+
+export const VERSION = '0.1.0';
+
+/** Builds the full command tree. Exported for tests and for generated documentation. */
+export function buildProgram(): Command {
+  const program = new Command('kubetrail')
+    .description('Kubernetes audit logs: collect, redact, store, query, detect.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCoreCommands(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    const code = process.exitCode;
+    return typeof code === 'number' ? code : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return 0;
+      if (err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (isKubetrailError(err)) {
+      process.stderr.write(`kubetrail: ${err.format()}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`kubetrail: KT_INTERNAL: ${message}\n  hint: ${ERROR_CODES.KT_INTERNAL.fix}\n`);
+    return 3;
+  }
+}

@@ -11,6 +11,8 @@ export interface Io {
   width: number;
   /** Whether stderr is a terminal (progress bars, colors). */
   interactive: boolean;
+  /** Exit status a command asks for without failing (1 for "nothing found" and the like). */
+  exitCode?: number;
 }
 
 export function processIo(): Io {

@@ -4,28 +4,29 @@
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
 import { registerCoreCommands } from './commands/core.js';
+import { processIo, type Io } from './common.js';
 
 export const VERSION = '0.1.0';
 
 /** Builds the full command tree. Exported for tests and for generated documentation. */
-export function buildProgram(): Command {
+export function buildProgram(io: Io = processIo()): Command {
   const program = new Command('kubetrail')
     .description('Kubernetes audit logs: collect, redact, store, query, detect.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
-  registerCoreCommands(program);
+  registerCoreCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 /** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv);
-    const code = process.exitCode;
-    return typeof code === 'number' ? code : 0;
+    return io.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
@@ -34,11 +35,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isKubetrailError(err)) {
-      process.stderr.write(`kubetrail: ${err.format()}\n`);
+      io.err(`kubetrail: ${err.format()}\n`);
       return err.exitCode;
     }
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`kubetrail: KT_INTERNAL: ${message}\n  hint: ${ERROR_CODES.KT_INTERNAL.fix}\n`);
+    io.err(`kubetrail: KT_INTERNAL: ${message}\n  hint: ${ERROR_CODES.KT_INTERNAL.fix}\n`);
     return 3;
   }
 }

@@ -1,5 +1,6 @@
 // Registers the foundation commands: import, query, stats, show, history, fields, errors.
 import type { Command } from 'commander';
+import type { Io } from '../common.js';
 import { registerFieldsCommands } from './fields.js';
 import { registerHistoryCommand } from './history.js';
 import { registerImportCommand } from './import.js';
@@ -7,11 +8,11 @@ import { registerQueryCommand } from './query.js';
 import { registerShowCommand } from './show.js';
 import { registerStatsCommand } from './stats.js';
 
-export function registerCoreCommands(program: Command): void {
-  registerImportCommand(program);
-  registerQueryCommand(program);
-  registerStatsCommand(program);
-  registerShowCommand(program);
-  registerHistoryCommand(program);
-  registerFieldsCommands(program);
+export function registerCoreCommands(program: Command, io: Io): void {
+  registerImportCommand(program, io);
+  registerQueryCommand(program, io);
+  registerStatsCommand(program, io);
+  registerShowCommand(program, io);
+  registerHistoryCommand(program, io);
+  registerFieldsCommands(program, io);
 }

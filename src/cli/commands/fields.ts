@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../../core/errors.js';
 import { FIELDS } from '../../fields/catalog.js';
 import { fieldsMarkdown } from '../../fields/docs.js';
 import { renderTable } from '../terminal.js';
+import { cliMarkdown } from '../docs.js';
 import { processIo, type Io } from '../common.js';
 
 export function registerFieldsCommands(program: Command, io: Io = processIo()): void {
@@ -35,6 +36,14 @@ export function registerFieldsCommands(program: Command, io: Io = processIo()): 
       io.err(
         'also: annotations.KEY and JSON paths under requestObject., responseObject., objectRef., user.\n',
       );
+    });
+  program
+    .command('docs')
+    .description('print the command reference as Markdown (docs/cli.md)')
+    .action(() => {
+      let root: Command = program;
+      while (root.parent) root = root.parent;
+      io.out(cliMarkdown(root));
     });
   program
     .command('errors')

@@ -94,7 +94,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       if (more) io.err(`note: showing ${n(records.length)}; ${more} (use --limit to see more)\n`);
       if (records.length === 0) {
         if (format === 'table' || format === 'wide') io.err('no events matched\n');
-        if (opts.failIfEmpty) process.exitCode = 1;
+        if (opts.failIfEmpty) io.exitCode = 1;
       }
     });
 }

@@ -11,8 +11,10 @@ export interface Span {
 export interface ValueLiteral {
   text: string;
   quoted: boolean;
-  /** True when an unquoted value contains `*` wildcards (a quoted `*` is literal). */
+  /** True when an unquoted value contains `*` wildcards (a quoted or escaped `*` is literal). */
   wildcard: boolean;
+  /** With `wildcard`: the literal pieces between the wildcards (`a*b` → ['a', 'b']). */
+  parts?: string[];
   span?: Span;
 }
 

@@ -1,0 +1,389 @@
+// The filter language parser: text → QueryNode, with field names checked against the catalog and values
+// checked against their field's type. Browser-safe. Grammar (docs/query-language.md):
+//
+//   query   = [ or ] ;                      empty or `*` alone: every event
+//   or      = and { "OR" and } ;
+//   and     = unary { [ "AND" ] unary } ;   juxtaposition is AND
+//   unary   = ( "NOT" | "-" ) unary | primary ;
+//   primary = "(" or ")" | term ;
+//   term    = field ":" ( "*" | value | "(" value { "OR" value } ")" )
+//           | field ( ">" | ">=" | "<" | "<=" ) value
+//           | value ;                       free text
+//   value   = quoted | word ;
+import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
+import type { CompareOp, QueryNode, ValueLiteral } from './ast.js';
+import { queryError } from './errors.js';
+import { durationValue, numberValue, timeValue } from './literals.js';
+
+const FIELD_CHAR = /[A-Za-z0-9_.\-/~$@]/;
+const KEYWORDS = new Set(['AND', 'OR', 'NOT']);
+
+class Parser {
+  pos = 0;
+  constructor(readonly input: string) {}
+
+  fail(
+    offset: number,
+    message: string,
+    code: 'KT_QUERY_SYNTAX' | 'KT_QUERY_FIELD' | 'KT_QUERY_VALUE' = 'KT_QUERY_SYNTAX',
+    hint?: string,
+  ): never {
+    throw queryError(code, this.input, offset, message, hint);
+  }
+
+  skipWs(): void {
+    while (this.pos < this.input.length && /\s/.test(this.input[this.pos]!)) this.pos++;
+  }
+
+  eof(): boolean {
+    return this.pos >= this.input.length;
+  }
+
+  /** The keyword at the cursor, if a whole word (followed by space, paren or end). */
+  keyword(): string | undefined {
+    const m = /^(AND|OR|NOT)(?=[\s()"]|$)/.exec(this.input.slice(this.pos, this.pos + 4));
+    return m ? m[1] : undefined;
+  }
+
+  parseQuery(): QueryNode {
+    this.skipWs();
+    if (this.eof()) return { type: 'all' };
+    const node = this.parseOr();
+    this.skipWs();
+    if (!this.eof()) {
+      if (this.input[this.pos] === ')') this.fail(this.pos, 'unmatched closing parenthesis');
+      this.fail(this.pos, 'unexpected text');
+    }
+    return node;
+  }
+
+  parseOr(): QueryNode {
+    const start = this.pos;
+    const children = [this.parseAnd()];
+    for (;;) {
+      this.skipWs();
+      if (this.keyword() !== 'OR') break;
+      this.pos += 2;
+      this.skipWs();
+      if (this.eof() || this.input[this.pos] === ')') this.fail(this.pos, 'expected a term after OR');
+      children.push(this.parseAnd());
+    }
+    return children.length === 1 ? children[0]! : { type: 'or', children, span: { start, end: this.pos } };
+  }
+
+  parseAnd(): QueryNode {
+    const start = this.pos;
+    const children = [this.parseUnary()];
+    for (;;) {
+      this.skipWs();
+      if (this.eof() || this.input[this.pos] === ')') break;
+      const kw = this.keyword();
+      if (kw === 'OR') break;
+      if (kw === 'AND') {
+        this.pos += 3;
+        this.skipWs();
+        if (this.eof() || this.input[this.pos] === ')') this.fail(this.pos, 'expected a term after AND');
+      }
+      children.push(this.parseUnary());
+    }
+    return children.length === 1 ? children[0]! : { type: 'and', children, span: { start, end: this.pos } };
+  }
+
+  parseUnary(): QueryNode {
+    this.skipWs();
+    const start = this.pos;
+    if (this.keyword() === 'NOT') {
+      this.pos += 3;
+      this.skipWs();
+      if (this.eof() || this.input[this.pos] === ')') this.fail(this.pos, 'expected a term after NOT');
+      return { type: 'not', child: this.parseUnary(), span: { start, end: this.pos } };
+    }
+    if (
+      this.input[this.pos] === '-' &&
+      this.pos + 1 < this.input.length &&
+      !/[\s)]/.test(this.input[this.pos + 1]!)
+    ) {
+      this.pos++;
+      return { type: 'not', child: this.parseUnary(), span: { start, end: this.pos } };
+    }
+    return this.parsePrimary();
+  }
+
+  parsePrimary(): QueryNode {
+    this.skipWs();
+    const start = this.pos;
+    const c = this.input[this.pos];
+    if (c === undefined) this.fail(this.pos, 'expected a term');
+    if (c === '(') {
+      this.pos++;
+      this.skipWs();
+      if (this.input[this.pos] === ')') this.fail(this.pos, 'empty parentheses');
+      const inner = this.parseOr();
+      this.skipWs();
+      if (this.input[this.pos] !== ')') this.fail(start, 'unclosed parenthesis');
+      this.pos++;
+      return inner;
+    }
+    if (c === ')') this.fail(this.pos, 'unmatched closing parenthesis');
+    if (c === '"') {
+      const value = this.readQuoted();
+      return { type: 'text', value, span: { start, end: this.pos } };
+    }
+    // A field name followed by an operator, or a bare word (free text).
+    let end = this.pos;
+    while (end < this.input.length && FIELD_CHAR.test(this.input[end]!)) end++;
+    let opAt = end;
+    // Comparisons may be spaced out: `code >= 400`.
+    if (end > this.pos && /\s/.test(this.input[end] ?? '')) {
+      let k = end;
+      while (k < this.input.length && /\s/.test(this.input[k]!)) k++;
+      if (this.input[k] === '<' || this.input[k] === '>') opAt = k;
+    }
+    const op = this.input[opAt];
+    if (end > this.pos && (op === ':' || op === '<' || op === '>')) {
+      const name = this.input.slice(this.pos, end);
+      return this.parseFieldTerm(name, start, opAt);
+    }
+    if (this.input[this.pos] === '*' && this.isDelimiter(this.pos + 1)) {
+      this.pos++;
+      return { type: 'all', span: { start, end: this.pos } };
+    }
+    const value = this.readWord();
+    if (KEYWORDS.has(value.text)) this.fail(start, `${value.text} needs a term on both sides`);
+    return { type: 'text', value, span: { start, end: this.pos } };
+  }
+
+  isDelimiter(i: number): boolean {
+    return i >= this.input.length || /[\s()]/.test(this.input[i]!);
+  }
+
+  resolve(name: string, at: number): ResolvedField {
+    const f = resolveField(name);
+    if (f) return f;
+    const s = suggestField(name);
+    this.fail(
+      at,
+      `unknown field ${JSON.stringify(name)}${s ? `; did you mean \`${s}\`?` : ''}`,
+      'KT_QUERY_FIELD',
+      s ? `did you mean \`${s}\`? docs/fields.md lists every field` : 'docs/fields.md lists every field',
+    );
+  }
+
+  parseFieldTerm(name: string, start: number, opAt: number): QueryNode {
+    const field = this.resolve(name, start);
+    this.pos = opAt;
+    const first = this.input[this.pos]!;
+    if (first === ':') {
+      this.pos++;
+      this.skipWs();
+      if (this.eof()) this.fail(this.pos, `expected a value after ${name}:`);
+      if (this.input[this.pos] === '*' && this.isDelimiter(this.pos + 1)) {
+        this.pos++;
+        return { type: 'exists', field: name, span: { start, end: this.pos } };
+      }
+      if (this.input[this.pos] === '(') return this.parseValueList(name, field, start);
+      const value = this.readValue();
+      this.checkMatchValue(field, name, value);
+      return { type: 'match', field: name, value, span: { start, end: this.pos } };
+    }
+    let op: CompareOp = first as CompareOp;
+    this.pos++;
+    if (this.input[this.pos] === '=') {
+      op = `${first}=` as CompareOp;
+      this.pos++;
+    }
+    this.skipWs();
+    if (this.eof() || this.input[this.pos] === ')')
+      this.fail(this.pos, `expected a value after ${name}${op}`);
+    const value = this.readValue();
+    this.checkCompareValue(field, name, op, value, start);
+    return { type: 'compare', field: name, op, value, span: { start, end: this.pos } };
+  }
+
+  parseValueList(name: string, field: ResolvedField, start: number): QueryNode {
+    const open = this.pos;
+    this.pos++;
+    const children: QueryNode[] = [];
+    for (;;) {
+      this.skipWs();
+      if (this.eof()) this.fail(open, 'unclosed parenthesis in value list');
+      if (this.input[this.pos] === ')') {
+        if (children.length === 0) this.fail(this.pos, 'empty value list');
+        this.fail(this.pos, 'expected a value after OR');
+      }
+      const vstart = this.pos;
+      const value = this.readValue();
+      this.checkMatchValue(field, name, value);
+      children.push({ type: 'match', field: name, value, span: { start: vstart, end: this.pos } });
+      this.skipWs();
+      if (this.eof()) this.fail(open, 'unclosed parenthesis in value list');
+      if (this.input[this.pos] === ')') {
+        this.pos++;
+        break;
+      }
+      if (this.keyword() === 'OR') {
+        this.pos += 2;
+        continue;
+      }
+      this.fail(this.pos, 'values in a list are separated by OR, as in verb:(create OR delete)');
+    }
+    return children.length === 1 ? children[0]! : { type: 'or', children, span: { start, end: this.pos } };
+  }
+
+  readValue(): ValueLiteral {
+    return this.input[this.pos] === '"' ? this.readQuoted() : this.readWord();
+  }
+
+  readQuoted(): ValueLiteral {
+    const start = this.pos;
+    this.pos++;
+    let text = '';
+    for (;;) {
+      if (this.eof()) this.fail(start, 'unclosed quote');
+      const c = this.input[this.pos]!;
+      if (c === '"') {
+        this.pos++;
+        break;
+      }
+      if (c === '\\') {
+        const n = this.input[this.pos + 1];
+        if (n === undefined) this.fail(this.pos, 'unfinished escape');
+        text += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n;
+        this.pos += 2;
+        continue;
+      }
+      text += c;
+      this.pos++;
+    }
+    return { text, quoted: true, wildcard: false, span: { start, end: this.pos } };
+  }
+
+  /** An unquoted value: up to white space, or a `)` that closes an outer group. Backslash escapes. */
+  readWord(): ValueLiteral {
+    const start = this.pos;
+    let text = '';
+    let depth = 0;
+    const parts: string[] = [];
+    let current = '';
+    let wildcard = false;
+    while (!this.eof()) {
+      const c = this.input[this.pos]!;
+      if (/\s/.test(c)) break;
+      if (c === '"') this.fail(this.pos, 'unexpected quote inside a value; quote the whole value');
+      if (c === '(') depth++;
+      if (c === ')') {
+        if (depth === 0) break;
+        depth--;
+      }
+      if (c === '\\') {
+        const n = this.input[this.pos + 1];
+        if (n === undefined) this.fail(this.pos, 'unfinished escape');
+        text += n;
+        current += n;
+        this.pos += 2;
+        continue;
+      }
+      if (c === '*') {
+        wildcard = true;
+        parts.push(current);
+        current = '';
+      } else {
+        current += c;
+      }
+      text += c;
+      this.pos++;
+    }
+    if (this.pos === start) this.fail(start, 'expected a value');
+    parts.push(current);
+    return wildcard
+      ? { text, quoted: false, wildcard: true, parts, span: { start, end: this.pos } }
+      : { text, quoted: false, wildcard: false, span: { start, end: this.pos } };
+  }
+
+  checkMatchValue(field: ResolvedField, name: string, value: ValueLiteral): void {
+    if (field.kind !== 'column') return;
+    const at = value.span?.start ?? this.pos;
+    const t = field.field.type;
+    if (value.wildcard) {
+      if (t === 'time' || t === 'duration') {
+        this.fail(
+          at,
+          `wildcards do not apply to ${name}; use a range such as ${name}>=… ${name}<…`,
+          'KT_QUERY_VALUE',
+        );
+      }
+      return;
+    }
+    if (t === 'number' && numberValue(value.text) === undefined) {
+      this.fail(at, `${name} takes a number, not ${JSON.stringify(value.text)}`, 'KT_QUERY_VALUE');
+    }
+    if (t === 'duration' && durationValue(value.text) === undefined) {
+      this.fail(
+        at,
+        `${name} takes a duration such as 250ms or 2s, not ${JSON.stringify(value.text)}`,
+        'KT_QUERY_VALUE',
+      );
+    }
+    if (t === 'time' && timeValue(value.text, Date.now()) === undefined) {
+      this.fail(
+        at,
+        `${name} takes a time such as 2024-05-01, 2024-05-01T10:00:00Z or now-1h, not ${JSON.stringify(value.text)}`,
+        'KT_QUERY_VALUE',
+      );
+    }
+  }
+
+  checkCompareValue(
+    field: ResolvedField,
+    name: string,
+    op: CompareOp,
+    value: ValueLiteral,
+    start: number,
+  ): void {
+    const at = value.span?.start ?? this.pos;
+    if (value.wildcard) this.fail(at, `wildcards cannot be compared with ${op}`, 'KT_QUERY_VALUE');
+    if (field.kind === 'annotation')
+      this.fail(start, `${op} works on numbers, durations and times; annotations are text`, 'KT_QUERY_VALUE');
+    if (field.kind === 'json') {
+      if (numberValue(value.text) === undefined)
+        this.fail(at, `${name}${op} takes a number`, 'KT_QUERY_VALUE');
+      return;
+    }
+    const t = field.field.type;
+    if (t === 'string')
+      this.fail(start, `${op} works on numbers, durations and times; ${name} is text`, 'KT_QUERY_VALUE');
+    this.checkMatchValue(field, name, value);
+  }
+}
+
+/** Parses a filter; throws KubetrailError (KT_QUERY_SYNTAX, KT_QUERY_FIELD, KT_QUERY_VALUE) with the column. */
+export function parseQuery(input: string): QueryNode {
+  return new Parser(input).parseQuery();
+}
+
+/** Drops source spans, for comparing trees. */
+export function stripSpans(node: QueryNode): QueryNode {
+  switch (node.type) {
+    case 'all':
+      return { type: 'all' };
+    case 'and':
+    case 'or':
+      return { type: node.type, children: node.children.map(stripSpans) };
+    case 'not':
+      return { type: 'not', child: stripSpans(node.child) };
+    case 'exists':
+      return { type: 'exists', field: node.field };
+    case 'text':
+      return { type: 'text', value: stripValue(node.value) };
+    case 'match':
+      return { type: 'match', field: node.field, value: stripValue(node.value) };
+    case 'compare':
+      return { type: 'compare', field: node.field, op: node.op, value: stripValue(node.value) };
+  }
+}
+
+function stripValue(v: ValueLiteral): ValueLiteral {
+  return v.wildcard
+    ? { text: v.text, quoted: v.quoted, wildcard: true, parts: [...(v.parts ?? [])] }
+    : { text: v.text, quoted: v.quoted, wildcard: false };
+}

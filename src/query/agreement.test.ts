@@ -120,20 +120,16 @@ const leaf: fc.Arbitrary<QueryNode> = fc.oneof(
       .constantFrom('2024-05-01', '2024-05-01T06:00:00Z', 'now-1h', '2024-05-01T10:00:00.5Z')
       .map((t) => ({ text: t, quoted: false, wildcard: false })),
   }),
-  fc
-    .constantFrom('2024-05-01', '2024-04-30')
-    .map((t) => ({
-      type: 'match' as const,
-      field: 'time',
-      value: { text: t, quoted: false, wildcard: false },
-    })),
-  fc
-    .constantFrom('200', '403')
-    .map((t) => ({
-      type: 'match' as const,
-      field: 'code',
-      value: { text: t, quoted: false, wildcard: false },
-    })),
+  fc.constantFrom('2024-05-01', '2024-04-30').map((t) => ({
+    type: 'match' as const,
+    field: 'time',
+    value: { text: t, quoted: false, wildcard: false },
+  })),
+  fc.constantFrom('200', '403').map((t) => ({
+    type: 'match' as const,
+    field: 'code',
+    value: { text: t, quoted: false, wildcard: false },
+  })),
   valueOf(TEXTS).map((value) => ({ type: 'text' as const, value })),
 );
 

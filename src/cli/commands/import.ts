@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { createFileQuarantine, readEvents } from '../../ingest/index.js';
 import { runImport, type ImportSummary } from '../../importer/run.js';
 import { openStore } from '../../store/open.js';
-import { buildIngestTransforms } from '../transforms.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { Progress, rate } from '../progress.js';
 
@@ -13,9 +12,6 @@ interface ImportOpts {
   db?: string;
   cluster?: string;
   quarantine?: string;
-  policy?: string;
-  redact: boolean;
-  detect: boolean;
   output: string;
 }
 
@@ -44,9 +40,6 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       '--quarantine <file>',
       'where records that are not events are set aside (default: beside the store)',
     )
-    .option('--policy <file>', 'apply an audit policy: drop, downgrade, omit stages, strip managed fields')
-    .option('--no-redact', 'store secrets as they are (not recommended)')
-    .option('--no-detect', 'do not run detection rules on the imported events')
     .option('-o, --output <format>', 'summary format: table or json', 'table')
     .action(async (paths: string[], opts: ImportOpts) => {
       const format = choice('--output', opts.output, ['table', 'json'] as const);
@@ -61,13 +54,6 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       let totalBytes: number | undefined;
       let events = 0;
       try {
-        const transforms = await buildIngestTransforms({
-          store,
-          policy: opts.policy,
-          redact: opts.redact,
-          detect: opts.detect,
-          io,
-        });
         const summary = await runImport({
           source: readEvents(paths, {
             cluster: opts.cluster ?? 'default',
@@ -79,7 +65,6 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             },
           }),
           store,
-          transforms,
           quarantined: () => quarantine.count,
           onBatch: (p) => {
             events = p.read;

@@ -127,8 +127,10 @@ describe.skipIf(!existsSync(corpus) || !built)(
       expect(ids(fromFile.out)).toHaveLength(11);
     });
 
-    it('counts by a field', () => {
-      const r = run(['stats', '--by', 'impersonated', '--db', db, '-o', 'json']);
+    it('counts by a field, the same from the store as from the file', () => {
+      const db2 = path.join(dir, 'only-demo.duckdb');
+      expect(run(['import', demo, '--db', db2]).code).toBe(0);
+      const r = run(['stats', '--by', 'impersonated', '--db', db2, '-o', 'json']);
       const s = JSON.parse(r.out);
       expect(s.values[0]).toHaveProperty('count');
       expect(s.values.map((v: { value: string }) => v.value)).toContain('bob');

@@ -26,8 +26,28 @@ export interface FieldDef {
   examples: readonly string[];
 }
 
+let lastSecond = '';
+let lastSecondMs = 0;
+
 /** Parses an RFC 3339 timestamp to epoch microseconds (keeps the API server's microsecond precision). */
 export function timeToMicros(value: string): number | undefined {
+  // Fast path for the API server's own format, 2024-05-01T10:00:00.123456Z; the seconds part repeats
+  // from one event to the next, so its parse is remembered.
+  if (value.length === 27 && value.charCodeAt(26) === 90 /* Z */ && value.charCodeAt(19) === 46 /* . */) {
+    const second = value.slice(0, 19);
+    if (second !== lastSecond) {
+      const ms = Date.parse(`${second}Z`);
+      if (Number.isNaN(ms)) return undefined;
+      lastSecond = second;
+      lastSecondMs = ms;
+    }
+    const frac = Number(value.slice(20, 26));
+    if (Number.isInteger(frac) && /^\d{6}$/.test(value.slice(20, 26))) return lastSecondMs * 1000 + frac;
+  }
+  return parseTimeSlow(value);
+}
+
+function parseTimeSlow(value: string): number | undefined {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i.exec(value.trim());
   if (!m) {
     const ms = Date.parse(value);

@@ -28,6 +28,8 @@ export interface ImportRun {
   /** Current count of quarantined records (read at the end). */
   quarantined?: () => number;
   onBatch?: (progress: { read: number; stored: number; duplicates: number }) => void;
+  /** Events gathered into one store write (larger writes are much cheaper per event). */
+  writeBatch?: number;
 }
 
 export async function runImport(run: ImportRun): Promise<ImportSummary> {
@@ -46,15 +48,24 @@ export async function runImport(run: ImportRun): Promise<ImportSummary> {
     run.onBatch?.({ read, stored, duplicates });
   };
 
+  const writeBatch = run.writeBatch ?? 25_000;
+  let gathered: EventRecord[] = [];
+  const flush = async () => {
+    if (pending) await pending;
+    const out = gathered;
+    gathered = [];
+    pending = out.length > 0 ? write(out) : undefined;
+    // Marked handled now; the error is raised by the next await of `pending`, in order.
+    pending?.catch(() => undefined);
+  };
   for await (const batch of run.source) {
     read += batch.length;
     const out = await runTransforms(transforms, batch);
     dropped += batch.length - out.length;
-    if (pending) await pending;
-    pending = out.length > 0 ? write(out) : undefined;
-    // Marked handled now; the error is raised by the await above or below, in order.
-    pending?.catch(() => undefined);
+    for (const r of out) gathered.push(r);
+    if (gathered.length >= writeBatch) await flush();
   }
+  await flush();
   if (pending) await pending;
   for (const t of transforms) await t.close?.();
 

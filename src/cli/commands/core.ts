@@ -1,4 +1,4 @@
-// Registers the foundation commands: import, query, stats, show, history, fields, errors.
+// Registers the foundation commands: import, query, stats, show, history, fields, errors, docs, start.
 import type { Command } from 'commander';
 import type { Io } from '../common.js';
 import { registerFieldsCommands } from './fields.js';
@@ -7,6 +7,7 @@ import { registerImportCommand } from './import.js';
 import { registerQueryCommand } from './query.js';
 import { registerShowCommand } from './show.js';
 import { registerStatsCommand } from './stats.js';
+import { registerStartCommand } from './start.js';
 
 export function registerCoreCommands(program: Command, io: Io): void {
   registerImportCommand(program, io);
@@ -15,4 +16,5 @@ export function registerCoreCommands(program: Command, io: Io): void {
   registerShowCommand(program, io);
   registerHistoryCommand(program, io);
   registerFieldsCommands(program, io);
+  registerStartCommand(program, io);
 }

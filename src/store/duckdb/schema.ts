@@ -8,7 +8,8 @@ const DUCKDB_TYPES: Record<ColumnType, string> = {
   integer: 'INTEGER',
   double: 'DOUBLE',
   timestamp: 'TIMESTAMP',
-  json: 'JSON',
+  // JSON text is stored as VARCHAR: the JSON functions read it all the same, and inserts skip a parse.
+  json: 'VARCHAR',
 };
 
 const NOT_NULL = new Set(['cluster', 'audit_id', 'stage', 'content_hash', 'ts', 'level', 'verb', 'event']);
@@ -20,3 +21,22 @@ export function createEventsTableSql(table = 'events'): string {
   );
   return `CREATE TABLE IF NOT EXISTS ${table} (\n${cols.join(',\n')}\n)`;
 }
+
+/**
+ * The staging table the writer appends to: the same columns in cheap-to-append types (timestamps as
+ * epoch microseconds in a DOUBLE, lists as JSON text), converted by STAGING_SELECT on the way in.
+ */
+export function createStagingTableSql(table = 'kt_staging'): string {
+  const cols = EVENT_COLUMNS.map(([name, type]) => {
+    const t = type === 'timestamp' || type === 'double' ? 'DOUBLE' : type === 'integer' ? 'INTEGER' : 'VARCHAR';
+    return `  "${name}" ${t}`;
+  });
+  return `CREATE TEMP TABLE IF NOT EXISTS ${table} (\n${cols.join(',\n')}\n)`;
+}
+
+/** Select list that turns staging rows into events rows. */
+export const STAGING_SELECT = EVENT_COLUMNS.map(([name, type]) => {
+  if (type === 'timestamp') return `make_timestamp(CAST(s."${name}" AS BIGINT))`;
+  if (type === 'varchar[]') return `CAST(from_json(s."${name}", '["VARCHAR"]') AS VARCHAR[])`;
+  return `s."${name}"`;
+}).join(', ');

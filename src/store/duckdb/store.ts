@@ -11,9 +11,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   DuckDBInstance,
-  DuckDBTimestampValue,
-  LIST,
-  VARCHAR,
   listValue,
   type DuckDBAppender,
   type DuckDBConnection,
@@ -36,7 +33,7 @@ import type {
   TimeRange,
   WriteResult,
 } from '../store.js';
-import { createEventsTableSql } from './schema.js';
+import { createStagingTableSql, STAGING_SELECT } from './schema.js';
 import { migrate } from './migrations.js';
 
 export interface DuckDBStoreOptions {
@@ -143,7 +140,7 @@ export class DuckDBStore implements Store {
     return this.writeLock.run(async () => {
       const conn = this.connection;
       if (!this.stagingReady) {
-        await conn.run(createEventsTableSql('kt_staging').replace('CREATE TABLE', 'CREATE TEMP TABLE'));
+        await conn.run(createStagingTableSql('kt_staging'));
         this.stagingReady = true;
       }
       // Duplicates inside the batch are dropped here; duplicates of stored events by the INSERT below.
@@ -163,13 +160,23 @@ export class DuckDBStore implements Store {
         const appender = await conn.createAppender('kt_staging', 'main', 'temp');
         appendRows(appender, unique);
         appender.closeSync();
-        const r = await conn.runAndReadAll(
-          `INSERT INTO events SELECT s.* FROM kt_staging s WHERE NOT EXISTS (
-             SELECT 1 FROM events e
-             WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-           ORDER BY s.ts`,
-          [minTs, maxTs],
+        // When nothing is stored in the batch's time range (the usual case for an import in time
+        // order), no stored event can be a duplicate and the anti-join is skipped.
+        const range = [minTs, maxTs];
+        const overlap = await conn.runAndReadAll(
+          `SELECT count(*) FROM (SELECT 1 FROM events WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) LIMIT 1)`,
+          range,
         );
+        const r =
+          Number(overlap.getRows()[0]![0]) === 0
+            ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`)
+            : await conn.runAndReadAll(
+                `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
+                   SELECT 1 FROM events e
+                   WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
+                 ORDER BY s.ts`,
+                range,
+              );
         await conn.run('DELETE FROM kt_staging');
         await conn.run('COMMIT');
         const stored = Number(r.getRows()[0]?.[0] ?? 0);
@@ -442,8 +449,6 @@ export function groupExprOf(f: ResolvedField, params: unknown[]): { expr: string
   }
 }
 
-const VARCHAR_LIST = LIST(VARCHAR);
-
 function appendRows(a: DuckDBAppender, rows: readonly EventRow[]): void {
   for (const r of rows) {
     for (const [name, type] of EVENT_COLUMNS) {
@@ -458,16 +463,14 @@ function appendRows(a: DuckDBAppender, rows: readonly EventRow[]): void {
           a.appendVarchar(v as string);
           break;
         case 'varchar[]':
-          a.appendList(listValue(v as string[]), VARCHAR_LIST);
+          a.appendVarchar(JSON.stringify(v));
           break;
         case 'integer':
           a.appendInteger(v as number);
           break;
         case 'double':
-          a.appendDouble(v as number);
-          break;
         case 'timestamp':
-          a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(v as number))));
+          a.appendDouble(v as number);
           break;
       }
     }

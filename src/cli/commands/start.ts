@@ -1,0 +1,90 @@
+// `kubetrail start` (what `npm start` runs): opens the default store, loads the demo data set when the
+// store is empty, and prints a summary with queries to try.
+import type { Command } from 'commander';
+import type { AuditEvent, EventRecord } from '../../core/event.js';
+import { DEMO_INCIDENTS, demoEvents } from '../../generate/index.js';
+import { runImport } from '../../importer/run.js';
+import { microsToTime } from '../../fields/catalog.js';
+import { parseQuery } from '../../query/index.js';
+import { openStore } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
+import { dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { Progress, rate } from '../progress.js';
+
+async function* batches(
+  events: Iterable<AuditEvent>,
+  cluster: string,
+  size = 5000,
+): AsyncGenerator<EventRecord[]> {
+  let batch: EventRecord[] = [];
+  for (const event of events) {
+    batch.push({ cluster, event });
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Loads the demo day into an empty store; returns the number of events stored (0 when not empty). */
+export async function loadDemoIfEmpty(store: Store, io: Io): Promise<number> {
+  if (await store.span()) return 0;
+  const progress = new Progress('loading demo data', io.err, io.interactive);
+  const summary = await runImport({
+    source: batches(demoEvents(), 'demo'),
+    store,
+    onBatch: (p) => progress.update({ bytesRead: 0, totalBytes: undefined, events: p.read }),
+  });
+  progress.done();
+  io.err(
+    `loaded the demo data set: ${n(summary.stored)} events in ${summary.seconds.toFixed(1)}s (${rate(summary.rate)} events/s)\n`,
+  );
+  return summary.stored;
+}
+
+export async function summarize(store: Store, db: string): Promise<string> {
+  const span = await store.span();
+  if (!span) return `The store at ${db} is empty.\n`;
+  const users = await store.stats({ filter: parseQuery('-user:system:*'), by: 'user', limit: 5 });
+  const denied = await store.count(parseQuery('code:(401 OR 403)'));
+  const lines = [
+    `Store: ${db}`,
+    `Events: ${n(span.events)} from ${microsToTime(span.first)} to ${microsToTime(span.last)}`,
+    `Denied requests (401/403): ${n(denied)}`,
+    `Top people: ${users.map((u) => `${u.value ?? '(none)'} (${n(u.count)})`).join(', ')}`,
+    '',
+  ];
+  const demo = await store.count(parseQuery('cluster:demo'));
+  if (demo > 0) {
+    lines.push('The demo day has these incidents; find each with:');
+    for (const inc of DEMO_INCIDENTS)
+      lines.push(`  ${inc.title.padEnd(44)} npx kubetrail query '${inc.filter}'`);
+    lines.push('');
+  }
+  lines.push(
+    'Try:',
+    `  npx kubetrail query 'code:403' --since 30d`,
+    `  npx kubetrail stats --by user 'resource:secrets'`,
+    `  npx kubetrail history -n payments deployment/billing`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+export function registerStartCommand(program: Command, io: Io = processIo()): void {
+  program
+    .command('start')
+    .description('open the default store, load the demo data set when it is empty, and print a summary')
+    .addOption(dbOption())
+    .action(async (opts: { db?: string }) => {
+      const db = dbLocation(opts.db);
+      const store = await openStore(db);
+      try {
+        await loadDemoIfEmpty(store, io);
+        io.out(await summarize(store, db));
+      } finally {
+        await store.close();
+      }
+    });
+}

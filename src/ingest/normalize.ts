@@ -47,7 +47,12 @@ function checkObject(v: unknown, path: string): Normalized | undefined {
 }
 
 /** Validates and completes one audit event object (any audit.k8s.io version); mutates nothing given. */
-export function normalizeAuditEvent(v: Obj): Normalized {
+export interface NormalizeOptions {
+  /** Timestamp to use when a record has none (otherwise such a record is refused). */
+  defaultTime?: string;
+}
+
+export function normalizeAuditEvent(v: Obj, opts: NormalizeOptions = {}): Normalized {
   if ('kind' in v && v.kind !== 'Event' && v.kind !== undefined) {
     return fail(`kind must be "Event", not ${JSON.stringify(v.kind)}`, 'kind');
   }
@@ -99,7 +104,9 @@ export function normalizeAuditEvent(v: Obj): Normalized {
     return fail('auditID must be a string', 'auditID');
 
   const meta = isObj(v.metadata) ? v.metadata : undefined;
-  const fallbackTime = [v.timestamp, meta?.creationTimestamp].find((t): t is string => typeof t === 'string');
+  const fallbackTime = [v.timestamp, meta?.creationTimestamp, opts.defaultTime].find(
+    (t): t is string => typeof t === 'string',
+  );
   const stageTs = typeof v.stageTimestamp === 'string' ? v.stageTimestamp : undefined;
   const recvTs = typeof v.requestReceivedTimestamp === 'string' ? v.requestReceivedTimestamp : undefined;
   const stage = stageTs ?? recvTs ?? fallbackTime;
@@ -159,7 +166,7 @@ function syntheticId(e: Obj): string {
  * Expands one JSON document into the records it holds (an EventList's items, AKS `records`, CloudWatch
  * `logEvents`), normalized. Each result is an event or the reason the record is not one.
  */
-export function normalizeDocument(value: unknown): Normalized[] {
+export function normalizeDocument(value: unknown, opts: NormalizeOptions = {}): Normalized[] {
   if (!isObj(value)) return [fail(`not an audit event: the record is ${typeName(value)}, not an object`)];
   if (
     value.kind === 'EventList' ||
@@ -181,37 +188,44 @@ function withPath(n: Normalized, prefix: string): Normalized {
 }
 
 /** Normalizes one record that should be a single event, in any of the supported shapes. */
-export function normalizeEvent(value: unknown): Normalized {
+export function normalizeEvent(value: unknown, opts: NormalizeOptions = {}): Normalized {
   if (!isObj(value)) return fail(`not an audit event: the record is ${typeName(value)}, not an object`);
   if (value.kind === 'Event' || value.apiVersion !== undefined || value.auditID !== undefined) {
-    return normalizeAuditEvent(value);
+    return normalizeAuditEvent(value, opts);
   }
+  const outerTime =
+    typeof value.time === 'string'
+      ? value.time
+      : typeof value.timestamp === 'string'
+        ? value.timestamp
+        : undefined;
+  const inner: NormalizeOptions = outerTime && !opts.defaultTime ? { defaultTime: outerTime } : opts;
   // AKS diagnostic record: the event is a JSON string in properties.log.
   if (typeof value.category === 'string' && isObj(value.properties)) {
     if (!/^kube-audit/.test(value.category))
       return fail(`AKS record of category ${JSON.stringify(value.category)} is not an audit log`, 'category');
     const log = value.properties.log;
     if (typeof log !== 'string') return fail('AKS audit record without properties.log', 'properties.log');
-    return withPath(parseEmbedded(log), 'properties.log');
+    return withPath(parseEmbedded(log, inner), 'properties.log');
   }
   // EKS CloudWatch Logs record: the event is a JSON string in `message`.
   if (typeof value.message === 'string' && value.message.trimStart().startsWith('{')) {
-    return withPath(parseEmbedded(value.message), 'message');
+    return withPath(parseEmbedded(value.message, inner), 'message');
   }
   if (isGkeEntry(value)) {
     const r = gkeToEvent(value);
     if ('error' in r) return r;
-    return normalizeAuditEvent(r.event as Obj);
+    return normalizeAuditEvent(r.event as Obj, opts);
   }
-  return normalizeAuditEvent(value);
+  return normalizeAuditEvent(value, opts);
 }
 
-function parseEmbedded(text: string): Normalized {
+function parseEmbedded(text: string, opts: NormalizeOptions): Normalized {
   let inner: unknown;
   try {
     inner = JSON.parse(text);
   } catch (err) {
     return fail(`embedded event is not valid JSON: ${(err as Error).message}`);
   }
-  return normalizeEvent(inner);
+  return normalizeEvent(inner, opts);
 }

@@ -28,7 +28,8 @@ export function createEventsTableSql(table = 'events'): string {
  */
 export function createStagingTableSql(table = 'kt_staging'): string {
   const cols = EVENT_COLUMNS.map(([name, type]) => {
-    const t = type === 'timestamp' || type === 'double' ? 'DOUBLE' : type === 'integer' ? 'INTEGER' : 'VARCHAR';
+    const t =
+      type === 'timestamp' || type === 'double' ? 'DOUBLE' : type === 'integer' ? 'INTEGER' : 'VARCHAR';
     return `  "${name}" ${t}`;
   });
   return `CREATE TEMP TABLE IF NOT EXISTS ${table} (\n${cols.join(',\n')}\n)`;

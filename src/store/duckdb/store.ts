@@ -9,12 +9,7 @@
 // read, while a writer holds it; that is reported as KT_STORE_OPEN naming the likely holder.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  DuckDBInstance,
-  listValue,
-  type DuckDBAppender,
-  type DuckDBConnection,
-} from '@duckdb/node-api';
+import { DuckDBInstance, listValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
 import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
@@ -169,7 +164,9 @@ export class DuckDBStore implements Store {
         );
         const r =
           Number(overlap.getRows()[0]![0]) === 0
-            ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`)
+            ? await conn.runAndReadAll(
+                `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`,
+              )
             : await conn.runAndReadAll(
                 `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
                    SELECT 1 FROM events e

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseQuery } from '../../query/index.js';
+import { makeEvent, rec } from '../../test-support/events.js';
+import { openStore } from '../open.js';
+import { runStoreConformance } from '../store-conformance.js';
+import { SCHEMA_VERSION } from './migrations.js';
+import { openDuckDBStore } from './store.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+runStoreConformance('DuckDB file', () => openStore(path.join(dir, 'conformance.duckdb')));
+
+describe('DuckDB store', () => {
+  it('keeps events across reopen, and stays idempotent across processes', async () => {
+    const file = path.join(dir, 'persist.duckdb');
+    const events = [rec(makeEvent()), rec(makeEvent())];
+    let s = await openDuckDBStore(file);
+    expect(await s.write(events)).toEqual({ stored: 2, duplicates: 0 });
+    await s.setMeta('checkpoint', 'abc');
+    await s.close();
+    s = await openDuckDBStore(file);
+    expect(await s.write(events)).toEqual({ stored: 0, duplicates: 2 });
+    expect(await s.getMeta('checkpoint')).toBe('abc');
+    expect(await s.getMeta('missing')).toBeUndefined();
+    await s.close();
+    const ro = await openDuckDBStore(file, { readOnly: true });
+    expect(await ro.count(parseQuery('*'))).toBe(2);
+    await expect(ro.write(events)).rejects.toMatchObject({ code: 'KT_STORE_WRITE' });
+    await ro.close();
+  });
+
+  it('refuses a file written by a newer schema', async () => {
+    const file = path.join(dir, 'newer.duckdb');
+    const inst = await DuckDBInstance.create(file);
+    const c = await inst.connect();
+    await c.run(
+      'CREATE TABLE kt_schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)',
+    );
+    await c.run(`INSERT INTO kt_schema_migrations VALUES (${SCHEMA_VERSION + 1}, 'from the future', now())`);
+    c.closeSync();
+    inst.closeSync();
+    await expect(openDuckDBStore(file)).rejects.toMatchObject({ code: 'KT_STORE_SCHEMA' });
+  });
+
+  it('upgrades an empty file to the current schema once', async () => {
+    const file = path.join(dir, 'fresh.duckdb');
+    const a = await openDuckDBStore(file);
+    await a.close();
+    const b = await openDuckDBStore(file);
+    const r = await b.connection.runAndReadAll('SELECT count(*), max(version) FROM kt_schema_migrations');
+    expect(r.getRows()[0]!.map(Number)).toEqual([SCHEMA_VERSION, SCHEMA_VERSION]);
+    await b.close();
+  });
+
+  it('says clearly when the store does not exist for reading', async () => {
+    await expect(openStore(path.join(dir, 'absent.duckdb'), { readOnly: true })).rejects.toMatchObject({
+      code: 'KT_STORE_OPEN',
+    });
+  });
+
+  it('stores hostile values as data', async () => {
+    const s = await openDuckDBStore(':memory:');
+    const nasty = `'); DROP TABLE events; -- \u0000 \u202e ${'x'.repeat(10)}`;
+    await s.write([
+      rec(
+        makeEvent({
+          user: { username: nasty },
+          userAgent: nasty,
+          objectRef: { resource: 'pods', name: nasty },
+        }),
+      ),
+    ]);
+    const page = await s.query({
+      filter: parseQuery(`user:"${nasty.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`),
+      limit: 10,
+    });
+    expect(page.records[0]!.event.userAgent).toBe(nasty);
+    expect(await s.count(parseQuery('*'))).toBe(1);
+    await s.close();
+  });
+});

@@ -175,8 +175,6 @@ function deployment(name: string, namespace: string, replicas: number, image: st
   };
 }
 
-let resourceVersion = 100000;
-
 /** One "normal" request, drawn from the cluster's background traffic mix. */
 export function backgroundRequest(rnd: Random): Req {
   const x = rnd.next();
@@ -369,7 +367,7 @@ export function backgroundRequest(rnd: Random): Req {
         level: 'Metadata',
         latencyUs: rnd.int(1000, 6000),
       });
-    const rv = ++resourceVersion;
+    const rv = rnd.int(100_000, 9_999_999);
     const replicas = rnd.int(1, 6);
     return req({
       user: p.user,
@@ -416,7 +414,7 @@ export function backgroundRequest(rnd: Random): Req {
   const ciGroups = ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'];
   const y = rnd.next();
   if (y < 0.5) {
-    const rv = ++resourceVersion;
+    const rv = rnd.int(100_000, 9_999_999);
     return req({
       user: CI_SA,
       groups: ciGroups,

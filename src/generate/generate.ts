@@ -23,7 +23,7 @@ export interface GenerateOptions {
 
 export function* generateEvents(opts: GenerateOptions): Generator<AuditEvent> {
   const rnd = new Random(opts.seed);
-  const rate = opts.eventsPerSecond ?? (opts.count ? opts.count / (opts.durationMs / 1000) / 1.15 : 2);
+  const rate = opts.eventsPerSecond ?? (opts.count ? opts.count / (opts.durationMs / 1000) : 2);
   const meanGapUs = 1_000_000 / rate;
   const endUs = (opts.start + opts.durationMs) * 1000;
   const incidents = opts.incidents ? incidentEvents(opts.start, new Random(opts.seed ^ 0x5eed)) : [];

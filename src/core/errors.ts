@@ -179,12 +179,15 @@ export class KubetrailError extends Error {
     return ERROR_CODES[this.code].exit;
   }
 
-  /** One line for people: `CODE: file:line:col: field: message (hint)`. */
+  /** For people: `CODE: place: message` and a hint line; the place is file:line:column, or what is known. */
   format(): string {
     const w = this.where;
-    const place = w
-      ? [w.file, w.line, w.column].filter((p) => p !== undefined).join(':') + (w.path ? ` ${w.path}` : '')
-      : '';
+    let place = '';
+    if (w?.file) place = [w.file, w.line, w.column].filter((p) => p !== undefined).join(':');
+    else if (w?.line !== undefined)
+      place = `line ${w.line}${w.column !== undefined ? `, column ${w.column}` : ''}`;
+    else if (w?.column !== undefined) place = `column ${w.column}`;
+    if (w?.path) place = place ? `${place} (${w.path})` : w.path;
     const hint = this.hint ?? ERROR_CODES[this.code].fix;
     return `${this.code}: ${place ? `${place}: ` : ''}${this.message}\n  hint: ${hint}`;
   }

@@ -64,13 +64,18 @@ describe('demo data set', () => {
     const privileged = demo.filter((e) =>
       JSON.stringify(e.requestObject ?? {}).match(/"privileged":true|"hostPath"|"hostNetwork":true/),
     );
-    expect(privileged.map((e) => `${e.user.username} ${e.verb} ${e.objectRef?.name}`)).toEqual(['bob@example.com create debug-tools']);
+    expect(privileged.map((e) => `${e.user.username} ${e.verb} ${e.objectRef?.name}`)).toEqual([
+      'bob@example.com create debug-tools',
+    ]);
     const exec = demo.filter((e) =>
       ['exec', 'attach', 'portforward'].includes(e.objectRef?.subresource ?? ''),
     );
     expect(exec).toHaveLength(1);
     const bindings = demo.filter(
-      (e) => e.objectRef?.resource === 'clusterrolebindings' && e.verb === 'create' && e.responseStatus?.code === 201,
+      (e) =>
+        e.objectRef?.resource === 'clusterrolebindings' &&
+        e.verb === 'create' &&
+        e.responseStatus?.code === 201,
     );
     expect(bindings).toHaveLength(1);
     const external = demo.filter((e) => !/^(10\.|198\.51\.100\.)/.test(e.sourceIPs?.[0] ?? ''));
@@ -83,8 +88,14 @@ describe('demo data set', () => {
     const humanSecrets = demo.filter(
       (e) => e.objectRef?.resource === 'secrets' && /@example\.com$/.test(e.user.username ?? ''),
     );
-    expect(new Set(humanSecrets.map((e) => e.user.username))).toEqual(new Set(['bob@example.com', 'eve@example.com']));
-    expect(humanSecrets.filter((e) => e.user.username === 'eve@example.com').every((e) => e.responseStatus?.code === 403)).toBe(true);
+    expect(new Set(humanSecrets.map((e) => e.user.username))).toEqual(
+      new Set(['bob@example.com', 'eve@example.com']),
+    );
+    expect(
+      humanSecrets
+        .filter((e) => e.user.username === 'eve@example.com')
+        .every((e) => e.responseStatus?.code === 403),
+    ).toBe(true);
     const anonymousResources = demo.filter((e) => e.user.username === 'system:anonymous' && e.objectRef);
     expect(anonymousResources).toHaveLength(0);
   });

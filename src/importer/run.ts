@@ -48,7 +48,7 @@ export async function runImport(run: ImportRun): Promise<ImportSummary> {
     run.onBatch?.({ read, stored, duplicates });
   };
 
-  const writeBatch = run.writeBatch ?? 25_000;
+  const writeBatch = run.writeBatch ?? 10_000;
   let gathered: EventRecord[] = [];
   const flush = async () => {
     if (pending) await pending;

@@ -135,7 +135,7 @@ describe.skipIf(!existsSync(panther))(
     });
 
     it('GKE entries for Kubernetes methods normalize with user, verb and resource', () => {
-    const opts = { defaultTime: '2024-01-01T00:00:00Z' };
+      const opts = { defaultTime: '2024-01-01T00:00:00Z' };
       const gke = tests.filter(
         (t) =>
           t.log_type === 'GCP.AuditLog' &&

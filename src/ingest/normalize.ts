@@ -173,13 +173,13 @@ export function normalizeDocument(value: unknown, opts: NormalizeOptions = {}): 
     (Array.isArray(value.items) && value.kind === undefined && value.verb === undefined)
   ) {
     if (!Array.isArray(value.items)) return [fail('EventList without an items array', 'items')];
-    return value.items.map((item, i) => withPath(normalizeEvent(item), `items[${i}]`));
+    return value.items.map((item, i) => withPath(normalizeEvent(item, opts), `items[${i}]`));
   }
   if (Array.isArray(value.records))
-    return value.records.map((r, i) => withPath(normalizeEvent(r), `records[${i}]`));
+    return value.records.map((r, i) => withPath(normalizeEvent(r, opts), `records[${i}]`));
   if (Array.isArray(value.logEvents))
-    return value.logEvents.map((r, i) => withPath(normalizeEvent(r), `logEvents[${i}]`));
-  return [normalizeEvent(value)];
+    return value.logEvents.map((r, i) => withPath(normalizeEvent(r, opts), `logEvents[${i}]`));
+  return [normalizeEvent(value, opts)];
 }
 
 function withPath(n: Normalized, prefix: string): Normalized {

@@ -7,6 +7,7 @@ import { fieldValues } from '../../fields/values.js';
 import { openStore } from '../../store/open.js';
 import type { StatsRow } from '../../store/store.js';
 import { KubetrailError } from '../../core/errors.js';
+import type { EventRecord } from '../../core/event.js';
 import { eventTime, resolveField, suggestField, timeToMicros } from '../../fields/catalog.js';
 import { csvRow } from '../csv.js';
 import { renderTable } from '../terminal.js';
@@ -33,7 +34,7 @@ interface StatsOpts {
 
 /** Counts values of a field over event batches (the --file path of stats). */
 export async function statsFromBatches(
-  source: AsyncIterable<import('../../core/event.js').EventRecord[]>,
+  source: AsyncIterable<EventRecord[]>,
   opts: { by: string; filter: ReturnType<typeof parseQuery>; since?: number; until?: number; limit: number },
 ): Promise<{ rows: StatsRow[]; total: number }> {
   const accept = compileJs(opts.filter);

@@ -12,9 +12,9 @@ export function queryError(
 ): KubetrailError {
   const col = Math.max(0, Math.min(offset, input.length));
   const shown = input.replace(/[\r\n\t]/g, ' ');
-  const text = `${message} at column ${col + 1}\n  ${shown}\n  ${' '.repeat(col)}^`;
+  const text = `${message}\n  ${shown}\n  ${' '.repeat(col)}^`;
   return new KubetrailError(code, text, {
-    where: { column: col + 1, path: 'filter' },
+    where: { column: col + 1 },
     ...(hint ? { hint } : {}),
   });
 }

@@ -95,7 +95,7 @@ export class DuckDBStore implements Store {
     try {
       instance = await DuckDBInstance.create(file, {
         ...(opts.readOnly ? { access_mode: 'READ_ONLY' } : {}),
-        memory_limit: opts.memoryLimit ?? '1GB',
+        memory_limit: opts.memoryLimit ?? '512MB',
         threads: String(opts.threads ?? 2),
       });
     } catch (err) {

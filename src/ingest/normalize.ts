@@ -137,7 +137,11 @@ export function normalizeAuditEvent(v: Obj, opts: NormalizeOptions = {}): Normal
     typeof uri === 'string';
   if (complete) return { event: v as unknown as AuditEvent };
 
-  const e: Obj = { ...v, kind: 'Event', apiVersion: 'audit.k8s.io/v1' };
+  // kind and apiVersion first, as the API server writes them, so that the same event arriving in
+  // either shape serializes (and so hashes) the same.
+  const e: Obj = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', ...v };
+  e.kind = 'Event';
+  e.apiVersion = 'audit.k8s.io/v1';
   e.stageTimestamp = stageTs ?? stage;
   e.requestReceivedTimestamp = recvTs ?? stage;
   if (e.stage === undefined) e.stage = 'ResponseComplete';

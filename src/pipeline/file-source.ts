@@ -368,12 +368,15 @@ export class FileSource {
       });
       for (const b of newer) if (!this.stopped) await this.readBackup(b, undefined);
       this.firstOpen = false;
+      this.lostSince = since;
       return;
     }
     for (let i = found; i < backups.length && !this.stopped; i++) {
       await this.readBackup(backups[i]!, i === found ? saved : undefined);
     }
     this.firstOpen = false;
+    // Files that appear and are rotated away before the live file is opened are caught up by poll().
+    this.lostSince = saved.savedAt ?? 0;
   }
 
   /** Reads a rotated backup (plain or gzip) from a position (or its start) to its end. */
@@ -544,15 +547,21 @@ export class FileSource {
   private async truncated(c: Current): Promise<void> {
     const pos = this.position()!;
     const backups = await this.backups();
-    for (let i = backups.length - 1; i >= 0; i--) {
-      const b = backups[i]!;
-      if (await this.matches(b, pos)) {
-        const size = b.endsWith('.gz') ? Number.POSITIVE_INFINITY : (await stat(b)).size;
-        if (size > pos.offset) await this.readBackup(b, pos);
-        break;
-      }
+    let found = -1;
+    for (let i = backups.length - 1; i >= 0 && found < 0; i--) {
+      if (await this.matches(backups[i]!, pos)) found = i;
     }
+    if (found >= 0) {
+      const b = backups[found]!;
+      const size = b.endsWith('.gz') ? Number.POSITIVE_INFINITY : (await stat(b)).size;
+      if (size > pos.offset) await this.readBackup(b, pos);
+      else this.remember((await identityOf(b)).fp);
+    }
+    // Copies made since (truncated again before we looked) were never seen: read them whole.
+    this.lostSince = this.openedAt;
+    await this.catchUpBackups();
     this.log('info', 'file truncated (copy-truncate rotation); reading it from its start');
+    this.openedAt = Date.now();
     c.splitter.reset(0, 0);
     c.fp = '';
     c.fpLen = 0;

@@ -116,6 +116,11 @@ export const ERROR_CODES = {
     fix: 'Correct the pattern named; `kubetrail redact --check` validates the configuration.',
     exit: 2,
   },
+  KT_REDACT_KEY: {
+    summary: 'The key for keyed hashes or pseudonyms is missing, unreadable or too short.',
+    fix: 'Set KUBETRAIL_REDACT_KEY (or the env/file named in the config) to at least 16 random bytes.',
+    exit: 2,
+  },
   // --- detection
   KT_RULE_INVALID: {
     summary: 'A detection rule is not valid.',
@@ -132,6 +137,11 @@ export const ERROR_CODES = {
   KT_FORBIDDEN: {
     summary: 'The token does not allow this.',
     fix: 'Use a token with the needed role.',
+    exit: 2,
+  },
+  KT_WEBHOOK_REQUEST: {
+    summary: 'A webhook request is not in a form the receiver accepts (path, content type or encoding).',
+    fix: 'Post an EventList as application/json (optionally gzip-encoded) to /webhook or /webhook/CLUSTER.',
     exit: 2,
   },
   KT_BODY_TOO_LARGE: {

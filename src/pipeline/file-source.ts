@@ -443,7 +443,11 @@ export class FileSource {
     try {
       fh = await open(this.o.path, 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // A file that appears after the start is new: all of it is to be read.
+        this.firstOpen = false;
+        return false;
+      }
       throw err;
     }
     const st = await fh.stat();

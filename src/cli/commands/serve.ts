@@ -1,0 +1,108 @@
+// `kubetrail serve`: the live collector (file sources, audit webhook, live stream, metrics) until SIGTERM
+// or SIGINT; and `kubetrail validate`: checks a configuration file without starting anything.
+import { Option, type Command } from 'commander';
+import { defaultConfig, describe, loadConfig, ConfigError } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { KubetrailError } from '../../core/errors.js';
+import { startCollector, type Collector } from '../../server/collector.js';
+import { collect, processIo, type Io } from '../common.js';
+
+export interface ServeFlags {
+  config?: string;
+  db?: string;
+  listen?: string;
+  tail: string[];
+  cluster?: string;
+  dataDir?: string;
+}
+
+/** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const config = flags.config ? loadConfig(flags.config) : defaultConfig();
+  const db = flags.db ?? env.KUBETRAIL_DB;
+  if (db) config.db = db.replace(/^duckdb:/, '');
+  if (flags.dataDir) config.dataDir = flags.dataDir;
+  if (flags.listen) {
+    if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(flags.listen))
+      throw new KubetrailError('KT_USAGE', `--listen ${JSON.stringify(flags.listen)} is not HOST:PORT`, {
+        where: { path: '--listen' },
+        hint: 'e.g. --listen 127.0.0.1:7480, or 0.0.0.0:7480 to accept other machines (with credentials)',
+      });
+    config.listen = flags.listen;
+  }
+  if (flags.cluster) config.cluster = flags.cluster;
+  return config;
+}
+
+/** Runs until a signal; resolves once everything is flushed and closed. */
+export async function serveUntilSignal(collector: Collector, io: Io): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        io.err(`kubetrail: ${signal} again: exiting without flushing\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      io.err(`kubetrail: ${signal}: stopping (flushing what was accepted)\n`);
+      collector.close().then(resolve, (err: unknown) => {
+        io.err(`kubetrail: error while stopping: ${(err as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export function serveBanner(c: Collector): string {
+  const lines = [`kubetrail is collecting on ${c.url}`, `  webhook:  POST ${c.url}/webhook[/CLUSTER]`];
+  lines.push(`  live:     kubetrail tail --server ${c.url} [FILTER]`);
+  lines.push(`  metrics:  ${c.url}/metrics`);
+  for (const s of c.sources) lines.push(`  following ${s.name.slice('file:'.length)}`);
+  if (c.sources.length === 0)
+    lines.push('  no audit log file to follow (use --tail FILE or files: in --config)');
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerServeCommands(program: Command, io: Io = processIo()): void {
+  program
+    .command('serve')
+    .description('run the live collector: follow audit log files, receive the audit webhook, stream live')
+    .option('--config <file>', 'configuration file (YAML or JSON); see docs/collector.md')
+    .addOption(new Option('--db <path>', 'DuckDB store (env KUBETRAIL_DB; default DATADIR/kubetrail.duckdb)'))
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7480)')
+    .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
+    .option('--cluster <name>', 'cluster name for events whose source names none')
+    .option('--data-dir <dir>', 'where the store, checkpoints and quarantine live (default ./data)')
+    .action(async (flags: ServeFlags) => {
+      const config = resolveServeConfig(flags);
+      const collector = await startCollector({ config, tail: flags.tail });
+      io.out(serveBanner(collector));
+      await serveUntilSignal(collector, io);
+    });
+
+  program
+    .command('validate')
+    .description('check a configuration file without starting anything (exit 2 when it is not valid)')
+    .requiredOption('--config <file>', 'configuration file to check')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action((opts: { config: string; output: string }) => {
+      try {
+        const config = loadConfig(opts.config);
+        if (opts.output === 'json') io.out(`${JSON.stringify({ valid: true, config })}\n`);
+        else io.out(`${opts.config}: valid\n`);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        if (opts.output === 'json') {
+          io.out(`${JSON.stringify({ valid: false, code: err.code, problems: err.problems })}\n`);
+        } else {
+          for (const p of err.problems) io.err(`${describe(opts.config, p)}\n`);
+          io.err(
+            `${opts.config}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} (${err.code})\n`,
+          );
+        }
+        io.exitCode = 2;
+      }
+    });
+}

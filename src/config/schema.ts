@@ -1,0 +1,97 @@
+// The server's configuration file: its schema (every key, its type, its default) and the resolved
+// configuration the server runs with. docs/collector.md lists the same keys; keep them together.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:7480');
+
+const clusterName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+
+const webhookToken = z
+  .strictObject({
+    /** The token itself (prefer tokenSha256 or tokenEnv so the file holds no secret). */
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Hex SHA-256 of the token. */
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+      .optional(),
+    /** Name of an environment variable holding the token. */
+    tokenEnv: z.string().min(1).optional(),
+    /** Cluster name the events posted with this token are tagged with. */
+    cluster: clusterName,
+  })
+  .refine((t) => [t.token, t.tokenSha256, t.tokenEnv].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of token, tokenSha256, tokenEnv',
+  });
+
+export const fileSourceSchema = z.strictObject({
+  path: z.string().min(1),
+  cluster: clusterName.optional(),
+  startAt: z.enum(['end', 'beginning']).default('end'),
+});
+
+export const configSchema = z.strictObject({
+  /** Where the store, checkpoints and quarantine live. */
+  dataDir: z.string().min(1).default('./data'),
+  /** The store: a DuckDB file path (default DATADIR/kubetrail.duckdb). */
+  db: z.string().min(1).optional(),
+  listen: hostPort.default('127.0.0.1:7480'),
+  /** Cluster name for events whose source names none. */
+  cluster: clusterName.default('default'),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      /** CA bundle to verify webhook client certificates with; enables client-certificate auth. */
+      clientCA: z.string().min(1).optional(),
+    })
+    .optional(),
+  webhook: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Largest accepted request body, after decompression. */
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 ** 3)
+        .default(64 * 1024 * 1024),
+      tokens: z.array(webhookToken).default([]),
+      /** With client certificates: tag events with the certificate's common name as cluster. */
+      clusterFromCertificate: z.boolean().default(false),
+    })
+    .default({ enabled: true, maxBodyBytes: 64 * 1024 * 1024, tokens: [], clusterFromCertificate: false }),
+  /** Audit log files to follow. */
+  files: z.array(fileSourceSchema).default([]),
+  /** Follow the standard audit log paths (kubeadm, k3s, kind, minikube) when no files are given. */
+  autodetect: z.boolean().default(true),
+  pipeline: z
+    .strictObject({
+      /** Most events accepted and not yet stored; beyond it the webhook answers 429. */
+      queueEvents: z.number().int().min(100).max(10_000_000).default(100_000),
+      /** Most events in one store write. */
+      writeEvents: z.number().int().min(1).max(1_000_000).default(10_000),
+      /** How long to wait to gather a larger write (ms). */
+      lingerMs: z.number().int().min(0).max(10_000).default(20),
+      /** Longest accepted event, in bytes. */
+      maxRecordBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 ** 3)
+        .default(64 * 1024 * 1024),
+    })
+    .default({ queueEvents: 100_000, writeEvents: 10_000, lingerMs: 20, maxRecordBytes: 64 * 1024 * 1024 }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type FileSourceConfig = z.infer<typeof fileSourceSchema>;

@@ -1,0 +1,301 @@
+// The collector's HTTP server: the audit webhook (`POST /webhook`, `POST /webhook/{cluster}`), the live
+// stream (`GET /api/v1/stream?q=FILTER`), health (`/healthz`, `/readyz`) and Prometheus `/metrics`.
+// The webhook answers 200 only once the batch is durably stored, 429 with Retry-After when the pipeline
+// is full, 503 when the store fails; the API server retries anything but a 2xx.
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { EventRecord } from '../core/event.js';
+import { KubetrailError, isKubetrailError, type ErrorCode } from '../core/errors.js';
+import { normalizeDocument } from '../ingest/normalize.js';
+import type { Quarantine } from '../ingest/quarantine.js';
+import { OverloadedError, type IngestQueue } from '../pipeline/ingest-queue.js';
+import { compileJs, parseQuery } from '../query/index.js';
+import type { LiveHub } from './live.js';
+import type { CollectorMetrics } from './metrics.js';
+import { isLoopback, WebhookAuth } from './webhook-auth.js';
+
+const gunzipAsync = promisify(gunzip);
+
+export interface ServerDeps {
+  config: Config;
+  queue: IngestQueue;
+  quarantine: (source: string) => Quarantine;
+  metrics: CollectorMetrics;
+  hub: LiveHub;
+  logger: Logger;
+  /** Whether the server is ready to take events (store open, last write not failed, queue not full). */
+  ready: () => { ok: boolean; reason?: string };
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+}
+
+const CLUSTER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const ACCEPTED_TYPES = /^(application\/json|application\/x-ndjson|application\/jsonl|text\/plain)\s*(;|$)/i;
+
+function errorBody(err: KubetrailError): { error: Record<string, unknown> } {
+  return { error: err.toJSON() };
+}
+
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  hint?: string,
+): FastifyReply {
+  const err = new KubetrailError(code, message, hint ? { hint } : {});
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(errorBody(err));
+}
+
+/** Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. */
+function parseBody(text: string): { values: unknown[]; error?: string; line?: number; column?: number } {
+  try {
+    return { values: [JSON.parse(text) as unknown] };
+  } catch (err) {
+    // JSON lines: every non-empty line is a document.
+    const lines = text.split('\n');
+    if (lines.filter((l) => l.trim() !== '').length < 2) {
+      const m = /position (\d+)/.exec((err as Error).message);
+      return {
+        values: [],
+        error: `invalid JSON: ${(err as Error).message}`,
+        ...(m ? { column: Number(m[1]) + 1 } : {}),
+      };
+    }
+    const values: unknown[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i]!.trim() === '') continue;
+      try {
+        values.push(JSON.parse(lines[i]!));
+      } catch (e) {
+        return { values: [], error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`, line: i + 1 };
+      }
+    }
+    return { values };
+  }
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, queue, metrics, hub, logger } = deps;
+  const auth = new WebhookAuth(config);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.webhook.maxBodyBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ...(deps.tls
+      ? {
+          https: {
+            cert: deps.tls.cert,
+            key: deps.tls.key,
+            ...(deps.tls.ca ? { ca: deps.tls.ca, requestCert: true, rejectUnauthorized: false } : {}),
+          },
+        }
+      : {}),
+  }) as unknown as FastifyInstance;
+
+  // Bodies are read raw: decompression and decoding are done here, with their own limits and errors.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      metrics.webhookRejected.inc({ reason: 'too_large' });
+      return sendError(
+        reply,
+        413,
+        'KT_BODY_TOO_LARGE',
+        `the body is larger than ${config.webhook.maxBodyBytes} bytes`,
+      );
+    }
+    if (isKubetrailError(err)) return reply.code(400).send(errorBody(err));
+    if (err.statusCode && err.statusCode < 500)
+      return sendError(reply, err.statusCode, 'KT_USAGE', err.message);
+    logger.error({ err: err.message }, 'request failed');
+    return sendError(reply, 500, 'KT_INTERNAL', 'internal error');
+  });
+
+  // --- webhook
+  const webhook = async (req: FastifyRequest<{ Params: { cluster?: string } }>, reply: FastifyReply) => {
+    const started = performance.now();
+    const answer = (status: number) =>
+      metrics.webhookRequests.observe({ code: String(status) }, (performance.now() - started) / 1000);
+    if (!config.webhook.enabled) {
+      answer(404);
+      return sendError(reply, 404, 'KT_WEBHOOK_REQUEST', 'the webhook is disabled in the configuration');
+    }
+    const id = auth.check({
+      authorization: req.headers.authorization,
+      remoteAddress: req.socket.remoteAddress,
+      socket: req.socket,
+    });
+    if ('status' in id) {
+      metrics.webhookRejected.inc({ reason: 'unauthorized' });
+      answer(id.status);
+      return reply.code(id.status).header('www-authenticate', 'Bearer').send(errorBody(id.error));
+    }
+    const pathCluster = req.params.cluster;
+    if (pathCluster !== undefined && !CLUSTER.test(pathCluster)) {
+      metrics.webhookRejected.inc({ reason: 'bad_request' });
+      answer(400);
+      return sendError(
+        reply,
+        400,
+        'KT_WEBHOOK_REQUEST',
+        'the cluster name in the path must be 1-63 letters, digits, ".", "_" or "-"',
+      );
+    }
+    if (id.cluster !== undefined && pathCluster !== undefined && id.cluster !== pathCluster) {
+      metrics.webhookRejected.inc({ reason: 'forbidden' });
+      answer(403);
+      return sendError(
+        reply,
+        403,
+        'KT_FORBIDDEN',
+        `these credentials may post only for cluster ${JSON.stringify(id.cluster)}`,
+      );
+    }
+    const cluster = pathCluster ?? id.cluster ?? config.cluster;
+    const type = req.headers['content-type'] ?? 'application/json';
+    if (!ACCEPTED_TYPES.test(type)) {
+      metrics.webhookRejected.inc({ reason: 'bad_request' });
+      answer(415);
+      return sendError(
+        reply,
+        415,
+        'KT_WEBHOOK_REQUEST',
+        `content type ${JSON.stringify(type.slice(0, 100))} is not accepted; send application/json`,
+      );
+    }
+    let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding === 'gzip' || encoding === 'x-gzip') {
+      try {
+        body = await gunzipAsync(body, { maxOutputLength: config.webhook.maxBodyBytes });
+      } catch (err) {
+        const tooLarge =
+          (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+        metrics.webhookRejected.inc({ reason: tooLarge ? 'too_large' : 'bad_request' });
+        answer(tooLarge ? 413 : 400);
+        return tooLarge
+          ? sendError(
+              reply,
+              413,
+              'KT_BODY_TOO_LARGE',
+              `the decompressed body is larger than ${config.webhook.maxBodyBytes} bytes`,
+            )
+          : sendError(
+              reply,
+              400,
+              'KT_INPUT_READ',
+              `the gzip body cannot be decompressed: ${(err as Error).message}`,
+            );
+      }
+    } else if (encoding !== 'identity') {
+      metrics.webhookRejected.inc({ reason: 'bad_request' });
+      answer(415);
+      return sendError(
+        reply,
+        415,
+        'KT_WEBHOOK_REQUEST',
+        `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; use gzip or none`,
+      );
+    }
+    const source = `webhook:${cluster}`;
+    const quarantine = deps.quarantine(source);
+    const text = body.toString('utf8');
+    const parsed = parseBody(text);
+    if (parsed.error) {
+      quarantine.add({
+        file: `POST ${req.url.split('?')[0]}`,
+        line: parsed.line ?? 1,
+        ...(parsed.column !== undefined ? { column: parsed.column } : {}),
+        reason: parsed.error,
+        raw: text,
+      });
+      metrics.webhookRejected.inc({ reason: 'bad_request' });
+      answer(400);
+      return sendError(
+        reply,
+        400,
+        'KT_EVENT_INVALID',
+        `${parsed.error}; the body was set aside in the quarantine file`,
+      );
+    }
+    const records: EventRecord[] = [];
+    let bad = 0;
+    for (const value of parsed.values) {
+      for (const n of normalizeDocument(value)) {
+        if ('event' in n) records.push({ cluster, event: n.event });
+        else {
+          bad++;
+          quarantine.add({
+            file: `POST ${req.url.split('?')[0]}`,
+            line: 1,
+            reason: n.path ? `${n.error} (at ${n.path})` : n.error,
+            raw: JSON.stringify(value).slice(0, 65536),
+          });
+        }
+      }
+    }
+    try {
+      const r = await queue.offer(records, source);
+      answer(200);
+      return reply.code(200).send({
+        received: records.length,
+        stored: r.stored,
+        duplicates: r.duplicates,
+        dropped: r.dropped,
+        quarantined: bad,
+      });
+    } catch (err) {
+      if (err instanceof OverloadedError) {
+        metrics.webhookRejected.inc({ reason: 'overloaded' });
+        answer(429);
+        return reply.code(429).header('retry-after', String(err.retryAfterSeconds)).send(errorBody(err));
+      }
+      const e = isKubetrailError(err) ? err : new KubetrailError('KT_STORE_WRITE', (err as Error).message);
+      metrics.webhookRejected.inc({ reason: e.code === 'KT_OVERLOADED' ? 'overloaded' : 'store_error' });
+      logger.error({ code: e.code, err: e.message }, 'webhook batch not stored');
+      answer(503);
+      return reply.code(503).header('retry-after', '5').send(errorBody(e));
+    }
+  };
+  app.post('/webhook', webhook);
+  app.post('/webhook/:cluster', webhook);
+
+  // --- live stream
+  app.get('/api/v1/stream', async (req: FastifyRequest<{ Querystring: { q?: string } }>, reply) => {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return sendError(reply, 401, 'KT_AUTH_REQUIRED', 'the live stream is served to loopback clients only');
+    }
+    const q = typeof req.query.q === 'string' ? req.query.q : '';
+    let accept;
+    try {
+      accept = compileJs(parseQuery(q));
+    } catch (err) {
+      if (isKubetrailError(err)) return reply.code(400).send(errorBody(err));
+      throw err;
+    }
+    reply.hijack();
+    metrics.streamClients.inc();
+    await hub.attach(reply.raw, accept);
+    metrics.streamClients.dec();
+  });
+
+  // --- operations
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = deps.ready();
+    return reply
+      .code(r.ok ? 200 : 503)
+      .send(r.ok ? { status: 'ready' } : { status: 'not ready', reason: r.reason });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+  return app;
+}

@@ -1,0 +1,320 @@
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema, type Config } from '../config/schema.js';
+import type { EventRecord } from '../core/event.js';
+import type { Transform } from '../pipeline/transform.js';
+import { parseQuery } from '../query/index.js';
+import { makeEvent } from '../test-support/events.js';
+import { readSse } from '../cli/commands/tail.js';
+import { startCollector, type Collector } from './collector.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'kt-collector-'));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function start(
+  overrides: Record<string, unknown> = {},
+  extra: { transforms?: Transform[]; tail?: string[] } = {},
+): Promise<Collector & { dir: string }> {
+  const dir = tempDir();
+  const config: Config = configSchema.parse({
+    dataDir: dir,
+    listen: '127.0.0.1:0',
+    autodetect: false,
+    ...overrides,
+  });
+  const c = await startCollector({ config, logger: pino({ level: 'silent' }), ...extra });
+  cleanups.push(() => c.close());
+  return Object.assign(c, { dir });
+}
+
+function eventList(events: object[], stripKind = true): string {
+  return JSON.stringify({
+    kind: 'EventList',
+    apiVersion: 'audit.k8s.io/v1',
+    items: events.map((e) => {
+      if (!stripKind) return e;
+      const { kind: _k, apiVersion: _a, ...rest } = e as Record<string, unknown>;
+      return rest;
+    }),
+  });
+}
+
+async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('collector: webhook', () => {
+  it('stores a batch before answering 200, and a resent batch only once', async () => {
+    const c = await start();
+    const events = [makeEvent({ auditID: 'a1' }), makeEvent({ auditID: 'a2', verb: 'delete' })];
+    const first = await post(`${c.url}/webhook/prod?timeout=30s`, eventList(events));
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ received: 2, stored: 2, duplicates: 0 });
+    // Answered 200: the events are in the store already.
+    const page = await c.store.query({ filter: parseQuery('cluster:prod'), limit: 10 });
+    expect(page.records.map((r) => r.event.auditID).sort()).toEqual(['a1', 'a2']);
+    const again = await post(`${c.url}/webhook/prod?timeout=30s`, eventList(events));
+    expect(again.body).toMatchObject({ stored: 0, duplicates: 2 });
+    expect(await c.store.count(parseQuery('*'))).toBe(2);
+  });
+
+  it('stores the same event once whether it arrives with kind/apiVersion or without', async () => {
+    const c = await start();
+    const e = makeEvent({ auditID: 'same' });
+    await post(`${c.url}/webhook`, eventList([e], true));
+    const r = await post(`${c.url}/webhook`, eventList([e], false));
+    expect(r.body).toMatchObject({ stored: 0, duplicates: 1 });
+  });
+
+  it('accepts v1beta1 lists, gzip bodies and JSON lines', async () => {
+    const c = await start();
+    const beta = JSON.stringify({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1beta1',
+      items: [{ ...makeEvent({ auditID: 'b1' }), apiVersion: 'audit.k8s.io/v1beta1' }],
+    });
+    expect((await post(`${c.url}/webhook`, beta)).body).toMatchObject({ stored: 1 });
+    const gz = gzipSync(eventList([makeEvent({ auditID: 'g1' })]));
+    expect((await post(`${c.url}/webhook`, gz, { 'content-encoding': 'gzip' })).body).toMatchObject({
+      stored: 1,
+    });
+    const lines = [makeEvent({ auditID: 'l1' }), makeEvent({ auditID: 'l2' })]
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    expect(
+      (await post(`${c.url}/webhook`, lines, { 'content-type': 'application/x-ndjson' })).body,
+    ).toMatchObject({ stored: 2 });
+  });
+
+  it('refuses bad requests with a stable code, and sets bad records aside', async () => {
+    const c = await start({ webhook: { maxBodyBytes: 4096 } });
+    const bad = await post(`${c.url}/webhook`, '{"kind":"EventList","items":[');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'KT_EVENT_INVALID' });
+    const mixed = await post(
+      `${c.url}/webhook`,
+      JSON.stringify({ kind: 'EventList', items: [makeEvent({ auditID: 'ok' }), { verb: 42 }] }),
+    );
+    expect(mixed.status).toBe(200);
+    expect(mixed.body).toMatchObject({ stored: 1, quarantined: 1 });
+    const big = await post(`${c.url}/webhook`, eventList(Array.from({ length: 20 }, () => makeEvent())));
+    expect(big.status).toBe(413);
+    expect(big.body.error).toMatchObject({ code: 'KT_BODY_TOO_LARGE' });
+    const bomb = gzipSync(Buffer.alloc(1_000_000, 0x20));
+    const b = await post(`${c.url}/webhook`, bomb, { 'content-encoding': 'gzip' });
+    expect(b.status).toBe(413);
+    const type = await post(`${c.url}/webhook`, '{}', { 'content-type': 'application/xml' });
+    expect(type.status).toBe(415);
+    expect(type.body.error).toMatchObject({ code: 'KT_WEBHOOK_REQUEST' });
+    const name = await post(`${c.url}/webhook/${encodeURIComponent('bad name!')}`, '{}');
+    expect(name.status).toBe(400);
+    const q = readFileSync(path.join(c.dir, 'quarantine.jsonl'), 'utf8').trim().split('\n');
+    expect(q.length).toBe(2);
+    expect(JSON.parse(q[1]!)).toMatchObject({ reason: expect.stringMatching(/verb must be a string/) });
+  });
+
+  it('with tokens configured: needs a valid token, tags its cluster, refuses another cluster', async () => {
+    const token = 'tok-0123456789abcdef';
+    const c = await start({ webhook: { tokens: [{ token, cluster: 'east' }] } });
+    const none = await post(`${c.url}/webhook`, eventList([makeEvent()]));
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    const wrong = await post(`${c.url}/webhook`, eventList([makeEvent()]), {
+      authorization: 'Bearer nope-nope-nope-nope',
+    });
+    expect(wrong.status).toBe(401);
+    const ok = await post(`${c.url}/webhook`, eventList([makeEvent({ auditID: 'e1' })]), {
+      authorization: `Bearer ${token}`,
+    });
+    expect(ok.status).toBe(200);
+    expect((await c.store.getByAuditId('e1'))[0]?.cluster).toBe('east');
+    const other = await post(`${c.url}/webhook/west`, eventList([makeEvent()]), {
+      authorization: `Bearer ${token}`,
+    });
+    expect(other.status).toBe(403);
+  });
+
+  it('answers 429 with Retry-After when the pipeline is full, and takes the batch once there is room', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: Transform = {
+      name: 'slow',
+      apply: async (b: EventRecord[]) => {
+        await gate;
+        return b;
+      },
+    };
+    const c = await start({ pipeline: { queueEvents: 100, lingerMs: 0 } }, { transforms: [slow] });
+    const first = post(`${c.url}/webhook`, eventList(Array.from({ length: 80 }, () => makeEvent())));
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = await post(`${c.url}/webhook`, eventList(Array.from({ length: 50 }, () => makeEvent())));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.error).toMatchObject({ code: 'KT_OVERLOADED' });
+    const ready = await fetch(`${c.url}/readyz`);
+    expect(ready.status).toBe(200);
+    release();
+    expect((await first).status).toBe(200);
+    const retried = await post(`${c.url}/webhook`, eventList(Array.from({ length: 50 }, () => makeEvent())));
+    expect(retried.status).toBe(200);
+  });
+});
+
+describe('collector: file source, live stream, operations', () => {
+  it('follows a file and streams matching events to live clients', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.log');
+    appendFileSync(file, '');
+    const c = await start({ files: [{ path: file, cluster: 'filecluster', startAt: 'beginning' }] });
+    const ac = new AbortController();
+    cleanups.push(() => ac.abort());
+    const res = await fetch(`${c.url}/api/v1/stream?q=${encodeURIComponent('verb:delete')}`, {
+      signal: ac.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const got: EventRecord[] = [];
+    void readSse(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
+      if (event === 'audit') got.push(JSON.parse(data) as EventRecord);
+    }).catch(() => undefined);
+    appendFileSync(
+      file,
+      [makeEvent({ auditID: 'f1', verb: 'get' }), makeEvent({ auditID: 'f2', verb: 'delete' })]
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(''),
+    );
+    await post(`${c.url}/webhook`, eventList([makeEvent({ auditID: 'w1', verb: 'delete' })]));
+    for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got.map((r) => r.event.auditID).sort()).toEqual(['f2', 'w1']);
+    expect(got.find((r) => r.event.auditID === 'f2')?.cluster).toBe('filecluster');
+  });
+
+  it('rejects a bad stream filter with its position', async () => {
+    const c = await start();
+    const res = await fetch(`${c.url}/api/v1/stream?q=${encodeURIComponent('verb:(create')}`);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; where: { column: number } } };
+    expect(body.error.code).toBe('KT_QUERY_SYNTAX');
+    expect(body.error.where.column).toBeGreaterThan(0);
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    const c = await start();
+    await post(`${c.url}/webhook/m`, eventList([makeEvent(), makeEvent()]));
+    expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    expect(text).toContain('kubetrail_events_received_total{source="webhook:m"} 2');
+    expect(text).toContain('kubetrail_events_stored_total{source="webhook:m"} 2');
+    expect(text).toContain('kubetrail_store_write_seconds_bucket');
+    expect(text).toContain('kubetrail_queue_events 0');
+  });
+});
+
+describe('collector: HTTPS with client certificates', () => {
+  it('accepts a client certificate signed by the configured CA and tags its common name', async () => {
+    const dir = tempDir();
+    const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    sh([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test-ca',
+    ]);
+    const leaf = (name: string, cn: string, ext: string[]) => {
+      sh([
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+      ]);
+      sh([
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '1',
+        ...ext,
+      ]);
+    };
+    appendFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    leaf('server', '127.0.0.1', ['-extfile', 'san.ext']);
+    leaf('client', 'cluster-a', []);
+    const c = await start({
+      tls: {
+        cert: path.join(dir, 'server.crt'),
+        key: path.join(dir, 'server.key'),
+        clientCA: path.join(dir, 'ca.crt'),
+      },
+      webhook: { clusterFromCertificate: true },
+    });
+    expect(c.url).toMatch(/^https:/);
+    const send = (withCert: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          `${c.url}/webhook`,
+          {
+            method: 'POST',
+            ca: readFileSync(path.join(dir, 'ca.crt')),
+            headers: { 'content-type': 'application/json' },
+            ...(withCert
+              ? {
+                  cert: readFileSync(path.join(dir, 'client.crt')),
+                  key: readFileSync(path.join(dir, 'client.key')),
+                }
+              : {}),
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(eventList([makeEvent({ auditID: withCert ? 'tls1' : 'tls0' })]));
+      });
+    expect(await send(false)).toBe(401);
+    expect(await send(true)).toBe(200);
+    expect((await c.store.getByAuditId('tls1'))[0]?.cluster).toBe('cluster-a');
+  });
+});

@@ -1,0 +1,199 @@
+// Runs the live collector: opens the store, starts the pipeline queue, the file sources and the HTTP
+// server, and shuts them down in the order that loses nothing: stop accepting, let in-flight webhook
+// batches finish, stop the file sources (final checkpoints), drain the queue, close the store.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { KubetrailError } from '../core/errors.js';
+import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
+import { FileSource } from '../pipeline/file-source.js';
+import { IngestQueue } from '../pipeline/ingest-queue.js';
+import { detectAuditLogs } from '../pipeline/standard-paths.js';
+import type { Transform } from '../pipeline/transform.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { buildServer } from './app.js';
+import { LiveHub } from './live.js';
+import { createMetrics } from './metrics.js';
+
+export interface CollectorOptions {
+  config: Config;
+  /** Extra files to follow (the --tail flag), each with the default cluster and start position. */
+  tail?: string[];
+  transforms?: Transform[];
+  logger?: Logger;
+}
+
+export interface Collector {
+  url: string;
+  store: Store;
+  queue: IngestQueue;
+  sources: FileSource[];
+  server: FastifyInstance;
+  hub: LiveHub;
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { app: 'kubetrail' } }, pino.destination({ fd: 2, sync: false }));
+}
+
+function readTls(config: Config): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (!config.tls) return undefined;
+  const read = (file: string, key: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new KubetrailError('KT_CONFIG_INVALID', `cannot read ${file}: ${(err as Error).message}`, {
+        where: { path: `tls.${key}` },
+      });
+    }
+  };
+  return {
+    cert: read(config.tls.cert, 'cert'),
+    key: read(config.tls.key, 'key'),
+    ...(config.tls.clientCA ? { ca: read(config.tls.clientCA, 'clientCA') } : {}),
+  };
+}
+
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const dataDir = path.resolve(config.dataDir);
+  const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
+  const tls = readTls(config);
+  const store = await openStore(db);
+  const queue = new IngestQueue(store, opts.transforms ?? [], {
+    capacity: config.pipeline.queueEvents,
+    maxWrite: config.pipeline.writeEvents,
+    lingerMs: config.pipeline.lingerMs,
+  });
+  const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
+  const baseQuarantine = createFileQuarantine(quarantineFile);
+
+  // File sources: configured, from --tail, or the standard paths found here.
+  const files = [
+    ...config.files,
+    ...(opts.tail ?? []).map((p) => ({ path: p, cluster: undefined, startAt: 'end' as const })),
+  ];
+  if (files.length === 0 && config.autodetect) {
+    for (const p of detectAuditLogs()) files.push({ path: p, cluster: undefined, startAt: 'end' });
+  }
+  const sources: FileSource[] = [];
+  let lastWriteFailed = false;
+  const metrics = createMetrics(queue, () =>
+    sources.map((s) => ({ file: s.name.slice('file:'.length), bytes: s.lagBytes })),
+  );
+  const quarantines = new Map<string, Quarantine>();
+  const quarantineFor = (source: string): Quarantine => {
+    let q = quarantines.get(source);
+    if (!q) {
+      const counter = metrics.quarantined;
+      q = {
+        add(bad) {
+          counter.inc({ source });
+          baseQuarantine.add(bad);
+          logger.warn({ source, file: bad.file, line: bad.line, reason: bad.reason }, 'record set aside');
+        },
+        get count() {
+          return baseQuarantine.count;
+        },
+        get samples() {
+          return baseQuarantine.samples;
+        },
+        close: async () => undefined,
+      };
+      quarantines.set(source, q);
+    }
+    return q;
+  };
+
+  const hub = new LiveHub();
+  queue.listen({
+    stored: (records) => hub.publish(records),
+    wrote: (_s, source, failed) => {
+      if (failed && !lastWriteFailed) logger.error({ source }, 'store write failed; sources will retry');
+      lastWriteFailed = failed;
+    },
+  });
+
+  for (const f of files) {
+    const abs = path.resolve(f.path);
+    const src = new FileSource({
+      path: abs,
+      cluster: f.cluster ?? config.cluster,
+      startAt: f.startAt,
+      checkpointFile: path.join(
+        dataDir,
+        'checkpoints',
+        `${createHash('sha256').update(abs).digest('hex').slice(0, 16)}.json`,
+      ),
+      sink: (records) => queue.submit(records, `file:${abs}`),
+      quarantine: quarantineFor(`file:${abs}`),
+      maxRecordBytes: config.pipeline.maxRecordBytes,
+      log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+    });
+    sources.push(src);
+  }
+
+  const server = await buildServer({
+    config,
+    queue,
+    quarantine: quarantineFor,
+    metrics,
+    hub,
+    logger,
+    ready: () =>
+      lastWriteFailed
+        ? { ok: false, reason: 'the last store write failed' }
+        : queue.depth >= queue.capacity
+          ? { ok: false, reason: 'the pipeline is full' }
+          : { ok: true },
+    ...(tls ? { tls } : {}),
+  });
+  const [host, portText] = splitHostPort(config.listen);
+  let url: string;
+  try {
+    url = await server.listen({ host, port: Number(portText) });
+  } catch (err) {
+    await queue.close();
+    await store.close();
+    throw new KubetrailError('KT_USAGE', `cannot listen on ${config.listen}: ${(err as Error).message}`, {
+      hint: 'choose another --listen address or stop what uses this port',
+    });
+  }
+  for (const s of sources) s.start();
+  logger.info(
+    {
+      url,
+      db,
+      files: sources.map((s) => s.name),
+      webhookAuth: config.webhook.tokens.length > 0 || Boolean(config.tls?.clientCA),
+    },
+    'collector started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: no new requests; flushing');
+      hub.close();
+      await server.close();
+      await Promise.all(sources.map((s) => s.stop()));
+      await queue.close();
+      await store.close();
+      await baseQuarantine.close();
+      logger.info('stopped');
+      logger.flush();
+    })());
+  return { url, store, queue, sources, server, hub, close };
+}
+
+export function splitHostPort(listen: string): [string, string] {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return [host, listen.slice(i + 1)];
+}

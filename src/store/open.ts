@@ -1,6 +1,5 @@
 // Opens the store named by a location: a file path (or `duckdb:PATH`) for the embedded DuckDB store.
 import { KubetrailError } from '../core/errors.js';
-import { openDuckDBStore } from './duckdb/store.js';
 import type { Store } from './store.js';
 
 export function defaultDbPath(): string {
@@ -17,5 +16,7 @@ export async function openStore(location: string, opts: { readOnly?: boolean } =
       },
     );
   }
+  // Loaded on first use: the native DuckDB binding is the slowest part of the CLI's start-up.
+  const { openDuckDBStore } = await import('./duckdb/store.js');
   return openDuckDBStore(location.replace(/^duckdb:/, ''), opts);
 }

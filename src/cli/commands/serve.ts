@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { defaultConfig, describe, loadConfig, ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
-import { startCollector, type Collector } from '../../server/collector.js';
+import type { Collector } from '../../server/collector.js';
 import { collect, processIo, type Io } from '../common.js';
 
 export interface ServeFlags {
@@ -77,6 +77,7 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     .option('--data-dir <dir>', 'where the store, checkpoints and quarantine live (default ./data)')
     .action(async (flags: ServeFlags) => {
       const config = resolveServeConfig(flags);
+      const { startCollector } = await import('../../server/collector.js');
       const collector = await startCollector({ config, tail: flags.tail });
       io.out(serveBanner(collector));
       await serveUntilSignal(collector, io);

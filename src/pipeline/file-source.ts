@@ -49,7 +49,22 @@ export interface FileSourceOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/** A chunk's events handed to the sink and not yet known to be stored. */
+interface Delivery {
+  start: { offset: number; line: number };
+  end: { offset: number; line: number };
+  state: 'pending' | 'ok' | 'failed';
+  error?: unknown;
+  promise: Promise<void>;
+}
+
+/** Chunks read ahead while earlier ones are being stored (each up to READ_BYTES). */
+const MAX_IN_FLIGHT = 8;
+
 interface Current {
+  /** Deliveries in read order; the position checkpointed is the end of the last stored one. */
+  inflight: Delivery[];
+  committed: { offset: number; line: number };
   fh: FileHandle;
   dev: number;
   ino: number;
@@ -122,6 +137,7 @@ export class FileSource {
   readonly name: string;
   /** Bytes in the file not yet stored (for the lag metric). */
   lagBytes = 0;
+  private lagAt = 0;
   events = 0;
 
   constructor(private readonly o: FileSourceOptions) {
@@ -197,6 +213,7 @@ export class FileSource {
         await this.sleep(wait);
       }
     }
+    if (this.cur) await this.drain(this.cur).catch(() => undefined);
     await this.writeCheckpointIfDirty(true).catch((err: unknown) =>
       this.log('error', 'cannot write the checkpoint', { err: (err as Error).message }),
     );
@@ -214,8 +231,8 @@ export class FileSource {
       ino: c.ino,
       fp: c.fp,
       fpLen: c.fpLen,
-      offset: c.splitter.offset,
-      line: c.splitter.line,
+      offset: c.committed.offset,
+      line: c.committed.line,
       savedAt: Date.now(),
     };
   }
@@ -384,8 +401,9 @@ export class FileSource {
     this.log('info', 'reading rotated backup', { backup: file, offset: from?.offset ?? 0 });
     const splitter = new LineSplitter(from?.offset ?? 0, from?.line ?? 0, this.max);
     const st = await stat(file);
-    const fp = from ?? { dev: st.dev, ino: st.ino, ...(await identityOf(file)), offset: 0, line: 0 };
-    this.remember(fp.fp);
+    const id = await identityOf(file);
+    const fp = from ?? { dev: st.dev, ino: st.ino, ...id, offset: 0, line: 0 };
+    this.remember(id.fp);
     const stream = file.endsWith('.gz')
       ? createReadStream(file).pipe(createGunzip())
       : createReadStream(file, { start: from?.offset ?? 0, highWaterMark: READ_BYTES });
@@ -473,6 +491,8 @@ export class FileSource {
       splitter: new LineSplitter(offset, line, this.max),
       fp: '',
       fpLen: 0,
+      inflight: [],
+      committed: { offset, line },
     };
     await this.refreshFingerprint(this.cur);
     this.checkpointDirty = true;
@@ -512,18 +532,21 @@ export class FileSource {
     }
     const c = this.cur!;
     if (c.fpLen > 0 && sha(await headOf(c.fh, c.fpLen)) !== c.fp) {
+      await this.drain(c);
       // Same file, other start: truncated and rewritten past our position (copy-truncate), or deleted,
       // re-created and the inode reused. Checked before reading, so no new line is taken for old.
       await this.truncated(c);
       return true;
     }
     if (await this.readAvailable(c)) return true;
+    await this.drain(c);
 
     // At the end of the file: has it been rotated, deleted, replaced or truncated?
     const st = await stat(this.o.path).catch(() => undefined);
     if (!st || st.ino !== c.ino || st.dev !== c.dev) {
       // Renamed or deleted: what the writer wrote before switching is in our open handle.
       while (await this.readAvailable(c));
+      await this.drain(c);
       await this.deliver(c.splitter.finish(), this.o.path);
       this.checkpointDirty = true;
       await this.refreshFingerprint(c).catch(() => undefined);
@@ -543,7 +566,7 @@ export class FileSource {
       await this.truncated(c);
       return true;
     }
-    this.lagBytes = Math.max(0, st.size - c.splitter.offset);
+    this.lagBytes = Math.max(0, st.size - c.committed.offset);
     return false;
   }
 
@@ -567,6 +590,7 @@ export class FileSource {
     this.log('info', 'file truncated (copy-truncate rotation); reading it from its start');
     this.openedAt = Date.now();
     c.splitter.reset(0, 0);
+    c.committed = { offset: 0, line: 0 };
     c.fp = '';
     c.fpLen = 0;
     await this.refreshFingerprint(c);
@@ -578,19 +602,55 @@ export class FileSource {
     const buf = Buffer.allocUnsafe(READ_BYTES);
     const { bytesRead } = await c.fh.read(buf, 0, READ_BYTES, c.splitter.readPosition);
     if (bytesRead === 0) return false;
-    const before = { offset: c.splitter.offset, line: c.splitter.line };
+    const start = { offset: c.splitter.offset, line: c.splitter.line };
     const res = c.splitter.push(buf.subarray(0, bytesRead));
-    try {
-      await this.deliver(res, this.o.path);
-    } catch (err) {
-      // Not stored: read these lines again next time.
-      c.splitter.reset(before.offset, before.line);
-      throw err;
+    const d: Delivery = {
+      start,
+      end: { offset: c.splitter.offset, line: c.splitter.line },
+      state: 'pending',
+      promise: Promise.resolve(),
+    };
+    d.promise = this.deliver(res, this.o.path).then(
+      () => void (d.state = 'ok'),
+      (err: unknown) => {
+        d.state = 'failed';
+        d.error = err;
+      },
+    );
+    c.inflight.push(d);
+    if (c.inflight.length >= MAX_IN_FLIGHT) await c.inflight[0]!.promise;
+    await this.settle(c);
+    if (Date.now() - this.lagAt > 500) {
+      this.lagAt = Date.now();
+      this.lagBytes = Math.max(0, (await c.fh.stat()).size - c.committed.offset);
     }
     if (c.fpLen < FP_MAX) await this.refreshFingerprint(c);
-    this.checkpointDirty = true;
     await this.writeCheckpointIfDirty(false);
     return true;
+  }
+
+  /**
+   * Moves the committed position over the deliveries stored so far, in order. When one failed, waits
+   * for the rest, rewinds to where it started (those lines are read again) and throws its error.
+   */
+  private async settle(c: Current): Promise<void> {
+    while (c.inflight.length > 0 && c.inflight[0]!.state === 'ok') {
+      c.committed = c.inflight.shift()!.end;
+      this.checkpointDirty = true;
+    }
+    const failed = c.inflight[0];
+    if (failed?.state !== 'failed') return;
+    await Promise.all(c.inflight.map((d) => d.promise));
+    c.inflight = [];
+    c.splitter.reset(failed.start.offset, failed.start.line);
+    c.committed = failed.start;
+    throw failed.error;
+  }
+
+  /** Waits until everything read so far is stored (or rewinds and throws). */
+  private async drain(c: Current): Promise<void> {
+    await Promise.all(c.inflight.map((d) => d.promise));
+    await this.settle(c);
   }
 
   private async deliver(res: ReturnType<LineSplitter['push']>, file: string): Promise<void> {

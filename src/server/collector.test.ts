@@ -56,7 +56,7 @@ function eventList(events: object[], stripKind = true): string {
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    body,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
     headers: { 'content-type': 'application/json', ...headers },
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };

@@ -1,0 +1,226 @@
+// `kubetrail setup apiserver|webhook|kubeadm|kind`: prints the configuration that turns auditing on and
+// sends it to kubetrail: kube-apiserver flags, the webhook kubeconfig, a kubeadm static-pod patch (or
+// ClusterConfiguration) and a kind cluster config. Output is YAML on stdout.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { KubetrailError } from '../../core/errors.js';
+import {
+  apiserverArgsText,
+  apiserverYaml,
+  checkSetup,
+  DEFAULT_SETUP,
+  kindConfigYaml,
+  kubeadmConfigYaml,
+  kubeadmPatchYaml,
+  webhookKubeconfigYaml,
+  type AuditSetup,
+  type WebhookKubeconfigOptions,
+} from '../../policy/setup.js';
+import { choice, processIo, type Io } from '../common.js';
+
+interface BackendOpts {
+  backend: string;
+  policyFile: string;
+  logPath: string;
+  logMaxsize: string;
+  logMaxbackup: string;
+  logMaxage: string;
+  webhookConfigFile: string;
+  webhookMode: string;
+  batchMaxSize: string;
+  batchMaxWait: string;
+  initialBackoff: string;
+}
+
+const BACKENDS = ['log', 'webhook', 'both'] as const;
+
+function withBackendOptions(cmd: Command): Command {
+  const d = DEFAULT_SETUP;
+  return cmd
+    .option('--backend <backend>', 'log (a file on the node), webhook (to a kubetrail server) or both', 'log')
+    .option('--policy-file <path>', 'audit policy path inside the API server container', d.policyFile)
+    .option('--log-path <path>', 'audit log path inside the API server container', d.log.path)
+    .option('--log-maxsize <mb>', 'megabytes before the log is rotated', String(d.log.maxSize))
+    .option('--log-maxbackup <n>', 'rotated logs kept', String(d.log.maxBackup))
+    .option('--log-maxage <days>', 'days rotated logs are kept', String(d.log.maxAge))
+    .option(
+      '--webhook-config-file <path>',
+      'webhook kubeconfig path inside the API server container',
+      d.webhook.configFile,
+    )
+    .option('--webhook-mode <mode>', 'batch, blocking or blocking-strict', d.webhook.mode)
+    .option('--batch-max-size <n>', 'events per webhook batch', String(d.webhook.batchMaxSize))
+    .option(
+      '--batch-max-wait <duration>',
+      'longest wait before a partial batch is sent',
+      d.webhook.batchMaxWait,
+    )
+    .option(
+      '--initial-backoff <duration>',
+      'wait before the first retry of a failed batch',
+      d.webhook.initialBackoff,
+    );
+}
+
+function num(flag: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v))
+    throw new KubetrailError('KT_USAGE', `${flag} takes a number, not ${JSON.stringify(text)}`, {
+      where: { path: flag },
+    });
+  return v;
+}
+
+export function setupFromOptions(o: BackendOpts): AuditSetup {
+  const backend = choice('--backend', o.backend, BACKENDS);
+  const s: AuditSetup = { policyFile: o.policyFile };
+  if (backend !== 'webhook')
+    s.log = {
+      path: o.logPath,
+      maxSize: num('--log-maxsize', o.logMaxsize),
+      maxBackup: num('--log-maxbackup', o.logMaxbackup),
+      maxAge: num('--log-maxage', o.logMaxage),
+    };
+  if (backend !== 'log')
+    s.webhook = {
+      configFile: o.webhookConfigFile,
+      mode: choice('--webhook-mode', o.webhookMode, ['batch', 'blocking', 'blocking-strict'] as const),
+      batchMaxSize: num('--batch-max-size', o.batchMaxSize),
+      batchMaxWait: o.batchMaxWait,
+      initialBackoff: o.initialBackoff,
+    };
+  return checkSetup(s);
+}
+
+async function fileText(flag: string, file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new KubetrailError(
+      code === 'ENOENT' ? 'KT_INPUT_NOT_FOUND' : 'KT_INPUT_READ',
+      `${flag} ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { where: { file, path: flag }, cause: err },
+    );
+  }
+}
+
+interface WebhookOpts {
+  server: string;
+  cluster?: string;
+  ca?: string;
+  token?: string;
+  tokenFile?: string;
+  clientCert?: string;
+  clientKey?: string;
+  embed?: boolean;
+  insecureSkipTlsVerify?: boolean;
+}
+
+export function registerSetupCommands(program: Command, io: Io = processIo()): void {
+  const setup = program
+    .command('setup')
+    .description(
+      'print the configuration that turns auditing on: API server flags, webhook kubeconfig, kubeadm, kind',
+    );
+
+  withBackendOptions(
+    setup
+      .command('apiserver')
+      .description(
+        'kube-apiserver flags for the log backend (path, policy, rotation) and the webhook backend',
+      ),
+  )
+    .option('-o, --output <format>', 'yaml (a list for the static pod command) or args (shell lines)', 'yaml')
+    .action((opts: BackendOpts & { output: string }) => {
+      const format = choice('--output', opts.output, ['yaml', 'args'] as const);
+      const s = setupFromOptions(opts);
+      io.out(format === 'yaml' ? apiserverYaml(s) : apiserverArgsText(s));
+    });
+
+  setup
+    .command('webhook')
+    .description(
+      'the webhook kubeconfig that points kube-apiserver at a kubetrail server (CA, token or client cert)',
+    )
+    .option(
+      '--server <url>',
+      'the kubetrail webhook URL as the API server reaches it',
+      'https://127.0.0.1:8443/webhook',
+    )
+    .option('--cluster <name>', 'cluster name to tag the events with (appended to the URL path)')
+    .option('--ca <file>', 'CA bundle that signed the kubetrail server certificate')
+    .option('--token <token>', 'bearer token the API server sends')
+    .option('--token-file <file>', 'file holding the bearer token, on the control-plane node')
+    .option('--client-cert <file>', 'client certificate the API server presents')
+    .option('--client-key <file>', 'key of the client certificate')
+    .option(
+      '--embed',
+      'embed the CA and client certificate/key files (read now) instead of referring to their paths',
+    )
+    .option('--insecure-skip-tls-verify', 'do not verify the server certificate (tests only)')
+    .action(async (opts: WebhookOpts) => {
+      const ref = async (flag: string, file: string | undefined) =>
+        file === undefined
+          ? undefined
+          : opts.embed
+            ? { data: await fileText(flag, file) }
+            : { path: path.resolve(file) };
+      const o: WebhookKubeconfigOptions = { server: opts.server };
+      if (opts.cluster !== undefined) o.cluster = opts.cluster;
+      const ca = await ref('--ca', opts.ca);
+      if (ca) o.ca = ca;
+      if (opts.token !== undefined) o.token = opts.token;
+      if (opts.tokenFile !== undefined) o.tokenFile = path.resolve(opts.tokenFile);
+      const cert = await ref('--client-cert', opts.clientCert);
+      if (cert) o.clientCert = cert;
+      const key = await ref('--client-key', opts.clientKey);
+      if (key) o.clientKey = key;
+      if (opts.insecureSkipTlsVerify) o.insecureSkipTlsVerify = true;
+      io.out(webhookKubeconfigYaml(o));
+    });
+
+  withBackendOptions(
+    setup
+      .command('kubeadm')
+      .description(
+        'a patch for the kubeadm kube-apiserver static pod (flags, volumes, mounts), or a ClusterConfiguration',
+      ),
+  )
+    .option(
+      '--format <format>',
+      'patch (kubeadm --patches), v1beta4 or v1beta3 (ClusterConfiguration)',
+      'patch',
+    )
+    .action((opts: BackendOpts & { format: string }) => {
+      const format = choice('--format', opts.format, ['patch', 'v1beta4', 'v1beta3'] as const);
+      const s = setupFromOptions(opts);
+      io.out(format === 'patch' ? kubeadmPatchYaml(s) : kubeadmConfigYaml(s, format));
+    });
+
+  withBackendOptions(setup.command('kind').description('a kind cluster config with auditing on'))
+    .option('--policy <file>', 'the policy file on this machine', './audit-policy.yaml')
+    .option('--log-dir <dir>', 'directory on this machine where the audit log appears', './audit-logs')
+    .option(
+      '--webhook-kubeconfig <file>',
+      'the webhook kubeconfig on this machine (with --backend webhook|both)',
+      './kubetrail-webhook.kubeconfig',
+    )
+    .option('--kubeadm-api <version>', 'kubeadm config API of the node image: v1beta3 or v1beta4', 'v1beta3')
+    .action(
+      (
+        opts: BackendOpts & { policy: string; logDir: string; webhookKubeconfig: string; kubeadmApi: string },
+      ) => {
+        const s = setupFromOptions(opts);
+        io.out(
+          kindConfigYaml(s, {
+            policyHostPath: path.resolve(opts.policy),
+            logHostDir: path.resolve(opts.logDir),
+            webhookHostPath: path.resolve(opts.webhookKubeconfig),
+            kubeadmApi: choice('--kubeadm-api', opts.kubeadmApi, ['v1beta3', 'v1beta4'] as const),
+          }),
+        );
+      },
+    );
+}

@@ -1,0 +1,644 @@
+// Loads an audit Policy from YAML or JSON text the way kube-apiserver does, and validates it with the API
+// server's rules. Every problem is collected (never just the first), each with its field path and the
+// line and column in the file. Leniency follows the API server: unknown or misspelled keys, duplicate
+// keys and extra YAML documents do not stop it loading (they are warnings here); wrong types, a missing
+// or unknown level, bad stages, bad non-resource URLs, bad groups and a policy without rules are errors.
+import { readFile, stat } from 'node:fs/promises';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { KubetrailError } from '../core/errors.js';
+import { LEVELS, STAGES, type Level, type Stage } from '../core/event.js';
+import type { GroupResources, Policy, PolicyRule, Problem } from './types.js';
+
+/** Largest policy file accepted (real policies are a few kilobytes). */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+export const POLICY_API_VERSIONS = ['audit.k8s.io/v1', 'audit.k8s.io/v1beta1'] as const;
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface LoadedPolicy {
+  /** The policy as the API server would use it (unknown keys dropped, last duplicate key kept). */
+  policy: Policy;
+  /** Errors and warnings, in file order. */
+  problems: Problem[];
+  file?: string;
+  /** Where a field path is in the file (the nearest enclosing field when the path itself is absent). */
+  positionOf(path: string): Position | undefined;
+}
+
+type YNode = unknown;
+
+interface Ctx {
+  problems: Problem[];
+  positions: Map<string, Position>;
+  lc: LineCounter;
+  doc: Document;
+  file: string | undefined;
+  aliases: number;
+}
+
+const POLICY_KEYS = ['apiVersion', 'kind', 'metadata', 'rules', 'omitStages', 'omitManagedFields'];
+const RULE_KEYS = [
+  'level',
+  'users',
+  'userGroups',
+  'verbs',
+  'resources',
+  'namespaces',
+  'nonResourceURLs',
+  'omitStages',
+  'omitManagedFields',
+];
+const GROUP_RESOURCE_KEYS = ['group', 'resources', 'resourceNames'];
+
+function posOf(ctx: Ctx, node: YNode): Position | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  if (!range) return undefined;
+  const p = ctx.lc.linePos(range[0]);
+  return { line: p.line, column: p.col };
+}
+
+function report(
+  ctx: Ctx,
+  severity: Problem['severity'],
+  id: string,
+  path: string,
+  message: string,
+  at?: Position,
+): void {
+  const where = at ?? nearest(ctx.positions, path);
+  ctx.problems.push({
+    severity,
+    id,
+    message,
+    path,
+    ...(ctx.file !== undefined ? { file: ctx.file } : {}),
+    ...(where ? { line: where.line, column: where.column } : {}),
+  });
+}
+
+function nearest(positions: Map<string, Position>, path: string): Position | undefined {
+  let p = path;
+  for (;;) {
+    const hit = positions.get(p);
+    if (hit) return hit;
+    if (p === '') return undefined;
+    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+    p = cut <= 0 ? '' : p.slice(0, cut);
+  }
+}
+
+/** Follows aliases (`*anchor`), with a budget so that alias bombs cannot blow up the walk. */
+function deref(ctx: Ctx, node: YNode): YNode {
+  let n = node;
+  while (isAlias(n)) {
+    if (++ctx.aliases > 10_000) {
+      throw new KubetrailError('KT_POLICY_READ', 'too many YAML aliases in the policy', {
+        where: { ...(ctx.file ? { file: ctx.file } : {}), ...posOf(ctx, node) },
+      });
+    }
+    n = n.resolve(ctx.doc);
+  }
+  return n;
+}
+
+function kindOf(node: YNode): string {
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    if (v instanceof Date) return 'a string';
+    return typeof v === 'string' ? 'a string' : `a ${typeof v} (${JSON.stringify(node.source ?? String(v))})`;
+  }
+  return 'an unsupported value';
+}
+
+/** A scalar that decodes as a string (YAML 1.1, like the API server: `yes`, `on` are booleans). */
+function stringOf(node: YNode): string | undefined {
+  if (!isScalar(node)) return undefined;
+  if (typeof node.value === 'string') return node.value;
+  if (node.value instanceof Date) return node.source;
+  return undefined;
+}
+
+function isNull(node: YNode): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Iterates a mapping's keys: records positions, warns on unknown and duplicate keys (the last one wins). */
+function fields(
+  ctx: Ctx,
+  node: YNode,
+  path: string,
+  known: readonly string[],
+  what: string,
+): Map<string, YNode> {
+  const out = new Map<string, YNode>();
+  if (!isMap(node)) return out;
+  for (const pair of node.items) {
+    const keyNode = deref(ctx, pair.key);
+    const key = stringOf(keyNode);
+    const keyPos = posOf(ctx, keyNode);
+    const fieldPath = path ? `${path}.${key ?? '?'}` : (key ?? '?');
+    if (key === undefined) {
+      report(
+        ctx,
+        'warning',
+        'unknown-field',
+        fieldPath,
+        `a ${what} key must be a string; the key is ignored`,
+        keyPos,
+      );
+      continue;
+    }
+    if (!known.includes(key)) {
+      const s = suggestKey(key, known);
+      const consequence =
+        what === 'rule' || what === 'resources entry'
+          ? ' (the API server drops it, which can make the rule match more than intended)'
+          : ' (the API server drops it)';
+      report(
+        ctx,
+        'warning',
+        'unknown-field',
+        fieldPath,
+        `unknown field ${JSON.stringify(key)} in ${what}${consequence}${s ? `; did you mean ${JSON.stringify(s)}?` : ''}`,
+        keyPos,
+      );
+      continue;
+    }
+    if (out.has(key)) {
+      report(
+        ctx,
+        'warning',
+        'duplicate-field',
+        fieldPath,
+        `field ${JSON.stringify(key)} appears twice in the same ${what}; the API server keeps the last one`,
+        keyPos,
+      );
+    }
+    const value = deref(ctx, pair.value);
+    out.set(key, value);
+    const at = posOf(ctx, value) ?? keyPos;
+    if (at) ctx.positions.set(fieldPath, at);
+  }
+  return out;
+}
+
+function typeError(ctx: Ctx, path: string, expected: string, node: YNode): void {
+  report(
+    ctx,
+    'error',
+    'wrong-type',
+    path,
+    `${path} must be ${expected}, not ${kindOf(node)}`,
+    posOf(ctx, node),
+  );
+}
+
+function stringField(ctx: Ctx, node: YNode, path: string): string | undefined {
+  if (isNull(node)) return undefined;
+  const s = stringOf(node);
+  if (s === undefined) typeError(ctx, path, 'a string', node);
+  return s;
+}
+
+function boolField(ctx: Ctx, node: YNode, path: string): boolean | undefined {
+  if (isNull(node)) return undefined;
+  if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+  typeError(ctx, path, 'true or false', node);
+  return undefined;
+}
+
+function stringList(ctx: Ctx, node: YNode, path: string): string[] | undefined {
+  if (isNull(node)) return undefined;
+  if (!isSeq(node)) {
+    typeError(ctx, path, 'a list of strings', node);
+    return undefined;
+  }
+  const out: string[] = [];
+  node.items.forEach((raw, i) => {
+    const item = deref(ctx, raw);
+    const at = posOf(ctx, item);
+    if (at) ctx.positions.set(`${path}[${i}]`, at);
+    const s = stringOf(item);
+    if (s === undefined) {
+      const hint =
+        isScalar(item) && typeof item.value === 'boolean'
+          ? ` (YAML reads ${JSON.stringify(item.source)} as a boolean: quote it)`
+          : '';
+      report(
+        ctx,
+        'error',
+        'wrong-type',
+        `${path}[${i}]`,
+        `${path}[${i}] must be a string, not ${kindOf(item)}${hint}`,
+        at,
+      );
+    } else out.push(s);
+  });
+  return out;
+}
+
+function objectList(ctx: Ctx, node: YNode, path: string, what: string): { node: YNode; path: string }[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    typeError(ctx, path, `a list of ${what}`, node);
+    return [];
+  }
+  const out: { node: YNode; path: string }[] = [];
+  node.items.forEach((raw, i) => {
+    const item = deref(ctx, raw);
+    const p = `${path}[${i}]`;
+    const at = posOf(ctx, item);
+    if (at) ctx.positions.set(p, at);
+    if (isNull(item)) {
+      out.push({ node: null, path: p });
+      return;
+    }
+    if (!isMap(item)) {
+      typeError(ctx, p, `a mapping (one ${what.replace(/s$/, '')})`, item);
+      return;
+    }
+    out.push({ node: item, path: p });
+  });
+  return out;
+}
+
+function readGroupResources(ctx: Ctx, node: YNode, path: string): GroupResources {
+  const f = fields(ctx, node, path, GROUP_RESOURCE_KEYS, 'resources entry');
+  const gr: GroupResources = {};
+  const group = f.has('group') ? stringField(ctx, f.get('group'), `${path}.group`) : undefined;
+  if (group !== undefined) gr.group = group;
+  const resources = f.has('resources') ? stringList(ctx, f.get('resources'), `${path}.resources`) : undefined;
+  if (resources) gr.resources = resources;
+  const names = f.has('resourceNames')
+    ? stringList(ctx, f.get('resourceNames'), `${path}.resourceNames`)
+    : undefined;
+  if (names) gr.resourceNames = names;
+  return gr;
+}
+
+function readRule(ctx: Ctx, node: YNode, path: string): PolicyRule {
+  const f = fields(ctx, node, path, RULE_KEYS, 'rule');
+  const level = f.has('level') ? stringField(ctx, f.get('level'), `${path}.level`) : undefined;
+  const rule: PolicyRule = { level: (level ?? '') as Level };
+  for (const key of ['users', 'userGroups', 'verbs', 'namespaces', 'nonResourceURLs'] as const) {
+    if (!f.has(key)) continue;
+    const list = stringList(ctx, f.get(key), `${path}.${key}`);
+    if (list) rule[key] = list;
+  }
+  if (f.has('resources')) {
+    const items = objectList(ctx, f.get('resources'), `${path}.resources`, 'resources entries');
+    rule.resources = items.map((it) => readGroupResources(ctx, it.node, it.path));
+  }
+  if (f.has('omitStages')) {
+    const stages = stringList(ctx, f.get('omitStages'), `${path}.omitStages`);
+    if (stages) rule.omitStages = stages as Stage[];
+  }
+  if (f.has('omitManagedFields')) {
+    const b = boolField(ctx, f.get('omitManagedFields'), `${path}.omitManagedFields`);
+    if (b !== undefined) rule.omitManagedFields = b;
+  }
+  return rule;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The API server's check of an API group name (a lower-case DNS subdomain). */
+export function groupNameProblem(group: string): string | undefined {
+  if (group.length > 253) return 'must be no more than 253 characters';
+  if (!group.split('.').every((l) => DNS_LABEL.test(l)))
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+  return undefined;
+}
+
+/** The API server's validation of a decoded policy (ValidatePolicy, plus the reader's rule count). */
+function validate(ctx: Ctx, policy: Policy): void {
+  const stageCheck = (stages: readonly string[] | undefined, path: string) => {
+    stages?.forEach((s, i) => {
+      if (!(STAGES as readonly string[]).includes(s)) {
+        report(
+          ctx,
+          'error',
+          'invalid-stage',
+          `${path}[${i}]`,
+          `${path}[${i}]: unknown stage ${JSON.stringify(s)}; allowed stages are ${STAGES.join(', ')}`,
+        );
+      }
+    });
+  };
+  stageCheck(policy.omitStages, 'omitStages');
+  policy.rules.forEach((rule, i) => {
+    const path = `rules[${i}]`;
+    if (rule.level === ('' as Level)) {
+      report(
+        ctx,
+        'error',
+        'missing-level',
+        `${path}.level`,
+        `${path}.level is required (${LEVELS.join(', ')})`,
+      );
+    } else if (!(LEVELS as readonly string[]).includes(rule.level)) {
+      report(
+        ctx,
+        'error',
+        'invalid-level',
+        `${path}.level`,
+        `${path}.level: unsupported value ${JSON.stringify(rule.level)}; supported values: ${LEVELS.join(', ')}`,
+      );
+    }
+    rule.nonResourceURLs?.forEach((url, j) => {
+      const p = `${path}.nonResourceURLs[${j}]`;
+      if (url === '*') return;
+      if (!url.startsWith('/'))
+        report(
+          ctx,
+          'error',
+          'invalid-url',
+          p,
+          `${p}: non-resource URL rules must begin with a '/' character`,
+        );
+      if (url !== '' && url.slice(0, -1).includes('*'))
+        report(
+          ctx,
+          'error',
+          'invalid-url',
+          p,
+          `${p}: non-resource URL wildcards '*' must be the final character of the rule`,
+        );
+    });
+    rule.resources?.forEach((gr, j) => {
+      const p = `${path}.resources[${j}]`;
+      if (gr.group && gr.group !== '*') {
+        const why = groupNameProblem(gr.group);
+        if (why)
+          report(
+            ctx,
+            'error',
+            'invalid-group',
+            `${p}.group`,
+            `${p}.group: invalid API group ${JSON.stringify(gr.group)}: ${why}`,
+          );
+      }
+      if ((gr.resourceNames?.length ?? 0) > 0 && (gr.resources?.length ?? 0) === 0)
+        report(
+          ctx,
+          'error',
+          'names-without-resources',
+          `${p}.resourceNames`,
+          `${p}.resourceNames: using resourceNames requires at least one resource`,
+        );
+    });
+    stageCheck(rule.omitStages, `${path}.omitStages`);
+    if (
+      (rule.nonResourceURLs?.length ?? 0) > 0 &&
+      ((rule.resources?.length ?? 0) > 0 || (rule.namespaces?.length ?? 0) > 0)
+    )
+      report(
+        ctx,
+        'error',
+        'mixed-rule',
+        `${path}.nonResourceURLs`,
+        `${path}: rules cannot apply to both regular resources and non-resource URLs`,
+      );
+  });
+  if (policy.rules.length === 0)
+    report(ctx, 'error', 'no-rules', 'rules', 'the policy has no rules; the API server refuses to load it');
+}
+
+/** Parses and validates policy text. Never throws for content problems: they are in `problems`. */
+export function parsePolicy(text: string, file?: string): LoadedPolicy {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    version: '1.1',
+    uniqueKeys: false,
+    lineCounter: lc,
+    prettyErrors: false,
+  });
+  const problems: Problem[] = [];
+  const positions = new Map<string, Position>();
+  const policy: Policy = { apiVersion: '', kind: 'Policy', rules: [] };
+  const positionOf = (path: string) => nearest(positions, path);
+  const result: LoadedPolicy = { policy, problems, positionOf, ...(file !== undefined ? { file } : {}) };
+  const list = Array.isArray(docs) ? docs : [];
+  const first = list[0];
+  const ctx: Ctx = { problems, positions, lc, doc: first as Document, file, aliases: 0 };
+  if (!first || isNull(first.contents)) {
+    report(
+      ctx,
+      'error',
+      'empty',
+      '',
+      'the policy file is empty; the API server refuses a policy with no rules',
+      {
+        line: 1,
+        column: 1,
+      },
+    );
+    return result;
+  }
+  const syntax = first.errors[0];
+  if (syntax) {
+    const at = lc.linePos(syntax.pos[0]);
+    report(ctx, 'error', 'syntax', '', `YAML/JSON syntax: ${syntax.message.split('\n')[0]}`, {
+      line: at.line,
+      column: at.col,
+    });
+    return result;
+  }
+  if (list.length > 1) {
+    const extra = list[1]!;
+    const at = extra.range ? lc.linePos(extra.range[0]) : undefined;
+    report(
+      ctx,
+      'warning',
+      'extra-document',
+      '',
+      `the file holds ${list.length} YAML documents; the API server reads only the first`,
+      at ? { line: at.line, column: at.col } : undefined,
+    );
+  }
+  const root = deref(ctx, first.contents);
+  positions.set('', posOf(ctx, root) ?? { line: 1, column: 1 });
+  if (!isMap(root)) {
+    typeError(ctx, '(document)', 'a mapping with apiVersion, kind and rules', root);
+    return result;
+  }
+  const f = fields(ctx, root, '', POLICY_KEYS, 'policy');
+  const apiVersion = f.has('apiVersion') ? stringField(ctx, f.get('apiVersion'), 'apiVersion') : undefined;
+  const kind = f.has('kind') ? stringField(ctx, f.get('kind'), 'kind') : undefined;
+  if (!apiVersion) {
+    report(
+      ctx,
+      'error',
+      'missing-api-version',
+      'apiVersion',
+      'apiVersion is missing: the API server needs audit.k8s.io/v1',
+      {
+        line: positions.get('')!.line,
+        column: positions.get('')!.column,
+      },
+    );
+  } else if (apiVersion === 'audit.k8s.io/v1beta1') {
+    report(
+      ctx,
+      'warning',
+      'deprecated-api-version',
+      'apiVersion',
+      'audit.k8s.io/v1beta1 is no longer served by current API servers (removed in Kubernetes 1.24); use audit.k8s.io/v1',
+    );
+  } else if (apiVersion !== 'audit.k8s.io/v1') {
+    report(
+      ctx,
+      'error',
+      'unknown-api-version',
+      'apiVersion',
+      `unknown apiVersion ${JSON.stringify(apiVersion)}: a policy is audit.k8s.io/v1 (or the older audit.k8s.io/v1beta1)`,
+    );
+  }
+  if (apiVersion && kind === undefined) {
+    report(ctx, 'error', 'missing-kind', 'kind', "kind is missing: it must be 'Policy'", positions.get(''));
+  } else if (kind !== undefined && kind !== 'Policy') {
+    report(
+      ctx,
+      'error',
+      'wrong-kind',
+      'kind',
+      `kind ${JSON.stringify(kind)} is not a policy: it must be 'Policy'`,
+    );
+  }
+  policy.apiVersion = apiVersion ?? '';
+  if (f.has('metadata')) {
+    const m = f.get('metadata');
+    if (!isNull(m) && !isMap(m)) typeError(ctx, 'metadata', 'a mapping', m);
+  }
+  if (f.has('omitStages')) {
+    const stages = stringList(ctx, f.get('omitStages'), 'omitStages');
+    if (stages) policy.omitStages = stages as Stage[];
+  }
+  if (f.has('omitManagedFields')) {
+    const b = boolField(ctx, f.get('omitManagedFields'), 'omitManagedFields');
+    if (b !== undefined) policy.omitManagedFields = b;
+  }
+  if (f.has('rules')) {
+    for (const it of objectList(ctx, f.get('rules'), 'rules', 'rules')) {
+      policy.rules.push(readRule(ctx, it.node, it.path));
+    }
+  }
+  validate(ctx, policy);
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  return result;
+}
+
+/** Formats one problem for people: `file:line:column: severity [id]: message`. */
+export function formatProblem(p: Problem): string {
+  const place = [p.file, p.line, p.column].filter((x) => x !== undefined).join(':');
+  return `${place ? `${place}: ` : ''}${p.severity} [${p.id}]: ${p.message}${p.path && !p.message.includes(p.path) ? ` (${p.path})` : ''}`;
+}
+
+/** Raises KT_POLICY_INVALID listing every error, located at the first one. */
+export function assertValid(loaded: LoadedPolicy): Policy {
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  if (errors.length === 0) return loaded.policy;
+  const first = errors[0]!;
+  const rest = errors.slice(1).map((p) => `\n  ${formatProblem(p)}`);
+  throw new KubetrailError(
+    'KT_POLICY_INVALID',
+    `${first.message}${rest.length > 0 ? `\n  and ${rest.length} more:${rest.join('')}` : ''}`,
+    {
+      where: {
+        ...(first.file !== undefined ? { file: first.file } : {}),
+        ...(first.line !== undefined ? { line: first.line } : {}),
+        ...(first.column !== undefined ? { column: first.column } : {}),
+        ...(first.path ? { path: first.path } : {}),
+      },
+    },
+  );
+}
+
+/** Reads a policy file (`-` for standard input). Raises KT_POLICY_READ when it cannot be read. */
+export async function readPolicyFile(
+  file: string,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<LoadedPolicy> {
+  let text: string;
+  try {
+    if (file === '-') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of stdin as AsyncIterable<Buffer | string>) {
+        const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+        size += b.length;
+        if (size > MAX_POLICY_BYTES) throw new RangeError('too large');
+        chunks.push(b);
+      }
+      text = Buffer.concat(chunks).toString('utf8');
+    } else {
+      const s = await stat(file);
+      if (s.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      if (s.size > MAX_POLICY_BYTES) throw new RangeError('too large');
+      text = await readFile(file, 'utf8');
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why =
+      err instanceof RangeError
+        ? `it is larger than ${MAX_POLICY_BYTES / 1024 / 1024} MiB`
+        : code === 'ENOENT'
+          ? 'it does not exist'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : (err as Error).message;
+    throw new KubetrailError('KT_POLICY_READ', `cannot read the policy ${JSON.stringify(file)}: ${why}`, {
+      where: { file },
+      cause: err,
+    });
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return parsePolicy(text, file === '-' ? '<stdin>' : file);
+}
+
+/** Reads and validates a policy file; raises KT_POLICY_READ or KT_POLICY_INVALID. */
+export async function loadPolicyFile(file: string, stdin?: NodeJS.ReadableStream): Promise<LoadedPolicy> {
+  const loaded = await readPolicyFile(file, stdin);
+  assertValid(loaded);
+  return loaded;
+}

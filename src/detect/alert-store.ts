@@ -1,0 +1,303 @@
+// Where detection keeps what must survive a restart, in the store's DuckDB file: the alerts raised
+// (kt_alerts, one row per alert, idempotent by alert id), the outbox of deliveries still owed to outputs
+// (kt_alert_outbox) and the engine's window and first-seen state (kt_detect_state). The tables are
+// created by an idempotent migration of their own, so stores written before detection existed work.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { KubetrailError } from '../core/errors.js';
+import { microsToTime, timeToMicros } from '../fields/catalog.js';
+import type { EngineSnapshot } from './engine.js';
+import { SEVERITIES, severityRank, type Alert, type Severity } from './types.js';
+
+export const DETECT_SCHEMA_VERSION = 1;
+
+const MIGRATION = [
+  `CREATE TABLE IF NOT EXISTS kt_alerts (
+     id VARCHAR PRIMARY KEY,
+     rule VARCHAR NOT NULL,
+     severity VARCHAR NOT NULL,
+     severity_rank INTEGER NOT NULL,
+     ts BIGINT NOT NULL,
+     cluster VARCHAR,
+     title VARCHAR NOT NULL,
+     message VARCHAR NOT NULL,
+     audit_ids VARCHAR NOT NULL,
+     refs VARCHAR NOT NULL,
+     alert_key VARCHAR NOT NULL,
+     event_count INTEGER NOT NULL,
+     raised_at BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS kt_alerts_ts ON kt_alerts (ts)`,
+  `CREATE TABLE IF NOT EXISTS kt_alert_outbox (
+     alert_id VARCHAR NOT NULL,
+     output VARCHAR NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at BIGINT NOT NULL,
+     last_error VARCHAR,
+     state VARCHAR NOT NULL DEFAULT 'pending',
+     created_at BIGINT NOT NULL,
+     PRIMARY KEY (alert_id, output))`,
+  `CREATE TABLE IF NOT EXISTS kt_detect_state (rule VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS kt_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+];
+
+export interface AlertQuery {
+  /** Epoch µs, inclusive. */
+  since?: number;
+  /** Epoch µs, exclusive. */
+  until?: number;
+  rules?: string[];
+  minSeverity?: Severity;
+  limit?: number;
+}
+
+export interface Delivery {
+  alert: Alert;
+  output: string;
+  attempts: number;
+}
+
+export interface OutboxCounts {
+  pending: number;
+  failed: number;
+}
+
+type Row = Record<string, unknown>;
+
+function rowToAlert(r: Row): Alert {
+  return {
+    id: String(r.id),
+    rule: String(r.rule),
+    title: String(r.title),
+    severity: String(r.severity) as Severity,
+    time: microsToTime(Number(r.ts)),
+    cluster: String(r.cluster ?? ''),
+    auditIDs: JSON.parse(String(r.audit_ids)) as string[],
+    message: String(r.message),
+    references: JSON.parse(String(r.refs)) as string[],
+    key: String(r.alert_key),
+    count: Number(r.event_count),
+  };
+}
+
+const ALERT_COLUMNS =
+  'id, rule, severity, ts, cluster, title, message, audit_ids, refs, alert_key, event_count';
+
+export class AlertStore {
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  /** Opens detection's tables on a store connection, creating them when absent. */
+  static async open(conn: DuckDBConnection): Promise<AlertStore> {
+    try {
+      for (const s of MIGRATION) await conn.run(s);
+      await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES ('detect_schema', ?)`, [
+        String(DETECT_SCHEMA_VERSION),
+      ]);
+    } catch (err) {
+      throw new KubetrailError('KT_STORE_SCHEMA', `cannot prepare the alert tables: ${String(err)}`, {
+        cause: err,
+      });
+    }
+    return new AlertStore(conn);
+  }
+
+  /** Attaches to existing tables without creating anything (read-only stores); undefined when absent. */
+  static async openExisting(conn: DuckDBConnection): Promise<AlertStore | undefined> {
+    const r = await conn.runAndReadAll(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_name IN ('kt_alerts', 'kt_alert_outbox', 'kt_detect_state')`,
+    );
+    return Number(r.getRows()[0]![0]) === 3 ? new AlertStore(conn) : undefined;
+  }
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const r = await this.conn.runAndReadAll(sql, params as never);
+    return r.getRowObjects() as Row[];
+  }
+
+  /**
+   * Stores alerts (an alert already stored is skipped) and queues a delivery of each new alert to each
+   * output that takes its severity. Returns the alerts that were new.
+   */
+  async save(
+    alerts: readonly Alert[],
+    outputs: readonly { name: string; minSeverity: Severity }[] = [],
+  ): Promise<Alert[]> {
+    if (alerts.length === 0) return [];
+    const unique = [...new Map(alerts.map((a) => [a.id, a])).values()];
+    const fresh: Alert[] = [];
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const have = await this.rows(
+        `SELECT id FROM kt_alerts WHERE id IN (${chunk.map(() => '?').join(',')})`,
+        chunk.map((a) => a.id),
+      );
+      const known = new Set(have.map((r) => String(r.id)));
+      fresh.push(...chunk.filter((a) => !known.has(a.id)));
+    }
+    if (fresh.length === 0) return [];
+    const now = Date.now();
+    for (let i = 0; i < fresh.length; i += 200) {
+      const chunk = fresh.slice(i, i + 200);
+      const params: unknown[] = [];
+      for (const a of chunk) {
+        params.push(
+          a.id,
+          a.rule,
+          a.severity,
+          severityRank(a.severity),
+          timeToMicros(a.time) ?? now * 1000,
+          a.cluster,
+          a.title,
+          a.message,
+          JSON.stringify(a.auditIDs),
+          JSON.stringify(a.references),
+          a.key,
+          a.count,
+          now,
+        );
+      }
+      await this.conn.run(
+        `INSERT OR IGNORE INTO kt_alerts (${ALERT_COLUMNS}, severity_rank, raised_at)
+         SELECT c0, c1, c2, c4::BIGINT, c5, c6, c7, c8, c9, c10, c11::INTEGER, c3::INTEGER, c12::BIGINT
+         FROM (VALUES ${chunk.map(() => '(?,?,?,?,?,?,?,?,?,?,?,?,?)').join(',')}) t(c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12)`,
+        params as never,
+      );
+      const deliveries: unknown[] = [];
+      for (const a of chunk) {
+        for (const o of outputs) {
+          if (severityRank(a.severity) >= severityRank(o.minSeverity))
+            deliveries.push(a.id, o.name, now, now);
+        }
+      }
+      if (deliveries.length > 0) {
+        await this.conn.run(
+          `INSERT OR IGNORE INTO kt_alert_outbox (alert_id, output, next_at, created_at)
+           SELECT c0, c1, c2::BIGINT, c3::BIGINT FROM (VALUES ${Array.from({ length: deliveries.length / 4 }, () => '(?,?,?,?)').join(',')}) t(c0,c1,c2,c3)`,
+          deliveries as never,
+        );
+      }
+    }
+    return fresh;
+  }
+
+  /** Stored alerts, oldest first. */
+  async list(q: AlertQuery = {}): Promise<Alert[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.since !== undefined) {
+      where.push('ts >= ?::BIGINT');
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('ts < ?::BIGINT');
+      params.push(q.until);
+    }
+    if (q.rules && q.rules.length > 0) {
+      where.push(`rule IN (${q.rules.map(() => '?').join(',')})`);
+      params.push(...q.rules);
+    }
+    if (q.minSeverity) {
+      where.push('severity_rank >= ?::INTEGER');
+      params.push(SEVERITIES.indexOf(q.minSeverity));
+    }
+    const limit = q.limit ?? 1000;
+    const rows = await this.rows(
+      `SELECT * FROM (SELECT ${ALERT_COLUMNS} FROM kt_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ts DESC, id LIMIT ${Math.max(1, Math.floor(limit))}) ORDER BY ts, id`,
+      params,
+    );
+    return rows.map(rowToAlert);
+  }
+
+  // ------------------------------------------------------------ outbox
+
+  /** Deliveries due now (pending, next attempt reached), oldest first. */
+  async due(nowMs: number, limit = 200): Promise<Delivery[]> {
+    const rows = await this.rows(
+      `SELECT o.output, o.attempts, ${ALERT_COLUMNS.split(', ')
+        .map((c) => `a.${c}`)
+        .join(', ')}
+       FROM kt_alert_outbox o JOIN kt_alerts a ON a.id = o.alert_id
+       WHERE o.state = 'pending' AND o.next_at <= ?::BIGINT ORDER BY o.created_at, a.ts LIMIT ${limit}`,
+      [nowMs],
+    );
+    return rows.map((r) => ({
+      alert: rowToAlert(r),
+      output: String(r.output),
+      attempts: Number(r.attempts),
+    }));
+  }
+
+  /** When the next pending delivery becomes due (epoch ms), if any is pending. */
+  async nextDue(outputs?: readonly string[]): Promise<number | undefined> {
+    const filter = outputs ? ` AND output IN (${outputs.map(() => '?').join(',') || "''"})` : '';
+    const rows = await this.rows(
+      `SELECT min(next_at) AS n FROM kt_alert_outbox WHERE state = 'pending'${filter}`,
+      outputs ? [...outputs] : [],
+    );
+    const n = rows[0]?.n;
+    return n === null || n === undefined ? undefined : Number(n);
+  }
+
+  async delivered(items: readonly { alertId: string; output: string }[]): Promise<void> {
+    for (const it of items) {
+      await this.conn.run(`DELETE FROM kt_alert_outbox WHERE alert_id = ? AND output = ?`, [
+        it.alertId,
+        it.output,
+      ]);
+    }
+  }
+
+  async retryLater(
+    items: readonly { alertId: string; output: string; attempts: number }[],
+    nextAtMs: number,
+    error: string,
+    giveUp: boolean,
+  ): Promise<void> {
+    for (const it of items) {
+      await this.conn.run(
+        `UPDATE kt_alert_outbox SET attempts = ?::INTEGER, next_at = ?::BIGINT, last_error = ?, state = ? WHERE alert_id = ? AND output = ?`,
+        [it.attempts, nextAtMs, error.slice(0, 500), giveUp ? 'failed' : 'pending', it.alertId, it.output],
+      );
+    }
+  }
+
+  async outboxCounts(): Promise<OutboxCounts> {
+    const rows = await this.rows(`SELECT state, count(*) AS n FROM kt_alert_outbox GROUP BY state`);
+    const out = { pending: 0, failed: 0 };
+    for (const r of rows) {
+      if (r.state === 'pending') out.pending = Number(r.n);
+      if (r.state === 'failed') out.failed = Number(r.n);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ engine state
+
+  async saveState(snap: EngineSnapshot): Promise<void> {
+    const now = Date.now();
+    const entries: [string, string][] = Object.entries(snap.rules).map(([rule, s]) => [
+      rule,
+      JSON.stringify(s),
+    ]);
+    entries.push(['', JSON.stringify({ lastTime: snap.lastTime ?? 0 })]);
+    for (let i = 0; i < entries.length; i += 100) {
+      const chunk = entries.slice(i, i + 100);
+      await this.conn.run(
+        `INSERT OR REPLACE INTO kt_detect_state (rule, state, updated_at)
+         SELECT c0, c1, c2::BIGINT FROM (VALUES ${chunk.map(() => '(?,?,?)').join(',')}) t(c0,c1,c2)`,
+        chunk.flatMap(([rule, state]) => [rule, state, now]) as never,
+      );
+    }
+  }
+
+  async loadState(): Promise<EngineSnapshot | undefined> {
+    const rows = await this.rows(`SELECT rule, state FROM kt_detect_state`);
+    if (rows.length === 0) return undefined;
+    const snap: EngineSnapshot = { rules: {} };
+    for (const r of rows) {
+      const state = JSON.parse(String(r.state)) as Record<string, unknown>;
+      if (r.rule === '') snap.lastTime = Number(state.lastTime ?? 0);
+      else snap.rules[String(r.rule)] = state as EngineSnapshot['rules'][string];
+    }
+    return snap;
+  }
+}

@@ -1,0 +1,51 @@
+// Output templates of rules: `{field}` is replaced by the field's values in the triggering event (any
+// filter field: catalog names, annotations.KEY, JSON paths), several values joined with commas, absent
+// values shown as <none>. Aggregations and first-seen rules add {count}, {threshold}, {window}, {key}
+// and {value}. `{a|b}` shows the first of the fields that has a value (a pod's name is only in the
+// response when the client used generateName). Values are shortened so a crafted event cannot flood an alert.
+import type { EventRecord } from '../core/event.js';
+import { fieldValues } from '../fields/values.js';
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_./~|-]*)\}/g;
+const SPECIAL = new Set(['count', 'threshold', 'window', 'key', 'value']);
+const MAX_VALUE = 200;
+
+/** Field names a template reads (specials excluded). */
+export function templateFields(template: string): string[] {
+  const out: string[] = [];
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    for (const name of m[1]!.split('|')) if (!SPECIAL.has(name)) out.push(name);
+  }
+  return out;
+}
+
+function clip(s: string): string {
+  const flat = s.replace(/[\r\n\t]+/g, ' ');
+  return flat.length > MAX_VALUE ? `${flat.slice(0, MAX_VALUE)}…` : flat;
+}
+
+/** Renders a template against an event and the special values. */
+export function renderTemplate(
+  template: string,
+  r: EventRecord,
+  special: Partial<Record<'count' | 'threshold' | 'window' | 'key' | 'value', string | number>> = {},
+): string {
+  return template.replace(PLACEHOLDER, (_, names: string) => {
+    for (const name of names.split('|')) {
+      if (SPECIAL.has(name)) {
+        const v = special[name as keyof typeof special];
+        if (v !== undefined) return clip(String(v));
+        continue;
+      }
+      const values = fieldValues(r, name);
+      if (values.length > 0) return clip([...new Set(values.map(String))].join(','));
+    }
+    return '<none>';
+  });
+}
+
+/** The values of some fields joined into one key ("" for absent fields). */
+export function keyOf(r: EventRecord, fields: readonly string[]): string {
+  if (fields.length === 0) return '';
+  return fields.map((f) => [...new Set(fieldValues(r, f).map(String))].join(',')).join('|');
+}

@@ -1,0 +1,176 @@
+// Types shared by the detection modules: severities, rule definitions as loaded from YAML, compiled rules
+// ready for the engine, and the alerts the engine raises.
+import type { EventRecord } from '../core/event.js';
+import type { Predicate } from '../query/index.js';
+import type { Requirements } from './plan.js';
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Rank of a severity: info 0 … critical 4. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/** Where a definition came from, for error messages and `rules show`. */
+export interface Origin {
+  file: string;
+  line?: number;
+}
+
+/** An exception: the alert is not raised when it applies. */
+export interface ExceptionDef {
+  name: string;
+  /** A filter; the exception applies when it matches. */
+  condition?: string;
+  /**
+   * Fields whose values must all be in `in` (at least one value present): Falco's `in` over list fields.
+   * Used for "every container image is trusted".
+   */
+  every?: string[];
+  in?: string;
+  /** Compare container image repositories (tag and digest removed) instead of whole values. */
+  repository?: boolean;
+}
+
+export interface AggregateDef {
+  /** count: matching events; distinct: different values of `field`. */
+  function: 'count' | 'distinct';
+  /** For distinct: the field, or fields whose combination is counted. */
+  field?: string | string[];
+  /** Sliding window, as a duration (5m). */
+  window: string;
+  by: string[];
+  /** The alert fires when the count reaches this value. */
+  threshold: number;
+  /** Off-pattern mode: also require the count to exceed `factor` × the key's previous peak. */
+  baseline?: { factor: number; learn: string };
+}
+
+/** A search below a JSON path: some key or string value there matches an item of the list. */
+export interface SearchDef {
+  under: string;
+  for: string;
+}
+
+export interface FirstSeenDef {
+  /** Fields identifying who or what (user). */
+  key: string[];
+  /** Fields whose combination must not have been seen before for the key (ip, ua). */
+  value: string[];
+  /** No alerts until this long after the first event the rule saw (7d). */
+  learn: string;
+  /** Alert on a key never seen before too (default: a new key is learned silently). */
+  newKeys?: boolean;
+}
+
+export interface SuppressDef {
+  /** Alerts of the rule with the same key are suppressed for this long after one is raised. */
+  window: string;
+  /** Fields forming the key (default: the request's auditID). */
+  by: string[];
+}
+
+export interface ExampleStep {
+  /** Offset from the start of the example, as a duration (default: one second after the previous step). */
+  at?: string;
+  /** Emit the event this many times (strings may use {i}, the 0-based repetition index). */
+  repeat?: number;
+  /** Time between repetitions (default 1s). */
+  every?: string;
+  event: Record<string, unknown>;
+}
+
+export interface ExampleCase {
+  name: string;
+  expect: 'fire' | 'quiet';
+  steps: ExampleStep[];
+  /** Lists and macros redefined for this example, as a user's rule file would (to show inert rules firing). */
+  lists?: Record<string, string[]>;
+  macros?: Record<string, string>;
+  /** Where it is, for messages. */
+  line?: number;
+}
+
+export interface RuleDef {
+  id: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  /** MITRE ATT&CK technique ids (T1611, T1552.007). */
+  mitre: string[];
+  /** Detections of other tools this rule covers: falco:<rule name>, panther:<RuleID>, sigma:…, elastic:…. */
+  covers: string[];
+  tags: string[];
+  enabled: boolean;
+  condition: string;
+  exceptions: ExceptionDef[];
+  /** Searches that must all match too (keys and values below a path, which filters cannot name). */
+  search: SearchDef[];
+  output: string;
+  aggregate?: AggregateDef;
+  firstSeen?: FirstSeenDef;
+  suppress?: SuppressDef;
+  examples: ExampleCase[];
+  origin: Origin;
+}
+
+export interface CompiledException {
+  name: string;
+  test: (r: EventRecord) => boolean;
+}
+
+/** A rule ready to run. Durations are in microseconds (event time). */
+export interface CompiledRule {
+  def: RuleDef;
+  kind: 'match' | 'aggregate' | 'first-seen';
+  predicate: Predicate;
+  /** Further tests that must all pass (searches below JSON paths). */
+  requires: Predicate[];
+  /** Resources, verbs and stages the condition requires (to skip rules that cannot match). */
+  needs: Requirements;
+  /** Compiled key functions: suppression, aggregation group and distinct value, first-seen key and value. */
+  keys: {
+    suppress: (r: EventRecord) => string;
+    group: (r: EventRecord) => string;
+    distinct: (r: EventRecord) => string;
+    firstKey: (r: EventRecord) => string;
+    firstValue: (r: EventRecord) => string;
+  };
+  exceptions: CompiledException[];
+  /** Canonical text of the expanded condition. */
+  expanded: string;
+  /** A hash of what decides the rule's state; state saved under another version is dropped. */
+  version: string;
+  aggregate?: {
+    fn: 'count' | 'distinct';
+    fields?: string[];
+    windowUs: number;
+    by: string[];
+    threshold: number;
+    baseline?: { factor: number; learnUs: number };
+  };
+  firstSeen?: { key: string[]; value: string[]; learnUs: number; newKeys: boolean };
+  suppress: { windowUs: number; by: string[] };
+  references: string[];
+}
+
+export interface Alert {
+  /** Stable id: the same detection on the same events always gets the same id. */
+  id: string;
+  rule: string;
+  title: string;
+  severity: Severity;
+  /** Time of the event that raised it (RFC 3339, UTC). */
+  time: string;
+  cluster: string;
+  /** audit IDs of the events that raised it (for aggregations: those in the window). */
+  auditIDs: string[];
+  message: string;
+  /** ATT&CK technique ids, then covered rules of other tools (falco:…, panther:…). */
+  references: string[];
+  /** The suppression / grouping key. */
+  key: string;
+  /** Events counted (aggregations), else 1. */
+  count: number;
+}

@@ -4,6 +4,11 @@
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
 import { registerCoreCommands } from './commands/core.js';
+import { registerDetectionCommands } from './commands/detect.js';
+import { registerServeCommands } from './commands/serve.js';
+import { registerTailCommand } from './commands/tail.js';
+import { registerRedactionCommands } from './commands/redact.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { processIo, type Io } from './common.js';
 
 export const VERSION = '0.1.0';
@@ -17,6 +22,11 @@ export function buildProgram(io: Io = processIo()): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
   registerCoreCommands(program, io);
+  registerDetectionCommands(program, io);
+  registerServeCommands(program, io);
+  registerTailCommand(program, io);
+  registerRedactionCommands(program, io);
+  registerPolicyCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -1,6 +1,7 @@
 // The server's configuration file: its schema (every key, its type, its default) and the resolved
 // configuration the server runs with. docs/collector.md lists the same keys; keep them together.
 import { z } from 'zod';
+import { SEVERITIES } from '../detect/types.js';
 
 const hostPort = z
   .string()
@@ -86,6 +87,28 @@ export const configSchema = z.strictObject({
         .default(64 * 1024 * 1024),
     })
     .default({ queueEvents: 100_000, writeEvents: 10_000, lingerMs: 20, maxRecordBytes: 64 * 1024 * 1024 }),
+  /** Audit policy applied to incoming events (drop, downgrade, omit stages); see docs/policy.md. */
+  policy: z.string().min(1).optional(),
+  redact: z
+    .strictObject({
+      /** Redaction of secrets and personal data before anything is stored or streamed. */
+      enabled: z.boolean().default(true),
+      /** Redaction configuration file (extra patterns, allow-lists, keyed hashes); see docs/redaction.md. */
+      config: z.string().min(1).optional(),
+    })
+    .default({ enabled: true }),
+  detect: z
+    .strictObject({
+      /** Real-time detection with the built-in rules (and `rules`); see docs/rules.md. */
+      enabled: z.boolean().default(true),
+      /** Extra rule files or directories, applied after the built-in pack. */
+      rules: z.array(z.string().min(1)).default([]),
+      /** Alert outputs: stdout, file:PATH, webhook:URL, slack:URL, alertmanager:URL. */
+      outputs: z.array(z.string().min(1)).default([]),
+      /** Lowest severity sent to outputs (all alerts are stored). */
+      minSeverity: z.enum(SEVERITIES).default('low'),
+    })
+    .default({ enabled: true, rules: [], outputs: [], minSeverity: 'low' }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

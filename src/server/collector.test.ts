@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -176,6 +176,84 @@ describe('collector: webhook', () => {
     expect((await first).status).toBe(200);
     const retried = await post(`${c.url}/webhook`, eventList(Array.from({ length: 50 }, () => makeEvent())));
     expect(retried.status).toBe(200);
+  });
+});
+
+describe('collector: transforms', () => {
+  it('redacts secrets before storing, streaming or setting aside, and applies an audit policy', async () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'rules:',
+        '  - level: None',
+        '    resources: [{ group: "coordination.k8s.io", resources: ["leases"] }]',
+        '  - level: RequestResponse',
+      ].join('\n'),
+    );
+    const c = await start({ policy });
+    const secretValue = 'c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1';
+    const secret = makeEvent({
+      auditID: 's1',
+      verb: 'create',
+      level: 'RequestResponse',
+      objectRef: { resource: 'secrets', namespace: 'prod', name: 'db', apiVersion: 'v1' },
+      requestObject: {
+        kind: 'Secret',
+        apiVersion: 'v1',
+        metadata: { name: 'db' },
+        data: { password: secretValue },
+      },
+    });
+    const lease = makeEvent({
+      auditID: 'l1',
+      verb: 'update',
+      objectRef: {
+        resource: 'leases',
+        namespace: 'kube-node-lease',
+        name: 'n1',
+        apiGroup: 'coordination.k8s.io',
+        apiVersion: 'v1',
+      },
+    });
+    const r = await post(`${c.url}/webhook`, eventList([secret, lease]));
+    expect(r.body).toMatchObject({ received: 2, stored: 1, dropped: 1 });
+    const stored = await c.store.getByAuditId('s1');
+    expect(JSON.stringify(stored)).not.toContain(secretValue);
+    expect(stored[0]?.event.annotations?.['kubetrail.io/redacted']).toContain('requestObject.data.password');
+    expect(await c.store.getByAuditId('l1')).toEqual([]);
+    // A line that is not JSON but carries a credential is set aside without it.
+    await post(`${c.url}/webhook`, `{"token": "${secretValue}"`);
+    const q = readFileSync(path.join(c.dir, 'quarantine.jsonl'), 'utf8');
+    expect(q).not.toContain(secretValue);
+  });
+});
+
+describe('collector: detection', () => {
+  it('raises and stores an alert in real time for an event a built-in rule catches', async () => {
+    const c = await start();
+    const exec = makeEvent({
+      auditID: 'x1',
+      verb: 'create',
+      user: { username: 'mallory', groups: ['system:authenticated'] },
+      objectRef: {
+        resource: 'pods',
+        subresource: 'exec',
+        namespace: 'prod',
+        name: 'web-1',
+        apiVersion: 'v1',
+      },
+      requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
+      responseStatus: { code: 101 },
+    });
+    expect((await post(`${c.url}/webhook`, eventList([exec]))).status).toBe(200);
+    const { AlertStore } = await import('../detect/alert-store.js');
+    const { storeConnection } = await import('../detect/session.js');
+    const alerts = await (await AlertStore.open(await storeConnection(c.store))).list({});
+    expect(alerts.some((a) => a.auditIDs.includes('x1'))).toBe(true);
   });
 });
 

@@ -8,11 +8,15 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { KubetrailError } from '../core/errors.js';
+import { openDetection, type DetectionSession } from '../detect/session.js';
 import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
 import { FileSource } from '../pipeline/file-source.js';
 import { IngestQueue } from '../pipeline/ingest-queue.js';
 import { detectAuditLogs } from '../pipeline/standard-paths.js';
 import type { Transform } from '../pipeline/transform.js';
+import { policyTransform } from '../policy/apply.js';
+import { loadPolicyFile } from '../policy/load.js';
+import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildServer } from './app.js';
@@ -65,14 +69,45 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const dataDir = path.resolve(config.dataDir);
   const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
   const tls = readTls(config);
+  // Transforms in pipeline order: audit policy, then redaction (so nothing unredacted is stored,
+  // streamed or set aside), then what the caller adds.
+  const policy = config.policy ? (await loadPolicyFile(config.policy)).policy : undefined;
+  const redaction = config.redact.enabled
+    ? redactTransform(loadRedactOptions(config.redact.config))
+    : undefined;
+  const transforms: Transform[] = [
+    ...(policy ? [policyTransform(policy)] : []),
+    ...(redaction ? [redaction] : []),
+    ...(opts.transforms ?? []),
+  ];
   const store = await openStore(db);
-  const queue = new IngestQueue(store, opts.transforms ?? [], {
+  // Detection runs last, on what is stored, and keeps its alerts and state in the same store.
+  let detection: DetectionSession | undefined;
+  if (config.detect.enabled) {
+    try {
+      detection = await openDetection(store, {
+        files: config.detect.rules,
+        outputs: config.detect.outputs,
+        outputMinSeverity: config.detect.minSeverity,
+        onAlerts: (alerts) => {
+          for (const a of alerts) logger.info({ rule: a.rule, severity: a.severity }, 'alert');
+        },
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    transforms.push(detection.transform);
+  }
+  const queue = new IngestQueue(store, transforms, {
     capacity: config.pipeline.queueEvents,
     maxWrite: config.pipeline.writeEvents,
     lingerMs: config.pipeline.lingerMs,
   });
   const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
-  const baseQuarantine = createFileQuarantine(quarantineFile);
+  const fileQuarantine = createFileQuarantine(quarantineFile);
+  const baseQuarantine = redaction ? redactQuarantine(fileQuarantine, redaction.redactor) : fileQuarantine;
+  const safeText = (t: string) => (redaction ? redaction.redactor.redactRaw(t) : t);
 
   // File sources: configured, from --tail, or the standard paths found here.
   const files = [
@@ -95,8 +130,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       q = {
         add(bad) {
           counter.inc({ source });
-          baseQuarantine.add(bad);
-          logger.warn({ source, file: bad.file, line: bad.line, reason: bad.reason }, 'record set aside');
+          const reason = safeText(bad.reason);
+          baseQuarantine.add({ ...bad, reason });
+          logger.warn({ source, file: bad.file, line: bad.line, reason }, 'record set aside');
         },
         get count() {
           return baseQuarantine.count;
@@ -184,6 +220,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await server.close();
       await Promise.all(sources.map((s) => s.stop()));
       await queue.close();
+      await detection?.finish(2000);
       await store.close();
       await baseQuarantine.close();
       logger.info('stopped');

@@ -4,14 +4,21 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createFileQuarantine, readEvents } from '../../ingest/index.js';
 import { runImport, type ImportSummary } from '../../importer/run.js';
+import { loadPolicyFile } from '../../policy/load.js';
+import { policyTransform } from '../../policy/apply.js';
 import { openStore } from '../../store/open.js';
+import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { importDetection, type ImportDetectOpts } from './detect.js';
 import { Progress, rate } from '../progress.js';
 
-interface ImportOpts {
+interface ImportOpts extends ImportDetectOpts {
   db?: string;
   cluster?: string;
   quarantine?: string;
+  redact: boolean;
+  redactConfig?: string;
+  policy?: string;
   output: string;
 }
 
@@ -40,20 +47,31 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       '--quarantine <file>',
       'where records that are not events are set aside (default: beside the store)',
     )
+    .option(
+      '--policy <file>',
+      'apply an audit policy first: drop, downgrade, omit stages, strip managed fields',
+    )
+    .option('--no-redact', 'store events as they are, secrets included (redaction is on by default)')
+    .option('--redact-config <file>', 'redaction configuration: extra patterns, allow-lists, keyed hashes')
     .option('-o, --output <format>', 'summary format: table or json', 'table')
     .action(async (paths: string[], opts: ImportOpts) => {
       const format = choice('--output', opts.output, ['table', 'json'] as const);
+      const policy = opts.policy ? (await loadPolicyFile(opts.policy)).policy : undefined;
       const db = dbLocation(opts.db);
       const quarantineFile =
         opts.quarantine ??
         path.join(path.dirname(path.resolve(db.replace(/^duckdb:/, ''))), 'quarantine.jsonl');
-      const quarantine = createFileQuarantine(quarantineFile);
+      const redaction = opts.redact ? redactTransform(loadRedactOptions(opts.redactConfig)) : undefined;
+      const quarantine = redaction
+        ? redactQuarantine(createFileQuarantine(quarantineFile), redaction.redactor)
+        : createFileQuarantine(quarantineFile);
       const store = await openStore(db);
       const progress = new Progress('importing', io.err, io.interactive);
       let bytesRead = 0;
       let totalBytes: number | undefined;
       let events = 0;
       try {
+        const detection = await importDetection(store, opts, io);
         const summary = await runImport({
           source: readEvents(paths, {
             cluster: opts.cluster ?? 'default',
@@ -65,19 +83,34 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             },
           }),
           store,
+          transforms: [
+            ...(policy ? [policyTransform(policy)] : []),
+            ...(redaction ? [redaction] : []),
+            ...detection.transforms,
+          ],
           quarantined: () => quarantine.count,
           onBatch: (p) => {
             events = p.read;
             progress.update({ bytesRead, totalBytes, events });
           },
         });
+        const detected = await detection.finish();
         progress.done();
         if (format === 'json') {
           io.out(
-            `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined })}\n`,
+            `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined, redacted: redaction ? redaction.stats.redacted : null, detection: detected ?? null })}\n`,
           );
         } else {
           io.out(formatSummary(summary, quarantineFile));
+          io.out(
+            redaction
+              ? `redacted     ${n(redaction.stats.redacted)} events\n`
+              : 'redacted     off (--no-redact): secrets are stored as logged\n',
+          );
+          if (detected)
+            io.out(
+              `alerts       ${n(detected.alerts)} (${n(detected.stored)} new; ${n(detected.pending)} deliveries queued)\n`,
+            );
           for (const bad of quarantine.samples.slice(0, 5)) {
             io.err(
               `quarantined: ${bad.file}:${bad.line}${bad.column ? `:${bad.column}` : ''}: ${bad.reason}\n`,

@@ -5,6 +5,7 @@ import { readEvents, createMemoryQuarantine } from '../../ingest/index.js';
 import { queryBatches } from '../../importer/file-query.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
+import { redactBatches } from '../../redact/index.js';
 import type { EventRecord } from '../../core/event.js';
 import { EVENT_FORMATS, formatEvents } from '../event-output.js';
 import {
@@ -64,7 +65,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       if (opts.file && opts.file.length > 0) {
         const quarantine = createMemoryQuarantine();
         const result = await queryBatches(
-          readEvents(opts.file, { cluster: opts.cluster ?? 'default', quarantine }),
+          redactBatches(readEvents(opts.file, { cluster: opts.cluster ?? 'default', quarantine })),
           {
             filter,
             ...range,

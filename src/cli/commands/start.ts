@@ -1,15 +1,19 @@
 // `kubetrail start` (what `npm start` runs): opens the default store, loads the demo data set when the
-// store is empty, and prints a summary with queries to try.
+// store is empty, prints a summary with queries to try, then runs the server on it (as `kubetrail serve`)
+// until interrupted; `--no-serve` stops after the summary.
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { AuditEvent, EventRecord } from '../../core/event.js';
 import { DEMO_INCIDENTS, demoEvents } from '../../generate/index.js';
 import { runImport } from '../../importer/run.js';
+import { redactTransform } from '../../redact/index.js';
 import { microsToTime } from '../../fields/catalog.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { Progress, rate } from '../progress.js';
+import { resolveServeConfig, serveBanner, serveUntilSignal } from './serve.js';
 
 async function* batches(
   events: Iterable<AuditEvent>,
@@ -34,6 +38,7 @@ export async function loadDemoIfEmpty(store: Store, io: Io): Promise<number> {
   const summary = await runImport({
     source: batches(demoEvents(), 'demo'),
     store,
+    transforms: [redactTransform()],
     onBatch: (p) => progress.update({ bytesRead: 0, totalBytes: undefined, events: p.read }),
   });
   progress.done();
@@ -75,9 +80,13 @@ export async function summarize(store: Store, db: string): Promise<string> {
 export function registerStartCommand(program: Command, io: Io = processIo()): void {
   program
     .command('start')
-    .description('open the default store, load the demo data set when it is empty, and print a summary')
+    .description(
+      'load the demo data set into the default store when it is empty, print a summary, and run the server',
+    )
     .addOption(dbOption())
-    .action(async (opts: { db?: string }) => {
+    .option('--listen <host:port>', 'address for the server (default 127.0.0.1:7480)')
+    .option('--no-serve', 'stop after loading and printing the summary')
+    .action(async (opts: { db?: string; listen?: string; serve: boolean }) => {
       const db = dbLocation(opts.db);
       const store = await openStore(db);
       try {
@@ -86,5 +95,16 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
       } finally {
         await store.close();
       }
+      if (!opts.serve) return;
+      const config = resolveServeConfig({
+        db,
+        tail: [],
+        ...(opts.listen ? { listen: opts.listen } : {}),
+        dataDir: path.dirname(path.resolve(db.replace(/^duckdb:/, ''))),
+      });
+      const { startCollector } = await import('../../server/collector.js');
+      const collector = await startCollector({ config });
+      io.out(serveBanner(collector));
+      await serveUntilSignal(collector, io);
     });
 }

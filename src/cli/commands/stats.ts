@@ -5,6 +5,7 @@ import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
 import { compileJs, parseQuery } from '../../query/index.js';
 import { fieldValues } from '../../fields/values.js';
 import { openStore } from '../../store/open.js';
+import { redactBatches } from '../../redact/index.js';
 import type { StatsRow } from '../../store/store.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { EventRecord } from '../../core/event.js';
@@ -88,7 +89,7 @@ export function registerStatsCommand(program: Command, io: Io = processIo()): vo
       let total: number;
       if (opts.file.length > 0) {
         ({ rows, total } = await statsFromBatches(
-          readEvents(opts.file, { quarantine: createMemoryQuarantine() }),
+          redactBatches(readEvents(opts.file, { quarantine: createMemoryQuarantine() })),
           { by: opts.by, filter, ...range, limit },
         ));
       } else {

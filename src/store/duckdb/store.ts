@@ -395,11 +395,25 @@ export class DuckDBStore implements Store {
     });
   }
 
+  private readonly ownConnections: DuckDBConnection[] = [];
+
+  /**
+   * A connection of its own, with its own transactions, for tables other modules keep in the same file
+   * (alerts): their statements never land inside an event write's transaction. Closed with the store.
+   */
+  async connect(): Promise<DuckDBConnection> {
+    if (this.closed) throw new KubetrailError('KT_STORE_OPEN', 'the store is closed');
+    const c = await this.instance.connect();
+    this.ownConnections.push(c);
+    return c;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.writeLock.run(async () => undefined);
     this.closed = true;
     if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined);
+    for (const c of this.ownConnections) c.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
   }

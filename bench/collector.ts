@@ -197,7 +197,7 @@ async function slowStore(dir: string) {
     dataDir: dir,
     listen: '127.0.0.1:0',
     autodetect: false,
-    pipeline: { queueEvents: 20_000 },
+    pipeline: { queueEvents: 500 },
   });
   const slow = {
     name: 'slow-down',

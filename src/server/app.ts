@@ -122,10 +122,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const started = performance.now();
     const answer = (status: number) =>
       metrics.webhookRequests.observe({ code: String(status) }, (performance.now() - started) / 1000);
-    if (!config.webhook.enabled) {
-      answer(404);
-      return sendError(reply, 404, 'KT_WEBHOOK_REQUEST', 'the webhook is disabled in the configuration');
-    }
+    const refuse = (status: number, reason: string, code: ErrorCode, message: string) => {
+      metrics.webhookRejected.inc({ reason });
+      answer(status);
+      return sendError(reply, status, code, message);
+    };
+    if (!config.webhook.enabled)
+      return refuse(404, 'disabled', 'KT_WEBHOOK_REQUEST', 'the webhook is disabled in the configuration');
     const id = auth.check({
       authorization: req.headers.authorization,
       remoteAddress: req.socket.remoteAddress,
@@ -138,21 +141,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     const pathCluster = req.params.cluster;
     if (pathCluster !== undefined && !CLUSTER.test(pathCluster)) {
-      metrics.webhookRejected.inc({ reason: 'bad_request' });
-      answer(400);
-      return sendError(
-        reply,
+      return refuse(
         400,
+        'bad_request',
         'KT_WEBHOOK_REQUEST',
         'the cluster name in the path must be 1-63 letters, digits, ".", "_" or "-"',
       );
     }
     if (id.cluster !== undefined && pathCluster !== undefined && id.cluster !== pathCluster) {
-      metrics.webhookRejected.inc({ reason: 'forbidden' });
-      answer(403);
-      return sendError(
-        reply,
+      return refuse(
         403,
+        'forbidden',
         'KT_FORBIDDEN',
         `these credentials may post only for cluster ${JSON.stringify(id.cluster)}`,
       );
@@ -160,11 +159,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const cluster = pathCluster ?? id.cluster ?? config.cluster;
     const type = req.headers['content-type'] ?? 'application/json';
     if (!ACCEPTED_TYPES.test(type)) {
-      metrics.webhookRejected.inc({ reason: 'bad_request' });
-      answer(415);
-      return sendError(
-        reply,
+      return refuse(
         415,
+        'bad_request',
         'KT_WEBHOOK_REQUEST',
         `content type ${JSON.stringify(type.slice(0, 100))} is not accepted; send application/json`,
       );
@@ -177,28 +174,24 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       } catch (err) {
         const tooLarge =
           (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
-        metrics.webhookRejected.inc({ reason: tooLarge ? 'too_large' : 'bad_request' });
-        answer(tooLarge ? 413 : 400);
         return tooLarge
-          ? sendError(
-              reply,
+          ? refuse(
               413,
+              'too_large',
               'KT_BODY_TOO_LARGE',
               `the decompressed body is larger than ${config.webhook.maxBodyBytes} bytes`,
             )
-          : sendError(
-              reply,
+          : refuse(
               400,
+              'bad_request',
               'KT_INPUT_READ',
               `the gzip body cannot be decompressed: ${(err as Error).message}`,
             );
       }
     } else if (encoding !== 'identity') {
-      metrics.webhookRejected.inc({ reason: 'bad_request' });
-      answer(415);
-      return sendError(
-        reply,
+      return refuse(
         415,
+        'bad_request',
         'KT_WEBHOOK_REQUEST',
         `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; use gzip or none`,
       );
@@ -215,11 +208,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         reason: parsed.error,
         raw: text,
       });
-      metrics.webhookRejected.inc({ reason: 'bad_request' });
-      answer(400);
-      return sendError(
-        reply,
+      return refuse(
         400,
+        'bad_request',
         'KT_EVENT_INVALID',
         `${parsed.error}; the body was set aside in the quarantine file`,
       );

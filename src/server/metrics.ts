@@ -95,7 +95,7 @@ export function createMetrics(
   });
   const webhookRejected = new Counter({
     name: 'kubetrail_webhook_rejected_total',
-    help: 'Webhook requests refused, by reason (unauthorized, forbidden, too_large, bad_request, overloaded, store_error).',
+    help: 'Webhook requests refused, by reason (unauthorized, forbidden, too_large, bad_request, disabled, overloaded, store_error).',
     labelNames: ['reason'],
     registers: [registry],
   });

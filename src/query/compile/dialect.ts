@@ -17,6 +17,8 @@ export class SqlBuilder {
 
 export interface SqlDialect {
   readonly name: string;
+  /** The always-true condition (`*`); TRUE unless the dialect says otherwise. */
+  readonly trueSql?: string;
   /** `field:*` */
   exists(b: SqlBuilder, field: ResolvedField): string;
   /** `field:value` */
@@ -50,7 +52,7 @@ function field(name: string): ResolvedField {
 function walk(node: QueryNode, d: SqlDialect, b: SqlBuilder): string {
   switch (node.type) {
     case 'all':
-      return 'TRUE';
+      return d.trueSql ?? 'TRUE';
     case 'and':
       return `(${node.children.map((c) => walk(c, d, b)).join(' AND ')})`;
     case 'or':

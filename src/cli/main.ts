@@ -9,6 +9,7 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { registerRedactionCommands } from './commands/redact.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerTokenCommands } from './commands/token.js';
 import { processIo, type Io } from './common.js';
 
 export const VERSION = '0.1.0';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io = processIo()): Command {
   registerTailCommand(program, io);
   registerRedactionCommands(program, io);
   registerPolicyCommands(program, io);
+  registerTokenCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

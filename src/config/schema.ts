@@ -109,6 +109,17 @@ export const configSchema = z.strictObject({
       minSeverity: z.enum(SEVERITIES).default('low'),
     })
     .default({ enabled: true, rules: [], outputs: [], minSeverity: 'low' }),
+  api: z
+    .strictObject({
+      /** Lifetime of a web UI session (login cookie), in hours. */
+      sessionHours: z.number().min(0.05).max(720).default(12),
+      /** Failed logins from one address allowed within loginWindowSeconds before it must wait. */
+      loginMaxFailures: z.number().int().min(1).max(10_000).default(10),
+      loginWindowSeconds: z.number().int().min(1).max(86_400).default(300),
+      /** Most stored events a policy simulation over HTTP reads. */
+      simulateMaxEvents: z.number().int().min(1).max(100_000_000).default(500_000),
+    })
+    .default({ sessionHours: 12, loginMaxFailures: 10, loginWindowSeconds: 300, simulateMaxEvents: 500_000 }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -139,6 +139,16 @@ export const ERROR_CODES = {
     fix: 'Use a token with the needed role.',
     exit: 2,
   },
+  KT_API_REQUEST: {
+    summary: 'An API request has a missing, malformed or out-of-range parameter or body.',
+    fix: 'Correct the parameter named in the message; docs/api.md describes every endpoint.',
+    exit: 2,
+  },
+  KT_RATE_LIMITED: {
+    summary: 'Too many failed logins from this address.',
+    fix: 'Wait for the time in Retry-After, then log in with a valid token.',
+    exit: 2,
+  },
   KT_WEBHOOK_REQUEST: {
     summary: 'A webhook request is not in a form the receiver accepts (path, content type or encoding).',
     fix: 'Post an EventList as application/json (optionally gzip-encoded) to /webhook or /webhook/CLUSTER.',

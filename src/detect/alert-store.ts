@@ -37,7 +37,14 @@ const MIGRATION = [
      PRIMARY KEY (alert_id, output))`,
   `CREATE TABLE IF NOT EXISTS kt_detect_state (rule VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, updated_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kt_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS kt_alert_acks (alert_id VARCHAR PRIMARY KEY, acked_at BIGINT NOT NULL, acked_by VARCHAR NOT NULL)`,
 ];
+
+/** Who acknowledged an alert, and when (RFC 3339). */
+export interface AlertAck {
+  at: string;
+  by: string;
+}
 
 export interface AlertQuery {
   /** Epoch µs, inclusive. */
@@ -205,6 +212,47 @@ export class AlertStore {
       params,
     );
     return rows.map(rowToAlert);
+  }
+
+  /** One stored alert by id. */
+  async get(id: string): Promise<Alert | undefined> {
+    const rows = await this.rows(`SELECT ${ALERT_COLUMNS} FROM kt_alerts WHERE id = ?`, [id]);
+    return rows[0] ? rowToAlert(rows[0]) : undefined;
+  }
+
+  /** Marks an alert acknowledged (again: keeps the first acknowledgement); false when no alert has the id. */
+  async acknowledge(id: string, by: string, nowMs = Date.now()): Promise<boolean> {
+    if (!(await this.get(id))) return false;
+    await this.conn.run(
+      `CREATE TABLE IF NOT EXISTS kt_alert_acks (alert_id VARCHAR PRIMARY KEY, acked_at BIGINT NOT NULL, acked_by VARCHAR NOT NULL)`,
+    );
+    await this.conn.run(
+      `INSERT OR IGNORE INTO kt_alert_acks (alert_id, acked_at, acked_by) VALUES (?, ?::BIGINT, ?)`,
+      [id, nowMs, by],
+    );
+    return true;
+  }
+
+  /** Acknowledgements of the given alerts (absent: not acknowledged). */
+  async acks(ids: readonly string[]): Promise<Map<string, AlertAck>> {
+    const out = new Map<string, AlertAck>();
+    const exists = await this.rows(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'kt_alert_acks'`,
+    );
+    if (Number(exists[0]?.n ?? 0) === 0) return out;
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.rows(
+        `SELECT alert_id, acked_at, acked_by FROM kt_alert_acks WHERE alert_id IN (${chunk.map(() => '?').join(',')})`,
+        chunk as unknown[],
+      );
+      for (const r of rows)
+        out.set(String(r.alert_id), {
+          at: new Date(Number(r.acked_at)).toISOString(),
+          by: String(r.acked_by),
+        });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------ outbox

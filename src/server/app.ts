@@ -1,5 +1,5 @@
-// The collector's HTTP server: the audit webhook (`POST /webhook`, `POST /webhook/{cluster}`), the live
-// stream (`GET /api/v1/stream?q=FILTER`), health (`/healthz`, `/readyz`) and Prometheus `/metrics`.
+// The collector's HTTP server: the audit webhook (`POST /webhook`, `POST /webhook/{cluster}`), the HTTP API
+// with the live stream (`/api/...`, src/server/api), health (`/healthz`, `/readyz`) and Prometheus `/metrics`.
 // The webhook answers 200 only once the batch is durably stored, 429 with Retry-After when the pipeline
 // is full, 503 when the store fails; the API server retries anything but a 2xx.
 import { promisify } from 'node:util';
@@ -12,10 +12,11 @@ import { KubetrailError, isKubetrailError, type ErrorCode } from '../core/errors
 import { normalizeDocument } from '../ingest/normalize.js';
 import type { Quarantine } from '../ingest/quarantine.js';
 import { OverloadedError, type IngestQueue } from '../pipeline/ingest-queue.js';
-import { compileJs, parseQuery } from '../query/index.js';
+import { registerApi, type ApiContext, type ApiRoute } from './api/index.js';
 import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
-import { isLoopback, WebhookAuth } from './webhook-auth.js';
+import { registerUi } from './ui.js';
+import { WebhookAuth } from './webhook-auth.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -29,6 +30,8 @@ export interface ServerDeps {
   /** Whether the server is ready to take events (store open, last write not failed, queue not full). */
   ready: () => { ok: boolean; reason?: string };
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** The HTTP API (`/api/...`): store, authentication, alerts, rules. */
+  api: Omit<ApiContext, 'config' | 'hub' | 'metrics' | 'logger'>;
 }
 
 const CLUSTER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -74,6 +77,13 @@ function parseBody(text: string): { values: unknown[]; error?: string; line?: nu
       }
     }
     return { values };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API routes registered, in OpenAPI form. */
+    kubetrailApiRoutes: ApiRoute[];
   }
 }
 
@@ -129,11 +139,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     };
     if (!config.webhook.enabled)
       return refuse(404, 'disabled', 'KT_WEBHOOK_REQUEST', 'the webhook is disabled in the configuration');
-    const id = auth.check({
-      authorization: req.headers.authorization,
-      remoteAddress: req.socket.remoteAddress,
-      socket: req.socket,
-    });
+    // Ingest (and admin) tokens from the token file, then the webhook credentials of the configuration.
+    const id =
+      deps.api.auth.webhookToken(req.headers.authorization) ??
+      auth.check({
+        authorization: req.headers.authorization,
+        remoteAddress: req.socket.remoteAddress,
+        socket: req.socket,
+      });
     if ('status' in id) {
       metrics.webhookRejected.inc({ reason: 'unauthorized' });
       answer(id.status);
@@ -257,24 +270,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post('/webhook', webhook);
   app.post('/webhook/:cluster', webhook);
 
-  // --- live stream
-  app.get('/api/v1/stream', async (req: FastifyRequest<{ Querystring: { q?: string } }>, reply) => {
-    if (!isLoopback(req.socket.remoteAddress)) {
-      return sendError(reply, 401, 'KT_AUTH_REQUIRED', 'the live stream is served to loopback clients only');
-    }
-    const q = typeof req.query.q === 'string' ? req.query.q : '';
-    let accept;
-    try {
-      accept = compileJs(parseQuery(q));
-    } catch (err) {
-      if (isKubetrailError(err)) return reply.code(400).send(errorBody(err));
-      throw err;
-    }
-    reply.hijack();
-    metrics.streamClients.inc();
-    await hub.attach(reply.raw, accept);
-    metrics.streamClients.dec();
-  });
+  // --- HTTP API and live stream (authenticated; see docs/api.md)
+  const apiRoutes = await registerApi(app, { ...deps.api, config, hub, metrics, logger });
+  app.decorate('kubetrailApiRoutes', apiRoutes);
+
+  // --- web UI (static, at `/`)
+  await registerUi(app);
 
   // --- operations
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,17 @@ function eventList(events: object[], stripKind = true): string {
       return rest;
     }),
   });
+}
+
+/** The quarantine file's text once it holds at least `lines` records (it is written asynchronously). */
+async function quarantineLines(dir: string, lines: number): Promise<string> {
+  const file = path.join(dir, 'quarantine.jsonl');
+  for (let i = 0; i < 200; i++) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+    if (text !== '' && text.split('\n').length >= lines) return text;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the quarantine file did not reach ${lines} records`);
 }
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
@@ -127,7 +138,7 @@ describe('collector: webhook', () => {
     expect(type.body.error).toMatchObject({ code: 'KT_WEBHOOK_REQUEST' });
     const name = await post(`${c.url}/webhook/${encodeURIComponent('bad name!')}`, '{}');
     expect(name.status).toBe(400);
-    const q = readFileSync(path.join(c.dir, 'quarantine.jsonl'), 'utf8').trim().split('\n');
+    const q = (await quarantineLines(c.dir, 2)).split('\n');
     expect(q.length).toBe(2);
     expect(JSON.parse(q[1]!)).toMatchObject({ reason: expect.stringMatching(/verb must be a string/) });
   });
@@ -227,7 +238,7 @@ describe('collector: transforms', () => {
     expect(await c.store.getByAuditId('l1')).toEqual([]);
     // A line that is not JSON but carries a credential is set aside without it.
     await post(`${c.url}/webhook`, `{"token": "${secretValue}"`);
-    const q = readFileSync(path.join(c.dir, 'quarantine.jsonl'), 'utf8');
+    const q = await quarantineLines(c.dir, 1);
     expect(q).not.toContain(secretValue);
   });
 });
@@ -263,10 +274,12 @@ describe('collector: file source, live stream, operations', () => {
     const file = path.join(dir, 'audit.log');
     appendFileSync(file, '');
     const c = await start({ files: [{ path: file, cluster: 'filecluster', startAt: 'beginning' }] });
+    const { token } = c.auth.tokens.create({ role: 'analyst', name: 'stream' });
     const ac = new AbortController();
     cleanups.push(() => ac.abort());
     const res = await fetch(`${c.url}/api/v1/stream?q=${encodeURIComponent('verb:delete')}`, {
       signal: ac.signal,
+      headers: { authorization: `Bearer ${token}` },
     });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const got: EventRecord[] = [];
@@ -287,7 +300,10 @@ describe('collector: file source, live stream, operations', () => {
 
   it('rejects a bad stream filter with its position', async () => {
     const c = await start();
-    const res = await fetch(`${c.url}/api/v1/stream?q=${encodeURIComponent('verb:(create')}`);
+    const { token } = c.auth.tokens.create({ role: 'analyst', name: 'stream' });
+    const res = await fetch(`${c.url}/api/v1/stream?q=${encodeURIComponent('verb:(create')}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; where: { column: number } } };
     expect(body.error.code).toBe('KT_QUERY_SYNTAX');

@@ -8,7 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { KubetrailError } from '../core/errors.js';
-import { openDetection, type DetectionSession } from '../detect/session.js';
+import { AlertStore } from '../detect/alert-store.js';
+import { inspectRules } from '../detect/rules.js';
+import { openDetection, storeConnection, type DetectionSession } from '../detect/session.js';
+import type { Alert } from '../detect/types.js';
 import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
 import { FileSource } from '../pipeline/file-source.js';
 import { IngestQueue } from '../pipeline/ingest-queue.js';
@@ -19,7 +22,9 @@ import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import type { RuleInfo } from './api/index.js';
 import { buildServer } from './app.js';
+import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
 
@@ -38,6 +43,8 @@ export interface Collector {
   sources: FileSource[];
   server: FastifyInstance;
   hub: LiveHub;
+  /** API authentication: tokens, sessions, access log. */
+  auth: ApiAuth;
   close(): Promise<void>;
 }
 
@@ -83,7 +90,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const store = await openStore(db);
   // Detection runs last, on what is stored, and keeps its alerts and state in the same store.
   let detection: DetectionSession | undefined;
-  if (config.detect.enabled) {
+  // New alerts wait until the batch that raised them is stored, then go to the live stream.
+  const pendingAlerts: Alert[] = [];
+  if (config.detect.enabled && store.kind !== 'duckdb') {
+    // Alerts, their outbox and the engine's state live in DuckDB tables.
+    logger.warn(
+      { store: store.kind },
+      'detection is off: alerts are kept only in a DuckDB store; run detection on a DuckDB-backed collector',
+    );
+  } else if (config.detect.enabled) {
     try {
       detection = await openDetection(store, {
         files: config.detect.rules,
@@ -91,6 +106,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         outputMinSeverity: config.detect.minSeverity,
         onAlerts: (alerts) => {
           for (const a of alerts) logger.info({ rule: a.rule, severity: a.severity }, 'alert');
+          pendingAlerts.push(...alerts);
         },
       });
     } catch (err) {
@@ -151,6 +167,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   queue.listen({
     stored: (records) => hub.publish(records),
     wrote: (_s, source, failed) => {
+      if (pendingAlerts.length > 0) hub.publishAlerts(pendingAlerts.splice(0));
       if (failed && !lastWriteFailed) logger.error({ source }, 'store write failed; sources will retry');
       lastWriteFailed = failed;
     },
@@ -175,6 +192,31 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     sources.push(src);
   }
 
+  // The API's own connection to the alert tables (reads and acknowledgements); none for other stores.
+  let apiAlerts: AlertStore | undefined;
+  try {
+    apiAlerts = await AlertStore.open(await storeConnection(store));
+  } catch {
+    apiAlerts = undefined;
+  }
+  let rules: RuleInfo[] | undefined;
+  const ruleList = (): RuleInfo[] =>
+    (rules ??= inspectRules({ files: config.detect.rules }).rules.map((r) => ({
+      id: r.def.id,
+      title: r.def.title,
+      severity: r.def.severity,
+      description: r.def.description,
+      references: r.references,
+      enabled: r.def.enabled && config.detect.enabled,
+    })));
+  const auth = new ApiAuth({
+    dataDir,
+    sessionHours: config.api.sessionHours,
+    loginMaxFailures: config.api.loginMaxFailures,
+    loginWindowSeconds: config.api.loginWindowSeconds,
+    secure: Boolean(tls),
+    onLogError: (message) => logger.error(message),
+  });
   const server = await buildServer({
     config,
     queue,
@@ -189,6 +231,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           ? { ok: false, reason: 'the pipeline is full' }
           : { ok: true },
     ...(tls ? { tls } : {}),
+    api: { store, auth, rules: ruleList, ...(apiAlerts ? { alerts: apiAlerts } : {}) },
   });
   const [host, portText] = splitHostPort(config.listen);
   let url: string;
@@ -205,7 +248,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   logger.info(
     {
       url,
-      db,
+      db: db.replace(/\/\/[^@/]*@/, '//…@'),
       files: sources.map((s) => s.name),
       webhookAuth: config.webhook.tokens.length > 0 || Boolean(config.tls?.clientCA),
     },
@@ -226,7 +269,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       logger.info('stopped');
       logger.flush();
     })());
-  return { url, store, queue, sources, server, hub, close };
+  return { url, store, queue, sources, server, hub, auth, close };
 }
 
 export function splitHostPort(listen: string): [string, string] {

@@ -1,11 +1,20 @@
 // The live stream: hands every stored event to connected clients whose filter matches it, as
 // server-sent events. Each client has a bounded buffer; a client too slow to keep up loses the oldest
 // events it has not received and is told how many (an `event: lagged` message), never slowing ingest.
+// Clients may also take new alerts (`event: alert`) and see records projected for them.
 import type { ServerResponse } from 'node:http';
 import type { EventRecord } from '../core/event.js';
+import type { Alert } from '../detect/types.js';
 import type { Predicate } from '../query/index.js';
 
-export interface LiveClient {
+export interface AttachOptions {
+  /** The record as this client may see it (bodies removed and the like). */
+  project?: (r: EventRecord) => EventRecord;
+  /** Which new alerts this client receives (`event: alert`); none when absent. */
+  alerts?: (a: Alert) => boolean | Promise<boolean>;
+}
+
+export interface LiveClient extends AttachOptions {
   accept: Predicate;
   res: ServerResponse;
   buffer: string[];
@@ -32,7 +41,7 @@ export class LiveHub {
   }
 
   /** Starts streaming to a response; resolves when the client goes away or the hub closes. */
-  attach(res: ServerResponse, accept: Predicate): Promise<void> {
+  attach(res: ServerResponse, accept: Predicate, opts: AttachOptions = {}): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -40,7 +49,7 @@ export class LiveHub {
       'x-content-type-options': 'nosniff',
     });
     res.write(': kubetrail live stream\n\n');
-    const client: LiveClient = { accept, res, buffer: [], dropped: 0, draining: false };
+    const client: LiveClient = { ...opts, accept, res, buffer: [], dropped: 0, draining: false };
     this.clients.add(client);
     return new Promise((resolve) => {
       const done = () => {
@@ -62,8 +71,35 @@ export class LiveHub {
         } catch {
           ok = false;
         }
-        if (ok)
-          this.send(c, `event: audit\ndata: ${JSON.stringify({ cluster: r.cluster, event: r.event })}\n\n`);
+        if (ok) {
+          const v = c.project ? c.project(r) : r;
+          this.send(c, `event: audit\ndata: ${JSON.stringify({ cluster: v.cluster, event: v.event })}\n\n`);
+        }
+      }
+    }
+  }
+
+  /** Sends new alerts to the clients that take them (`event: alert`). */
+  publishAlerts(alerts: readonly Alert[]): void {
+    for (const c of this.clients) {
+      const take = c.alerts;
+      if (!take) continue;
+      for (const a of alerts) {
+        const text = `event: alert\ndata: ${JSON.stringify(a)}\n\n`;
+        let verdict: boolean | Promise<boolean>;
+        try {
+          verdict = take(a);
+        } catch {
+          continue;
+        }
+        if (verdict === true) this.send(c, text);
+        else if (verdict !== false)
+          verdict.then(
+            (ok) => {
+              if (ok && this.clients.has(c)) this.send(c, text);
+            },
+            () => undefined,
+          );
       }
     }
   }

@@ -30,6 +30,7 @@ interface QueryOpts {
   failIfEmpty?: boolean;
   asc?: boolean;
   cluster?: string;
+  explain?: boolean;
 }
 
 export function registerQueryCommand(program: Command, io: Io = processIo()): void {
@@ -54,12 +55,21 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
     .option('--asc', 'oldest first')
     .option('--cluster <name>', 'cluster name for events read with --file', 'default')
     .option('--fail-if-empty', 'exit with code 1 when nothing matches')
+    .option(
+      '--explain',
+      'print how the store runs the filter (SQL, values, what is post-filtered); run nothing',
+    )
     .action(async (filterText: string, opts: QueryOpts) => {
       const format = choice('--output', opts.output, EVENT_FORMATS);
       const limit = parseLimit(opts.limit);
       const range = timeRange(opts);
       const filter = parseQuery(filterText);
       const order = opts.asc ? 'asc' : 'desc';
+      if (opts.explain) {
+        const { explainQuery } = await import('../../store/clickhouse/explain.js');
+        io.out(explainQuery(dbLocation(opts.db), filter, range));
+        return;
+      }
       let records: EventRecord[];
       let more: string | undefined;
       if (opts.file && opts.file.length > 0) {

@@ -10,6 +10,7 @@ import { collect, processIo, type Io } from '../common.js';
 export interface ServeFlags {
   config?: string;
   db?: string;
+  store?: string;
   listen?: string;
   tail: string[];
   cluster?: string;
@@ -19,7 +20,7 @@ export interface ServeFlags {
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const config = flags.config ? loadConfig(flags.config) : defaultConfig();
-  const db = flags.db ?? env.KUBETRAIL_DB;
+  const db = flags.db ?? flags.store ?? env.KUBETRAIL_DB;
   if (db) config.db = db.replace(/^duckdb:/, '');
   if (flags.dataDir) config.dataDir = flags.dataDir;
   if (flags.listen) {
@@ -57,7 +58,7 @@ export async function serveUntilSignal(collector: Collector, io: Io): Promise<vo
 
 export function serveBanner(c: Collector): string {
   const lines = [`kubetrail is collecting on ${c.url}`, `  webhook:  POST ${c.url}/webhook[/CLUSTER]`];
-  lines.push(`  live:     kubetrail tail --server ${c.url} [FILTER]`);
+  lines.push(`  live:     KUBETRAIL_TOKEN=… kubetrail tail --server ${c.url} [FILTER]`);
   lines.push(`  metrics:  ${c.url}/metrics`);
   for (const s of c.sources) lines.push(`  following ${s.name.slice('file:'.length)}`);
   if (c.sources.length === 0)
@@ -70,7 +71,18 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     .command('serve')
     .description('run the live collector: follow audit log files, receive the audit webhook, stream live')
     .option('--config <file>', 'configuration file (YAML or JSON); see docs/collector.md')
-    .addOption(new Option('--db <path>', 'DuckDB store (env KUBETRAIL_DB; default DATADIR/kubetrail.duckdb)'))
+    .addOption(
+      new Option(
+        '--db <path>',
+        'store: a DuckDB file or clickhouse://… (env KUBETRAIL_DB; default DATADIR/kubetrail.duckdb)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--store <location>',
+        'same as --db; e.g. clickhouse://USER:PASSWORD@HOST:8123/DATABASE',
+      ).conflicts('db'),
+    )
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7480)')
     .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
     .option('--cluster <name>', 'cluster name for events whose source names none')

@@ -105,6 +105,13 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
       const { startCollector } = await import('../../server/collector.js');
       const collector = await startCollector({ config });
       io.out(serveBanner(collector));
+      // A login token for the demo: the token named demo-admin is replaced at each start (only its hash is
+      // kept, so an earlier one cannot be shown again).
+      const { token } = collector.auth.tokens.create(
+        { role: 'admin', name: 'demo-admin' },
+        { replace: true },
+      );
+      io.out(`\n  open ${collector.url}/ and log in with this admin token:\n  ${token}\n\n`);
       await serveUntilSignal(collector, io);
     });
 }

@@ -77,7 +77,11 @@ async function tailServer(filter: string, opts: TailOpts, io: Io, print: (r: Eve
   for (;;) {
     let res: Response;
     try {
-      res = await fetch(url, { headers: { accept: 'text/event-stream' } });
+      // The API needs a token (env KUBETRAIL_TOKEN; see `kubetrail token create`).
+      const token = process.env.KUBETRAIL_TOKEN;
+      res = await fetch(url, {
+        headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
     } catch (err) {
       io.err(`kubetrail: cannot reach ${opts.server} (${(err as Error).message}); retrying\n`);
       await new Promise((r) => setTimeout(r, backoff));
@@ -86,10 +90,12 @@ async function tailServer(filter: string, opts: TailOpts, io: Io, print: (r: Eve
     }
     if (!res.ok) {
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-      throw new KubetrailError(
-        res.status === 400 ? 'KT_QUERY_SYNTAX' : 'KT_SERVER_UNREACHABLE',
-        `${opts.server} answered ${res.status}: ${body.error?.message ?? res.statusText}`,
-      );
+      const message = `${opts.server} answered ${res.status}: ${body.error?.message ?? res.statusText}`;
+      if (res.status === 401 || res.status === 403)
+        throw new KubetrailError(res.status === 401 ? 'KT_AUTH_REQUIRED' : 'KT_FORBIDDEN', message, {
+          hint: 'set KUBETRAIL_TOKEN to a token from `kubetrail token create` (role analyst, or a scoped viewer)',
+        });
+      throw new KubetrailError(res.status === 400 ? 'KT_QUERY_SYNTAX' : 'KT_SERVER_UNREACHABLE', message);
     }
     backoff = 500;
     await readSse(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {

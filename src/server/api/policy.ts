@@ -1,0 +1,118 @@
+// Audit policy tools over HTTP: lint a pasted policy (`POST /api/v1/policy/lint`) and simulate it on the
+// stored events within the caller's scope (`POST /api/v1/policy/simulate`), reading at most
+// `api.simulateMaxEvents` events (the answer says when it stopped there).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { EventRecord } from '../../core/event.js';
+import { DEMO_INCIDENTS } from '../../generate/index.js';
+import { lintPolicy } from '../../policy/lint.js';
+import { assertValid, MAX_POLICY_BYTES, parsePolicy } from '../../policy/load.js';
+import { BUILTIN_NEEDS, compileNeeds, type DetectionNeed } from '../../policy/needs.js';
+import { simulate } from '../../policy/simulate.js';
+import type { QueryNode } from '../../query/index.js';
+import { filterOf, jsonBody, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
+import type { Guard } from './index.js';
+
+const policyText = z
+  .string({ error: 'must be the policy as text (YAML or JSON)' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_POLICY_BYTES, { error: `must be at most ${MAX_POLICY_BYTES} characters` });
+
+const lintBody = z.strictObject({
+  policy: policyText,
+  kubernetesVersion: z
+    .string()
+    .regex(/^v?\d+\.\d+(\.\d+)?$/, { error: 'must be a version such as 1.31' })
+    .optional(),
+});
+
+const simulateBody = z.strictObject({
+  policy: policyText,
+  since: z.string().optional(),
+  until: z.string().optional(),
+  q: z.string().max(10_000).optional(),
+  need: z.array(z.string().max(10_000)).max(50).optional(),
+});
+
+/** The requests detection needs: kubetrail's built-in list, the demo incidents, and the caller's filters. */
+function needsOf(extra: readonly string[]): DetectionNeed[] {
+  return [
+    ...BUILTIN_NEEDS,
+    ...DEMO_INCIDENTS.map((i) => ({
+      id: `demo:${i.id}`,
+      title: i.title,
+      filter: i.filter,
+      source: 'demo-incident' as const,
+    })),
+    ...extra.map((filter, k) => ({ id: `user:${k + 1}`, title: filter, filter, source: 'user' as const })),
+  ];
+}
+
+/** Stored events in pages, oldest first, stopping after `max`; `state` tells how many were read. */
+async function* storedBatches(
+  ctx: ApiContext,
+  filter: QueryNode,
+  range: { since?: number; until?: number },
+  max: number,
+  state: { events: number; truncated: boolean },
+): AsyncGenerator<EventRecord[]> {
+  let cursor: string | undefined;
+  for (;;) {
+    const limit = Math.min(5000, max - state.events);
+    if (limit <= 0) {
+      state.truncated =
+        (await ctx.store.query({ filter, ...range, limit: 1, order: 'asc', ...(cursor ? { cursor } : {}) }))
+          .records.length > 0;
+      return;
+    }
+    const page = await ctx.store.query({
+      filter,
+      ...range,
+      limit,
+      order: 'asc',
+      ...(cursor ? { cursor } : {}),
+    });
+    state.events += page.records.length;
+    if (page.records.length > 0) yield page.records;
+    if (!page.nextCursor) return;
+    cursor = page.nextCursor;
+  }
+}
+
+export function registerPolicyRoutes(app: FastifyInstance, ctx: ApiContext, guard: Guard): void {
+  const maxBody = MAX_POLICY_BYTES * 2 + 65_536;
+
+  app.post('/api/v1/policy/lint', guard(), async (req) => {
+    const body = validate(lintBody, jsonBody(req, maxBody), 'field');
+    const loaded = parsePolicy(body.policy, 'policy');
+    const problems = lintPolicy(
+      loaded,
+      body.kubernetesVersion ? { kubernetesVersion: body.kubernetesVersion } : {},
+    );
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    return { errors, warnings: problems.length - errors, rules: loaded.policy.rules.length, problems };
+  });
+
+  app.post('/api/v1/policy/simulate', guard(), async (req) => {
+    const user = userOf(req);
+    const body = validate(simulateBody, jsonBody(req, maxBody), 'field');
+    const policy = assertValid(parsePolicy(body.policy, 'policy'));
+    const filter = filterOf(user, body.q);
+    const range = timeRangeOf(body);
+    const needs = compileNeeds(needsOf(body.need ?? []));
+    const max = ctx.config.api.simulateMaxEvents;
+    const state = { events: 0, truncated: false };
+    const report = await simulate(policy, storedBatches(ctx, filter, range, max, state), { needs });
+    return {
+      source: {
+        events: state.events,
+        maxEvents: max,
+        truncated: state.truncated,
+        ...(body.q ? { q: body.q } : {}),
+        ...(range.since !== undefined ? { since: new Date(range.since / 1000).toISOString() } : {}),
+        ...(range.until !== undefined ? { until: new Date(range.until / 1000).toISOString() } : {}),
+      },
+      ...report,
+    };
+  });
+}

@@ -1,0 +1,208 @@
+// The HTTP API client of the UI: typed answers of /api/v1, errors with their stable code, the session's
+// CSRF token sent with every POST, and a hook other modules use to learn that the session has ended.
+import type { AuditEvent } from '../../src/core/event.js';
+
+export type { AuditEvent };
+
+export interface User {
+  name: string;
+  role: 'admin' | 'analyst' | 'viewer' | string;
+  scope?: string | null;
+  bodies?: boolean;
+}
+
+export interface Me extends User {
+  csrfToken: string;
+}
+
+export interface EventsPage {
+  events: AuditEvent[];
+  clusters: string[];
+  nextCursor?: string;
+}
+
+export interface FieldChange {
+  op: 'add' | 'remove' | 'change';
+  path: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface EventDetail {
+  records: { cluster: string; event: AuditEvent }[];
+  diff?: { previous?: { auditID: string; time: string }; changes: FieldChange[]; note?: string };
+}
+
+export interface Histogram {
+  intervalMs: number;
+  buckets: { start: string | number; counts: Record<string, number> }[];
+}
+
+export interface TopRows {
+  field: string;
+  total: number;
+  rows: Counted[];
+}
+
+export interface FieldInfo {
+  name: string;
+  aliases: string[];
+  type: string;
+  description: string;
+}
+
+export interface HistoryEntry {
+  time: string;
+  auditID: string;
+  cluster: string;
+  verb: string;
+  subresource?: string;
+  user: string;
+  impersonatedUser?: string;
+  sourceIP?: string;
+  userAgent?: string;
+  code?: number;
+  failed: boolean;
+  changes?: FieldChange[];
+  patch?: unknown;
+  [key: string]: unknown;
+}
+
+export interface Counted {
+  value: string | number | null;
+  count: number;
+}
+
+export interface Session {
+  start: string;
+  end: string;
+  count: number;
+  sensitive: number | boolean;
+}
+
+export interface Identity {
+  user: string;
+  total: number;
+  verbs: Counted[];
+  resources: Counted[];
+  namespaces: Counted[];
+  sourceIPs: Counted[];
+  userAgents: Counted[];
+  sessions: Session[];
+  events: AuditEvent[];
+  clusters?: string[];
+}
+
+export interface Alert {
+  id: string;
+  rule: string;
+  title: string;
+  severity: string;
+  time: string;
+  cluster?: string;
+  auditIDs: string[];
+  message: string;
+  references: string[];
+  status?: 'open' | 'acked' | string;
+  acked?: { by?: string; at?: string } | null;
+}
+
+export interface Rule {
+  id: string;
+  title?: string;
+  severity?: string;
+  description?: string;
+  [key: string]: unknown;
+}
+
+/** An error answered by the API: `{"error":{"code","message","hint","where"}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    readonly where?: { column?: number; line?: number; path?: string },
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let csrfToken = '';
+let onUnauthorized: () => void = () => undefined;
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+/** Called when any request answers 401: the session expired or was revoked. */
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+type Params = Record<string, string | number | undefined | null>;
+
+export function queryString(params: Params): string {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') sp.set(k, String(v));
+  }
+  const s = sp.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    const e = (data as { error?: Record<string, unknown> } | undefined)?.error;
+    if (res.status === 401 && !path.endsWith('/login') && !path.endsWith('/me')) onUnauthorized();
+    throw new ApiError(
+      res.status,
+      typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`,
+      typeof e?.message === 'string' ? e.message : `${res.status} ${res.statusText}`,
+      typeof e?.hint === 'string' ? e.hint : undefined,
+      (e?.where as ApiError['where']) ?? undefined,
+    );
+  }
+  return data as T;
+}
+
+export const api = {
+  get: <T>(path: string, params: Params = {}, signal?: AbortSignal) =>
+    request<T>('GET', `/api/v1${path}${queryString(params)}`, undefined, signal),
+  post: <T>(path: string, body: unknown = {}) => request<T>('POST', `/api/v1${path}`, body),
+};
+
+export function login(token: string): Promise<{ user: User; csrfToken: string }> {
+  return api.post('/login', { token });
+}
+
+export function logout(): Promise<unknown> {
+  return api.post('/logout');
+}
+
+/** The first line of an error message (filter errors carry the filter and a caret on later lines). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `${err.code}: ${err.message.split('\n')[0]}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,2 @@
+// Ambient types of the Vite build: CSS and asset imports.
+/// <reference types="vite/client" />

@@ -36,6 +36,8 @@ export const fileSourceSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** `all`: sources, webhook, detection, API and UI; `api`: only the API and UI over the store. */
+  role: z.enum(['all', 'api']).default('all'),
   /** Where the store, checkpoints and quarantine live. */
   dataDir: z.string().min(1).default('./data'),
   /** The store: a DuckDB file path (default DATADIR/kubetrail.duckdb). */

@@ -71,7 +71,17 @@ function readTls(config: Config): { cert: Buffer; key: Buffer; ca?: Buffer } | u
 }
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  const { config } = opts;
+  // Role `api`: no sources and no detection; the API and the UI over a store that collectors fill.
+  const apiOnly = opts.config.role === 'api';
+  const config: Config = apiOnly
+    ? {
+        ...opts.config,
+        files: [],
+        autodetect: false,
+        webhook: { ...opts.config.webhook, enabled: false },
+        detect: { ...opts.config.detect, enabled: false },
+      }
+    : opts.config;
   const logger = opts.logger ?? createLogger(config.log.level);
   const dataDir = path.resolve(config.dataDir);
   const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
@@ -128,7 +138,11 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // File sources: configured, from --tail, or the standard paths found here.
   const files = [
     ...config.files,
-    ...(opts.tail ?? []).map((p) => ({ path: p, cluster: undefined, startAt: 'end' as const })),
+    ...(apiOnly ? [] : (opts.tail ?? [])).map((p) => ({
+      path: p,
+      cluster: undefined,
+      startAt: 'end' as const,
+    })),
   ];
   if (files.length === 0 && config.autodetect) {
     for (const p of detectAuditLogs()) files.push({ path: p, cluster: undefined, startAt: 'end' });

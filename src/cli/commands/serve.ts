@@ -5,7 +5,7 @@ import { defaultConfig, describe, loadConfig, ConfigError } from '../../config/l
 import type { Config } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { Collector } from '../../server/collector.js';
-import { collect, processIo, type Io } from '../common.js';
+import { choice, collect, processIo, type Io } from '../common.js';
 
 export interface ServeFlags {
   config?: string;
@@ -15,6 +15,7 @@ export interface ServeFlags {
   tail: string[];
   cluster?: string;
   dataDir?: string;
+  role?: string;
 }
 
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
@@ -32,6 +33,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     config.listen = flags.listen;
   }
   if (flags.cluster) config.cluster = flags.cluster;
+  if (flags.role !== undefined) config.role = choice('--role', flags.role, ['all', 'api'] as const);
   return config;
 }
 
@@ -87,6 +89,10 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
     .option('--cluster <name>', 'cluster name for events whose source names none')
     .option('--data-dir <dir>', 'where the store, checkpoints and quarantine live (default ./data)')
+    .option(
+      '--role <role>',
+      'all (default): sources, webhook, detection, API and UI; api: only the API and UI over the store',
+    )
     .action(async (flags: ServeFlags) => {
       const config = resolveServeConfig(flags);
       const { startCollector } = await import('../../server/collector.js');

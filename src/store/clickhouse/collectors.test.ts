@@ -1,5 +1,6 @@
 // Topology at scale: two collectors (one per cluster) receive audit webhook batches, some resent and
-// some concurrently, and write to one real ClickHouse database; a third handle reads what they stored.
+// some concurrently, and write to one real ClickHouse database; an API server with no sources
+// (`serve --role api`) and a third store handle read what they stored.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function collector(cluster: string, db: string): Promise<Collector> {
+async function collector(cluster: string, db: string, role: 'all' | 'api' = 'all'): Promise<Collector> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kt-ch-collector-'));
   dirs.push(dir);
   const config = configSchema.parse({
@@ -32,6 +33,7 @@ async function collector(cluster: string, db: string): Promise<Collector> {
     autodetect: false,
     cluster,
     db,
+    role,
     // Detection keeps its alerts in a DuckDB store.
     detect: { enabled: false },
   });
@@ -67,6 +69,30 @@ describe('two collectors writing to one ClickHouse', () => {
       expect(resent).toMatchObject({ stored: 0, duplicates: 25 });
       // Same auditID and stage, different content: a distinct event, kept.
       await send(west, [{ ...batches[0]![0]!, userAgent: 'another-client' }]);
+
+      // An API server with no sources (`serve --role api`) answers from what both collectors wrote.
+      const api = await collector('none', db, 'api');
+      try {
+        const { token } = api.auth.tokens.create({ role: 'analyst', name: 'reader' });
+        const res = await fetch(`${api.url}/api/v1/events?q=${encodeURIComponent('auditid:b0-e0')}&limit=1000`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as { events: AuditEvent[]; clusters: string[] };
+        expect(page.clusters.sort()).toEqual(['east', 'west', 'west']);
+        const top = await fetch(`${api.url}/api/v1/top?field=cluster&since=3650d`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(((await top.json()) as { rows: unknown[] }).rows).toEqual([
+          { value: 'west', count: 151 },
+          { value: 'east', count: 150 },
+        ]);
+        // No sources: the webhook is off.
+        const post = await fetch(`${api.url}/webhook`, { method: 'POST', body: '{}' });
+        expect(post.status).toBe(404);
+      } finally {
+        await api.close();
+      }
 
       const reader = await openStore(db, { readOnly: true });
       try {

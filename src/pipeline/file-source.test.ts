@@ -69,6 +69,9 @@ class Harness {
       quarantine: this.quarantine,
       pollMs: 5,
       checkpointEveryMs: 0,
+      ...(process.env.DEBUG_TAIL
+        ? { log: (l: string, m: string, f?: object) => console.log(l, m, JSON.stringify(f)) }
+        : {}),
     });
     this.source.start();
   }
@@ -330,13 +333,21 @@ describe('file source', () => {
               h.start();
             }
           }
-          await waitFor(() => h.has(written), 'all written lines');
+          await waitFor(() => h.has(written), 'all written lines').catch((err: Error) => {
+            const got = new Set(h.delivered);
+            throw new Error(`${err.message}: missing ${written.filter((id) => !got.has(id)).join(' ')}`);
+          });
         } finally {
           await h.stop();
         }
         expect(h.quarantine.count).toBe(0);
       }),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        ...(process.env.FC_SEED
+          ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH, endOnFailure: true }
+          : {}),
+      },
     );
   }, 120_000);
 });

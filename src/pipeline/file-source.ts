@@ -269,7 +269,8 @@ export class FileSource {
   private async refreshFingerprint(c: Current): Promise<void> {
     if (c.fpLen >= FP_MAX) return;
     const head = await headOf(c.fh, FP_MAX);
-    if (head.length > c.fpLen) {
+    // Extended only while the start is still the one known: rewritten content is another file.
+    if (head.length > c.fpLen && (c.fpLen === 0 || sha(head.subarray(0, c.fpLen)) === c.fp)) {
       c.fp = sha(head);
       c.fpLen = head.length;
     }
@@ -544,7 +545,9 @@ export class FileSource {
     // At the end of the file: has it been rotated, deleted, replaced or truncated?
     const st = await stat(this.o.path).catch(() => undefined);
     if (!st || st.ino !== c.ino || st.dev !== c.dev) {
-      // Renamed or deleted: what the writer wrote before switching is in our open handle.
+      // Renamed or deleted: what the writer wrote before switching is in our open handle; it may have
+      // been copy-truncated and rewritten before it was renamed.
+      if (c.fpLen > 0 && sha(await headOf(c.fh, c.fpLen)) !== c.fp) await this.truncated(c);
       while (await this.readAvailable(c));
       await this.drain(c);
       await this.deliver(c.splitter.finish(), this.o.path);

@@ -74,9 +74,12 @@ describe('two collectors writing to one ClickHouse', () => {
       const api = await collector('none', db, 'api');
       try {
         const { token } = api.auth.tokens.create({ role: 'analyst', name: 'reader' });
-        const res = await fetch(`${api.url}/api/v1/events?q=${encodeURIComponent('auditid:b0-e0')}&limit=1000`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
+        const res = await fetch(
+          `${api.url}/api/v1/events?q=${encodeURIComponent('auditid:b0-e0')}&limit=1000`,
+          {
+            headers: { authorization: `Bearer ${token}` },
+          },
+        );
         expect(res.status).toBe(200);
         const page = (await res.json()) as { events: AuditEvent[]; clusters: string[] };
         expect(page.clusters.sort()).toEqual(['east', 'west', 'west']);

@@ -37,6 +37,7 @@ import type {
 } from '../store.js';
 import { migrate } from './migrations.js';
 import { dayOf, DAY_US, insertRow } from './schema.js';
+import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 
 export interface ClickHouseLocation {
   /** http(s)://host:port */
@@ -94,35 +95,6 @@ export function parseClickHouseLocation(location: string): ClickHouseLocation {
     database,
     display: hidden,
   };
-}
-
-function encodeCursor(t: number, hash: string): string {
-  return Buffer.from(JSON.stringify([t, hash])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { t: number; hash: string } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && Number.isSafeInteger(v[0]) && typeof v[1] === 'string')
-      return { t: v[0] as number, hash: v[1] };
-  } catch {
-    // fall through to the error below
-  }
-  throw new KubetrailError('KT_USAGE', 'the cursor is not one this server issued', {
-    where: { path: 'cursor' },
-  });
-}
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
 }
 
 interface RecordRow {

@@ -30,6 +30,7 @@ import type {
 } from '../store.js';
 import { createStagingTableSql, STAGING_SELECT } from './schema.js';
 import { migrate } from './migrations.js';
+import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 
 export interface DuckDBStoreOptions {
   readOnly?: boolean;
@@ -45,34 +46,6 @@ function isLockError(err: unknown): boolean {
 }
 
 /** Encodes a keyset cursor (time, hash) opaquely. */
-function encodeCursor(t: number, hash: string): string {
-  return Buffer.from(JSON.stringify([t, hash])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { t: number; hash: string } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
-      return { t: v[0], hash: v[1] };
-  } catch {
-    // fall through to the error below
-  }
-  throw new KubetrailError('KT_USAGE', 'the cursor is not one this server issued', {
-    where: { path: 'cursor' },
-  });
-}
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
 
 export class DuckDBStore implements Store {
   readonly kind = 'duckdb';

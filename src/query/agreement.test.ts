@@ -9,7 +9,8 @@ import type { AuditEvent, EventRecord } from '../core/event.js';
 import { openDuckDBStore, type DuckDBStore } from '../store/duckdb/store.js';
 import { eventArbitrary, NAMESPACES, RESOURCES, TEXTS, USERS, VERBS } from '../test-support/events.js';
 import { compileDuckDB, compileJs, parseQuery, printQuery, printValue } from './index.js';
-import type { QueryNode, ValueLiteral } from './syntax/ast.js';
+import type { QueryNode } from './syntax/ast.js';
+import { queryTree, valueOf } from '../test-support/queries.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12);
 
@@ -29,20 +30,6 @@ function jsIds(records: readonly EventRecord[], node: QueryNode): string[] {
     .map((r) => r.event.auditID)
     .sort();
 }
-
-const lit = (text: string): ValueLiteral => ({ text, quoted: true, wildcard: false });
-const wild = (parts: string[]): ValueLiteral => ({
-  text: parts.join('*'),
-  quoted: false,
-  wildcard: true,
-  parts,
-});
-const valueOf = (vocab: readonly string[]) =>
-  fc.oneof(
-    fc.constantFrom(...vocab).map(lit),
-    fc.constantFrom(...vocab).map((v) => wild([v.slice(0, 2), ''])),
-    fc.constantFrom(...vocab).map((v) => wild(['', v.slice(-2)])),
-  );
 
 const leaf: fc.Arbitrary<QueryNode> = fc.oneof(
   valueOf(USERS).map((value) => ({ type: 'match' as const, field: 'user', value })),
@@ -133,21 +120,7 @@ const leaf: fc.Arbitrary<QueryNode> = fc.oneof(
   valueOf(TEXTS).map((value) => ({ type: 'text' as const, value })),
 );
 
-const query = fc.letrec<{ q: QueryNode }>((tie) => ({
-  q: fc.oneof(
-    { depthSize: 'small' },
-    leaf,
-    fc.record({
-      type: fc.constant('and' as const),
-      children: fc.array(tie('q'), { minLength: 2, maxLength: 3 }),
-    }),
-    fc.record({
-      type: fc.constant('or' as const),
-      children: fc.array(tie('q'), { minLength: 2, maxLength: 3 }),
-    }),
-    fc.record({ type: fc.constant('not' as const), child: tie('q') }),
-  ),
-})).q;
+const query = queryTree(leaf);
 
 describe('DuckDB SQL and the JS predicate agree', () => {
   let store: DuckDBStore;

@@ -1,8 +1,9 @@
 // The HTTP API client of the UI: typed answers of /api/v1, errors with their stable code, the session's
 // CSRF token sent with every POST, and a hook other modules use to learn that the session has ended.
 import type { AuditEvent } from '../../src/core/event.js';
+import type { FieldChange, HistoryEntry } from '../../src/history/changes.js';
 
-export type { AuditEvent };
+export type { AuditEvent, FieldChange, HistoryEntry };
 
 export interface User {
   name: string;
@@ -19,13 +20,6 @@ export interface EventsPage {
   events: AuditEvent[];
   clusters: string[];
   nextCursor?: string;
-}
-
-export interface FieldChange {
-  op: 'add' | 'remove' | 'change';
-  path: string;
-  old?: unknown;
-  new?: unknown;
 }
 
 export interface EventDetail {
@@ -49,23 +43,6 @@ export interface FieldInfo {
   aliases: string[];
   type: string;
   description: string;
-}
-
-export interface HistoryEntry {
-  time: string;
-  auditID: string;
-  cluster: string;
-  verb: string;
-  subresource?: string;
-  user: string;
-  impersonatedUser?: string;
-  sourceIP?: string;
-  userAgent?: string;
-  code?: number;
-  failed: boolean;
-  changes?: FieldChange[];
-  patch?: unknown;
-  [key: string]: unknown;
 }
 
 export interface Counted {

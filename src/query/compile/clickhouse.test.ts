@@ -8,9 +8,10 @@ import { openClickHouseStore, type ClickHouseStore } from '../../store/clickhous
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { eventArbitrary, NAMESPACES, RESOURCES, TEXTS, USERS, VERBS } from '../../test-support/events.js';
 import { compileJs, parseQuery, printQuery } from '../index.js';
-import type { QueryNode, ValueLiteral } from '../syntax/ast.js';
+import type { QueryNode } from '../syntax/ast.js';
 import { likePattern } from './dialect.js';
 import { formatClickHousePlan, planClickHouse, sqlLiteral } from './clickhouse.js';
+import { queryTree, valueOf } from '../../test-support/queries.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12);
 
@@ -136,19 +137,6 @@ describe('the ClickHouse dialect against a real server', () => {
     );
   });
 
-  const lit = (text: string): ValueLiteral => ({ text, quoted: true, wildcard: false });
-  const wild = (parts: string[]): ValueLiteral => ({
-    text: parts.join('*'),
-    quoted: false,
-    wildcard: true,
-    parts,
-  });
-  const valueOf = (vocab: readonly string[]) =>
-    fc.oneof(
-      fc.constantFrom(...vocab).map(lit),
-      fc.constantFrom(...vocab).map((v) => wild([v.slice(0, 2), ''])),
-      fc.constantFrom(...vocab).map((v) => wild(['', v.slice(-2)])),
-    );
   const match = (field: string, vocab: readonly string[]) =>
     valueOf(vocab).map((value): QueryNode => ({ type: 'match', field, value }));
   const leaf: fc.Arbitrary<QueryNode> = fc.oneof(
@@ -198,21 +186,7 @@ describe('the ClickHouse dialect against a real server', () => {
     })),
     valueOf(TEXTS).map((value): QueryNode => ({ type: 'text', value })),
   );
-  const query = fc.letrec<{ q: QueryNode }>((tie) => ({
-    q: fc.oneof(
-      { depthSize: 'small' },
-      leaf,
-      fc.record({
-        type: fc.constant('and' as const),
-        children: fc.array(tie('q'), { minLength: 2, maxLength: 3 }),
-      }),
-      fc.record({
-        type: fc.constant('or' as const),
-        children: fc.array(tie('q'), { minLength: 2, maxLength: 3 }),
-      }),
-      fc.record({ type: fc.constant('not' as const), child: tie('q') }),
-    ),
-  })).q;
+  const query = queryTree(leaf);
 
   const jsIds = (node: QueryNode) =>
     records

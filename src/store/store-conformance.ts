@@ -36,6 +36,14 @@ export function conformanceRecords(): EventRecord[] {
                   apiVersion: 'v1',
                 },
           responseStatus: { code: i % 7 === 0 ? 403 : 200 },
+          ...(i % 6 === 0
+            ? {
+                requestObject: {
+                  kind: 'Pod',
+                  spec: { containers: [{ image: 'nginx' }, { image: i % 12 === 0 ? 'nginx' : 'redis' }] },
+                },
+              }
+            : {}),
           requestReceivedTimestamp: t,
           stageTimestamp: t,
         }),
@@ -135,6 +143,25 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(byNs[0]!.count).toBeGreaterThanOrEqual(byNs[1]!.count);
       const byCode = await store.stats({ filter: parseQuery('code:403'), by: 'code', limit: 5 });
       expect(byCode).toEqual([{ value: 403, count: 9 }]);
+    });
+
+    it('counts by JSON path, each distinct value once per event, absent as null', async () => {
+      const byKind = await store.stats({ filter: parseQuery('*'), by: 'requestObject.kind', limit: 10 });
+      expect(byKind).toEqual([
+        { value: null, count: 50 },
+        { value: 'Pod', count: 10 },
+      ]);
+      const byImage = await store.stats({
+        filter: parseQuery('verb:(get OR create)'),
+        by: 'requestObject.spec.containers.image',
+        limit: 10,
+      });
+      // Events 0, 6, …, 54 carry images; verb get (i % 4 = 0) or create (i % 4 = 2) keeps every one of them.
+      expect(byImage).toEqual([
+        { value: null, count: 20 },
+        { value: 'nginx', count: 10 },
+        { value: 'redis', count: 5 },
+      ]);
     });
 
     it('builds a time histogram, optionally split by a field', async () => {

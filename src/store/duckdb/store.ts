@@ -422,12 +422,14 @@ export function groupExprOf(f: ResolvedField, params: unknown[]): { expr: string
       return { expr: `json_extract_string("annotations", ?)`, unnest: false };
     case 'json': {
       let list = `[json_extract("event", ?)]`;
-      params.push(jsonPointer(f.path[0]!));
+      const own: unknown[] = [jsonPointer(f.path[0]!)];
       for (const seg of f.path.slice(1)) {
         list = `flatten(list_transform(${list}, lambda x: CASE WHEN json_type(x) = 'ARRAY' THEN list_transform(json_extract(x, '$[*]'), lambda y: CASE WHEN json_type(y) = 'OBJECT' THEN json_extract(y, ?) END) WHEN json_type(x) = 'OBJECT' THEN [json_extract(x, ?)] ELSE [] END))`;
-        params.push(jsonPointer(seg), jsonPointer(seg));
+        own.push(jsonPointer(seg), jsonPointer(seg));
       }
       list = `list_distinct(list_transform(list_filter(flatten(list_transform(${list}, lambda x: CASE WHEN json_type(x) = 'ARRAY' THEN json_extract(x, '$[*]') ELSE [x] END)), lambda v: json_type(v) IN ('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')), lambda v: json_extract_string(v, '$')))`;
+      // The list appears twice below; its parameters are bound for each occurrence, in order.
+      params.push(...own, ...own);
       return { expr: `CASE WHEN len(${list}) = 0 THEN [NULL::VARCHAR] ELSE ${list} END`, unnest: true };
     }
   }

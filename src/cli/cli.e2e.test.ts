@@ -140,6 +140,27 @@ describe.skipIf(!existsSync(corpus) || !built)(
       expect(sortRows(f.values)).toEqual(sortRows(s.values));
     });
 
+    it('keeps JSON-path queries working after an event with a lone surrogate escape', () => {
+      const db3 = path.join(dir, 'surrogate.duckdb');
+      const [first, second] = readFileSync(demo, 'utf8').split('\n');
+      const poisoned = JSON.parse(first!) as Record<string, unknown>;
+      poisoned.auditID = 'poisoned-1';
+      poisoned.requestObject = { kind: 'Poison' };
+      // JSON that spells a lone surrogate as an escape, in a value and in a key.
+      const text = JSON.stringify(poisoned).replace('"kind":"Poison"', '"kind":"Poison\\ud800","x\\udc00":1');
+      const file = path.join(dir, 'surrogate.log');
+      writeFileSync(file, `${text}\n${second}\n`);
+      expect(run(['import', file, '--db', db3]).code).toBe(0);
+      const q = run(['query', 'requestObject.kind:Poison*', '--db', db3, '-o', 'ndjson']);
+      expect(q.err).toBe('');
+      expect(q.code).toBe(0);
+      const found = JSON.parse(q.out.trim()) as { requestObject: Record<string, unknown> };
+      expect(found.requestObject).toEqual({ kind: 'Poison\uFFFD', 'x\uFFFD': 1 });
+      const s = run(['stats', '--by', 'requestObject.kind', '--db', db3, '-o', 'json']);
+      expect(s.code).toBe(0);
+      expect(JSON.parse(s.out).values).toContainEqual({ value: 'Poison\uFFFD', count: 1 });
+    });
+
     it('shows one request and fails clearly for an unknown ID', () => {
       const id = JSON.parse(readFileSync(demo, 'utf8').split('\n')[0]!).auditID as string;
       const r = run(['show', id, '--db', db]);

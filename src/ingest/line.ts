@@ -3,6 +3,7 @@
 import type { EventRecord } from '../core/event.js';
 import { normalizeDocument } from './normalize.js';
 import type { Quarantine } from './quarantine.js';
+import { parseJsonText } from './json-text.js';
 
 export interface LineContext {
   file: string;
@@ -18,7 +19,7 @@ export function decodeLine(textIn: string, line: number, ctx: LineContext, out: 
   if (text.trim() === '') return 0;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (err) {
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { LEVELS, STAGES, type AuditEvent } from '../core/event.js';
 import { timeToMicros } from '../fields/catalog.js';
 import { gkeToEvent, isGkeEntry } from './gke.js';
+import { parseJsonText } from './json-text.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -227,7 +228,7 @@ export function normalizeEvent(value: unknown, opts: NormalizeOptions = {}): Nor
 function parseEmbedded(text: string, opts: NormalizeOptions): Normalized {
   let inner: unknown;
   try {
-    inner = JSON.parse(text);
+    inner = parseJsonText(text);
   } catch (err) {
     return fail(`embedded event is not valid JSON: ${(err as Error).message}`);
   }

@@ -10,6 +10,7 @@ import { KubetrailError } from '../core/errors.js';
 import { listInputFiles, type InputFile } from './files.js';
 import { normalizeDocument } from './normalize.js';
 import type { Quarantine } from './quarantine.js';
+import { parseJsonText } from './json-text.js';
 
 export interface ReadOptions {
   cluster?: string;
@@ -211,7 +212,7 @@ class LineDecoder {
       .replace(/^\uFEFF/, '');
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJsonText(text);
     } catch (err) {
       this.bad(1, `invalid JSON document: ${(err as Error).message}`, text.slice(0, 1024));
       return;
@@ -240,7 +241,7 @@ class LineDecoder {
     this.first = false;
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJsonText(text);
     } catch (err) {
       const message = (err as Error).message;
       // A document that spans lines: `{` or `[` alone, or an object that does not end on its first line.

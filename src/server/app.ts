@@ -17,6 +17,7 @@ import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
 import { registerUi } from './ui.js';
 import { WebhookAuth } from './webhook-auth.js';
+import { parseJsonText } from '../ingest/json-text.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -55,7 +56,7 @@ function sendError(
 /** Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. */
 function parseBody(text: string): { values: unknown[]; error?: string; line?: number; column?: number } {
   try {
-    return { values: [JSON.parse(text) as unknown] };
+    return { values: [parseJsonText(text)] };
   } catch (err) {
     // JSON lines: every non-empty line is a document.
     const lines = text.split('\n');
@@ -71,7 +72,7 @@ function parseBody(text: string): { values: unknown[]; error?: string; line?: nu
     for (let i = 0; i < lines.length; i++) {
       if (lines[i]!.trim() === '') continue;
       try {
-        values.push(JSON.parse(lines[i]!));
+        values.push(parseJsonText(lines[i]!));
       } catch (e) {
         return { values: [], error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`, line: i + 1 };
       }

@@ -71,6 +71,13 @@ describe('parser', () => {
   it.each([
     ['verb:get usr:alice', 'KT_QUERY_FIELD', 10, 'user'],
     ['namespce:x', 'KT_QUERY_FIELD', 1, 'ns'],
+    [
+      'verb:get requestObject.spec.containers[0].image:x',
+      'KT_QUERY_FIELD',
+      10,
+      'requestObject.spec.containers.image',
+    ],
+    ['responseObject.items[*].kind:Pod', 'KT_QUERY_FIELD', 1, 'responseObject.items.kind'],
     ['verb:(get', 'KT_QUERY_SYNTAX', 6, undefined],
     ['(verb:get', 'KT_QUERY_SYNTAX', 1, undefined],
     ['verb:get)', 'KT_QUERY_SYNTAX', 9, undefined],

@@ -139,6 +139,7 @@ class Parser {
       while (k < this.input.length && /\s/.test(this.input[k]!)) k++;
       if (this.input[k] === '<' || this.input[k] === '>') opAt = k;
     }
+    if (end > this.pos && this.input[end] === '[') this.refuseIndex(this.pos, end);
     const op = this.input[opAt];
     if (end > this.pos && (op === ':' || op === '<' || op === '>')) {
       const name = this.input.slice(this.pos, end);
@@ -155,6 +156,24 @@ class Parser {
 
   isDelimiter(i: number): boolean {
     return i >= this.input.length || /[\s()]/.test(this.input[i]!);
+  }
+
+  /**
+   * `requestObject.spec.containers[0].image:x` would otherwise be read as free text and match nothing:
+   * when a field name runs into `[…]` and then an operator, say how paths read arrays instead.
+   */
+  refuseIndex(start: number, bracket: number): void {
+    const m = /^(?:\[\s*(?:\d+|\*)?\s*\](?:\.?[\w./-]+)?)+(?=[:<>])/.exec(this.input.slice(bracket));
+    if (!m) return;
+    const name = this.input.slice(start, bracket + m[0].length);
+    const plain = name.replace(/\[\s*(?:\d+|\*)?\s*\]/g, '').replace(/\.{2,}/g, '.');
+    if (resolveField(plain)?.kind !== 'json') return;
+    this.fail(
+      start,
+      `${JSON.stringify(name)} indexes an array; paths cross arrays by themselves: write \`${plain}\``,
+      'KT_QUERY_FIELD',
+      `\`${plain}\` matches when any element matches (docs/query-language.md)`,
+    );
   }
 
   resolve(name: string, at: number): ResolvedField {

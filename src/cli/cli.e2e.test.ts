@@ -179,6 +179,10 @@ describe.skipIf(!existsSync(corpus) || !built)(
       expect(r.err).toContain('user');
       expect(run(['query', '--db', db, '-o', 'yaml']).code).toBe(2);
       expect(run(['query', '--db', db, '--since', 'yesterday']).err).toContain('KT_TIME_INVALID');
+      const negated = run(['query', '-verb:get', '--db', db]);
+      expect(negated.code).toBe(2);
+      expect(negated.err).toContain("put it after `--` (kubetrail query -- '-verb:get')");
+      expect(run(['query', '--db', db, '-o', 'ndjson', '--', '-verb:get']).code).toBe(0);
     });
 
     it('exits 1 on no match with --fail-if-empty', () => {

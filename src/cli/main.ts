@@ -44,6 +44,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
         return 0;
       if (err.code === 'commander.help') return 0;
+      const negated = /unknown option '(-[A-Za-z][^'\s]*[:<>][^']*)'/.exec(err.message);
+      if (err.code === 'commander.unknownOption' && negated) {
+        const filter = negated[1]!;
+        const first = filter.split(/\s+/)[0]!.slice(1);
+        io.err(
+          `  hint: a filter that starts with \`-\` reads as an option: put it after \`--\` (kubetrail query -- '${filter}'), or write \`NOT ${first}\`\n`,
+        );
+      }
       return 2;
     }
     if (isKubetrailError(err)) {

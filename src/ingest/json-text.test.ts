@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonText, wellFormed } from './json-text.js';
+import { MAX_JSON_DEPTH, parseJsonText, wellFormed } from './json-text.js';
 
 describe('parseJsonText', () => {
   it('replaces lone surrogates in strings and keys, keeps pairs', () => {
@@ -24,6 +24,17 @@ describe('parseJsonText', () => {
 
   it('throws what JSON.parse throws', () => {
     expect(() => parseJsonText('{"a":')).toThrow(SyntaxError);
+  });
+
+  it('refuses nesting deeper than the limit, naming the position, and ignores brackets in strings', () => {
+    const deep = `{"a":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+    expect(() => parseJsonText(deep)).toThrow(
+      new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels at position ${MAX_JSON_DEPTH + 4}`),
+    );
+    const limit = `${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`;
+    expect(() => parseJsonText(limit)).not.toThrow();
+    const brackets = JSON.stringify({ s: '['.repeat(5000), t: '"\\[{'.repeat(1000) });
+    expect(parseJsonText(brackets)).toEqual(JSON.parse(brackets));
   });
 
   it('walks nested values', () => {

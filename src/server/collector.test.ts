@@ -127,6 +127,13 @@ describe('collector: webhook', () => {
     );
     expect(mixed.status).toBe(200);
     expect(mixed.body).toMatchObject({ stored: 1, quarantined: 1 });
+    // Nesting that would exhaust the stack of every stage that walks an event is set aside, not a 500.
+    const deep = await post(
+      `${c.url}/webhook`,
+      `{"kind":"EventList","items":[{"verb":"get","requestObject":${'['.repeat(1500)}${']'.repeat(1500)}}]}`,
+    );
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.message).toContain('nested deeper than 512 levels');
     const big = await post(`${c.url}/webhook`, eventList(Array.from({ length: 20 }, () => makeEvent())));
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ code: 'KT_BODY_TOO_LARGE' });
@@ -138,9 +145,10 @@ describe('collector: webhook', () => {
     expect(type.body.error).toMatchObject({ code: 'KT_WEBHOOK_REQUEST' });
     const name = await post(`${c.url}/webhook/${encodeURIComponent('bad name!')}`, '{}');
     expect(name.status).toBe(400);
-    const q = (await quarantineLines(c.dir, 2)).split('\n');
-    expect(q.length).toBe(2);
+    const q = (await quarantineLines(c.dir, 3)).split('\n');
+    expect(q.length).toBe(3);
     expect(JSON.parse(q[1]!)).toMatchObject({ reason: expect.stringMatching(/verb must be a string/) });
+    expect(JSON.parse(q[2]!)).toMatchObject({ reason: expect.stringMatching(/nested deeper than 512/) });
   });
 
   it('with tokens configured: needs a valid token, tags its cluster, refuses another cluster', async () => {

@@ -133,7 +133,10 @@ describe('collector: webhook', () => {
       `{"kind":"EventList","items":[{"verb":"get","requestObject":${'['.repeat(1500)}${']'.repeat(1500)}}]}`,
     );
     expect(deep.status).toBe(400);
-    expect(deep.body.error.message).toContain('nested deeper than 512 levels');
+    expect(deep.body.error).toMatchObject({
+      code: 'KT_EVENT_INVALID',
+      message: expect.stringContaining('nested deeper than 512 levels'),
+    });
     const big = await post(`${c.url}/webhook`, eventList(Array.from({ length: 20 }, () => makeEvent())));
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ code: 'KT_BODY_TOO_LARGE' });

@@ -35,6 +35,18 @@ export function dbLocation(opt: string | undefined): string {
 export const dbOption = () =>
   new Option('--db <path>', 'store to use (env KUBETRAIL_DB; default ./data/kubetrail.duckdb)');
 
+/** Where detection keeps its state and outbox beside a ClickHouse store: --state, else ./data/detect.duckdb. */
+export function stateLocation(opt: string | undefined): string {
+  return opt ?? './data/detect.duckdb';
+}
+
+/** --state: the local detection state of a ClickHouse store (a DuckDB store keeps it itself). */
+export const stateOption = (when: string) =>
+  new Option(
+    '--state <file>',
+    `${when} on a ClickHouse store: local file for detection's state and outbox (default ./data/detect.duckdb)`,
+  );
+
 /** Parses --since/--until into epoch microseconds. */
 export function timeRange(
   opts: { since?: string; until?: string },

@@ -1,12 +1,17 @@
-// Where detection keeps what must survive a restart, in the store's DuckDB file: the alerts raised
-// (kt_alerts, one row per alert, idempotent by alert id), the outbox of deliveries still owed to outputs
-// (kt_alert_outbox) and the engine's window and first-seen state (kt_detect_state). The tables are
-// created by an idempotent migration of their own, so stores written before detection existed work.
+// Where detection keeps what must survive a restart, in a DuckDB file: the alerts raised (kt_alerts, one
+// row per alert, idempotent by alert id), the outbox of deliveries still owed to outputs (kt_alert_outbox)
+// and the engine's window and first-seen state (kt_detect_state). The file is the store itself for a
+// DuckDB store, and the collector's local state file (DATADIR/detect.duckdb) for a ClickHouse store, whose
+// alerts reach ClickHouse through the outbox (src/detect/session.ts). The tables are created by an
+// idempotent migration of their own, so stores written before detection existed work.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../core/errors.js';
 import { microsToTime, timeToMicros } from '../fields/catalog.js';
+import type { AlertAck, AlertLog, AlertQuery } from './alert-log.js';
 import type { EngineSnapshot } from './engine.js';
 import { SEVERITIES, severityRank, type Alert, type Severity } from './types.js';
+
+export type { AlertAck, AlertQuery } from './alert-log.js';
 
 export const DETECT_SCHEMA_VERSION = 1;
 
@@ -40,22 +45,6 @@ const MIGRATION = [
   `CREATE TABLE IF NOT EXISTS kt_alert_acks (alert_id VARCHAR PRIMARY KEY, acked_at BIGINT NOT NULL, acked_by VARCHAR NOT NULL)`,
 ];
 
-/** Who acknowledged an alert, and when (RFC 3339). */
-export interface AlertAck {
-  at: string;
-  by: string;
-}
-
-export interface AlertQuery {
-  /** Epoch µs, inclusive. */
-  since?: number;
-  /** Epoch µs, exclusive. */
-  until?: number;
-  rules?: string[];
-  minSeverity?: Severity;
-  limit?: number;
-}
-
 export interface Delivery {
   alert: Alert;
   output: string;
@@ -88,7 +77,7 @@ function rowToAlert(r: Row): Alert {
 const ALERT_COLUMNS =
   'id, rule, severity, ts, cluster, title, message, audit_ids, refs, alert_key, event_count';
 
-export class AlertStore {
+export class AlertStore implements AlertLog {
   private constructor(private readonly conn: DuckDBConnection) {}
 
   /** Opens detection's tables on a store connection, creating them when absent. */

@@ -1,7 +1,8 @@
 // Delivers queued alerts to their outputs from the durable outbox: due deliveries are sent in batches;
 // a success removes them, a failure schedules the next attempt with exponential backoff and jitter, and
 // after the last attempt the delivery is kept as failed for inspection. Because the queue lives in the
-// store, an alert raised before a crash is delivered when kubetrail runs again with the same output.
+// store, an alert raised before a crash is delivered when kubetrail runs again with the same output. An
+// output may set its own number of attempts: the ClickHouse store's internal target never gives up.
 import type { AlertStore, Delivery } from './alert-store.js';
 import type { AlertOutput } from './outputs.js';
 
@@ -63,7 +64,7 @@ export class Dispatcher {
           const message = err instanceof Error ? err.message : String(err);
           this.lastError = message;
           const attempts = Math.max(...chunk.map((d) => d.attempts)) + 1;
-          const giveUp = attempts >= this.backoff.maxAttempts;
+          const giveUp = attempts >= (out.maxAttempts ?? this.backoff.maxAttempts);
           await this.store.retryLater(
             chunk.map((d) => ({ alertId: d.alert.id, output: name, attempts: d.attempts + 1 })),
             this.now() + backoffDelay(attempts, this.backoff),

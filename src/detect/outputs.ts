@@ -13,6 +13,8 @@ export interface AlertOutput {
   readonly minSeverity: Severity;
   /** Alerts sent per call at most. */
   readonly batch: number;
+  /** Attempts before a delivery is given up (default: the outbox's); Infinity retries for ever. */
+  readonly maxAttempts?: number;
   send(alerts: readonly Alert[]): Promise<void>;
 }
 

@@ -1,10 +1,12 @@
 // Wiring for commands that detect against a store: the rules, the engine with its saved state, the alert
 // tables, the outputs and their outbox dispatcher, and the transform that joins them to a pipeline.
-// `import --detect`, the live collector and `detect --save` all set detection up through here.
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { KubetrailError } from '../core/errors.js';
+// `import --detect`, the live collector and `detect --save` all set detection up through here. Where the
+// state, the outbox and the alerts live depends on the store (src/detect/alert-state.ts): on ClickHouse,
+// in a local state file, every new alert being delivered to ClickHouse through the outbox.
 import type { Store } from '../store/store.js';
-import { AlertStore } from './alert-store.js';
+import type { AlertLog } from './alert-log.js';
+import type { AlertStore } from './alert-store.js';
+import { openAlertState, type AlertStateOptions } from './alert-state.js';
 import { DetectionEngine } from './engine.js';
 import { Dispatcher, DEFAULT_BACKOFF, type BackoffOptions } from './outbox.js';
 import { createOutput, type AlertOutput } from './outputs.js';
@@ -12,7 +14,9 @@ import { loadRules, type LoadRulesOptions } from './rules.js';
 import { DetectTransform } from './transform.js';
 import type { Alert, Severity } from './types.js';
 
-export interface SessionOptions extends LoadRulesOptions {
+export { storeConnection } from './alert-state.js';
+
+export interface SessionOptions extends LoadRulesOptions, AlertStateOptions {
   /** Output specs (stdout, file:PATH, webhook:URL, slack:URL, alertmanager:URL). */
   outputs?: readonly string[];
   /** Lowest severity sent to outputs (default low: informational alerts are stored, not sent). */
@@ -28,8 +32,12 @@ export interface SessionOptions extends LoadRulesOptions {
 
 export interface DetectionSession {
   engine: DetectionEngine;
+  /** Alerts raised here, the outbox and the engine's state (the store, or the local state file). */
   alerts: AlertStore;
+  /** Where the store's alerts are read and acknowledged. */
+  log: AlertLog;
   dispatcher: Dispatcher;
+  /** The internal targets (the ClickHouse store), then the configured outputs. */
   outputs: AlertOutput[];
   transform: DetectTransform;
   /** Alerts stored as new during the session. */
@@ -38,30 +46,23 @@ export interface DetectionSession {
   finish(drainMs?: number): Promise<number>;
 }
 
-/**
- * A DuckDB connection of the store's own for detection's tables: separate from the connection events are
- * written on, so alert statements never share (and roll back with) an event write's transaction.
- */
-export async function storeConnection(store: Store): Promise<DuckDBConnection> {
-  const connect = (store as unknown as { connect?: () => Promise<DuckDBConnection> }).connect;
-  if (typeof connect !== 'function') {
-    throw new KubetrailError('KT_STORE_OPEN', `alerts need a DuckDB store; this is a ${store.kind} store`);
-  }
-  return connect.call(store);
-}
-
 export async function openDetection(store: Store, opts: SessionOptions = {}): Promise<DetectionSession> {
   const rules = loadRules(opts);
-  const outputs = (opts.outputs ?? []).map((spec) =>
+  const configured = (opts.outputs ?? []).map((spec) =>
     createOutput(spec, {
       minSeverity: opts.outputMinSeverity ?? 'low',
       ...(opts.write ? { write: opts.write } : {}),
     }),
   );
-  const alerts = await AlertStore.open(await storeConnection(store));
+  const place = await openAlertState(store, opts);
+  const alerts = place.state;
+  const outputs = [...place.targets, ...configured];
   const engine = new DetectionEngine(rules);
   if (opts.resume !== false) {
-    const snap = await alerts.loadState();
+    const snap = await alerts.loadState().catch(async (err: unknown) => {
+      await place.close();
+      throw err;
+    });
     if (snap) engine.restore(snap);
   }
   const dispatcher = new Dispatcher(alerts, outputs, opts.backoff ?? DEFAULT_BACKOFF);
@@ -81,6 +82,7 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
   return {
     engine,
     alerts,
+    log: place.log,
     dispatcher,
     outputs,
     transform,
@@ -88,12 +90,16 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
       return stored;
     },
     async finish(drainMs = 10_000) {
-      await transform.close();
-      if (outputs.length === 0) {
-        dispatcher.stop();
-        return 0;
+      try {
+        await transform.close();
+        if (outputs.length === 0) {
+          dispatcher.stop();
+          return 0;
+        }
+        return await dispatcher.drain(drainMs);
+      } finally {
+        await place.close();
       }
-      return dispatcher.drain(drainMs);
     },
   };
 }

@@ -8,9 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { KubetrailError } from '../core/errors.js';
-import { AlertStore } from '../detect/alert-store.js';
+import type { AlertLog } from '../detect/alert-log.js';
+import { openAlertLog } from '../detect/alert-state.js';
 import { inspectRules } from '../detect/rules.js';
-import { openDetection, storeConnection, type DetectionSession } from '../detect/session.js';
+import { openDetection, type DetectionSession } from '../detect/session.js';
 import type { Alert } from '../detect/types.js';
 import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
 import { FileSource } from '../pipeline/file-source.js';
@@ -98,22 +99,20 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ...(opts.transforms ?? []),
   ];
   const store = await openStore(db);
-  // Detection runs last, on what is stored, and keeps its alerts and state in the same store.
+  // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; on
+  // ClickHouse they are kept in DATADIR/detect.duckdb and every alert is delivered to ClickHouse through
+  // the outbox (src/detect/alert-state.ts).
   let detection: DetectionSession | undefined;
   // New alerts wait until the batch that raised them is stored, then go to the live stream.
   const pendingAlerts: Alert[] = [];
-  if (config.detect.enabled && store.kind !== 'duckdb') {
-    // Alerts, their outbox and the engine's state live in DuckDB tables.
-    logger.warn(
-      { store: store.kind },
-      'detection is off: alerts are kept only in a DuckDB store; run detection on a DuckDB-backed collector',
-    );
-  } else if (config.detect.enabled) {
+  const detectState = store.kind === 'duckdb' ? undefined : path.join(dataDir, 'detect.duckdb');
+  if (config.detect.enabled) {
     try {
       detection = await openDetection(store, {
         files: config.detect.rules,
         outputs: config.detect.outputs,
         outputMinSeverity: config.detect.minSeverity,
+        stateFile: detectState,
         onAlerts: (alerts) => {
           for (const a of alerts) logger.info({ rule: a.rule, severity: a.severity }, 'alert');
           pendingAlerts.push(...alerts);
@@ -206,11 +205,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     sources.push(src);
   }
 
-  // The API's own connection to the alert tables (reads and acknowledgements); none for other stores.
-  let apiAlerts: AlertStore | undefined;
+  // What the API reads and acknowledges: the store's alert tables (on DuckDB through a connection of
+  // the API's own; on ClickHouse the alerts of every collector writing to the database).
+  let apiAlerts: AlertLog | undefined;
   try {
-    apiAlerts = await AlertStore.open(await storeConnection(store));
-  } catch {
+    apiAlerts = await openAlertLog(store);
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'alerts are unavailable to the API');
     apiAlerts = undefined;
   }
   let rules: RuleInfo[] | undefined;
@@ -253,6 +254,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     url = await server.listen({ host, port: Number(portText) });
   } catch (err) {
     await queue.close();
+    await detection?.finish(0).catch(() => 0);
     await store.close();
     throw new KubetrailError('KT_USAGE', `cannot listen on ${config.listen}: ${(err as Error).message}`, {
       hint: 'choose another --listen address or stop what uses this port',
@@ -265,6 +267,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       db: db.replace(/\/\/[^@/]*@/, '//…@'),
       files: sources.map((s) => s.name),
       webhookAuth: config.webhook.tokens.length > 0 || Boolean(config.tls?.clientCA),
+      detection: detection ? (detectState ?? 'in the store') : 'off',
     },
     'collector started',
   );

@@ -1,12 +1,14 @@
 // `kubetrail alerts`: the alerts stored by streaming detection (import --detect, the live collector) and by
-// `detect --save`, newest last; with --deliver, sends what the outbox still owes to the outputs named.
+// `detect --save`, newest last; with --deliver, sends what the outbox still owes to the outputs named. On
+// a ClickHouse store the list holds every collector's alerts, and the outbox is the one of a local state
+// file (--state): delivering it also copies the alerts it still owes into ClickHouse.
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
 import { AlertStore } from '../../detect/alert-store.js';
+import { openAlertLog, openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
-import { storeConnection } from '../../detect/session.js';
 import type { Alert } from '../../detect/types.js';
 import { openStore } from '../../store/open.js';
 import {
@@ -17,6 +19,8 @@ import {
   n,
   parseLimit,
   processIo,
+  stateLocation,
+  stateOption,
   timeRange,
   type Io,
 } from '../common.js';
@@ -34,6 +38,7 @@ interface AlertsOpts {
   output: string;
   deliver?: boolean;
   alertOutput?: string[];
+  state?: string;
   timeout: string;
 }
 
@@ -92,38 +97,47 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
       [],
     )
     .option('--timeout <duration>', 'with --deliver: how long to keep retrying', '30s')
+    .addOption(stateOption('with --deliver'))
     .action(async (opts: AlertsOpts) => {
       const format = choice('--output', opts.output, ALERT_FORMATS);
       const minSeverity = parseSeverity(opts.minSeverity, '--min-severity');
       const limit = parseLimit(opts.limit);
       const range = timeRange(opts);
       if (opts.deliver) {
+        const configured = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
+        const timeoutMs = durationMs(opts.timeout, '--timeout');
         const store = await openStore(dbLocation(opts.db));
         try {
-          const alerts = await AlertStore.open(await storeConnection(store));
-          const outputs = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
-          const dispatcher = new Dispatcher(alerts, outputs);
-          const pending = await dispatcher.drain(durationMs(opts.timeout, '--timeout'));
-          io.err(`delivered ${n(dispatcher.totals.sent)}; ${n(pending)} still queued\n`);
-          if (pending > 0) {
-            throw new KubetrailError('KT_ALERT_OUTPUT', `${n(pending)} deliveries are still queued`, {
-              ...(dispatcher.lastError ? { hint: `last error: ${dispatcher.lastError}` } : {}),
-            });
+          const place = await openAlertState(store, { stateFile: stateLocation(opts.state) });
+          try {
+            const dispatcher = new Dispatcher(place.state, [...place.targets, ...configured]);
+            const pending = await dispatcher.drain(timeoutMs);
+            io.err(`delivered ${n(dispatcher.totals.sent)}; ${n(pending)} still queued\n`);
+            if (pending > 0) {
+              throw new KubetrailError('KT_ALERT_OUTPUT', `${n(pending)} deliveries are still queued`, {
+                ...(dispatcher.lastError ? { hint: `last error: ${dispatcher.lastError}` } : {}),
+              });
+            }
+          } finally {
+            await place.close();
           }
         } finally {
           await store.close();
         }
         return;
       }
+      if (opts.state)
+        throw new KubetrailError('KT_USAGE', '--state needs --deliver', { where: { path: '--state' } });
       const store = await openStore(dbLocation(opts.db), { readOnly: true });
       try {
-        const alerts = await AlertStore.openExisting(await storeConnection(store));
+        const alerts = await openAlertLog(store, { existing: true });
         const list = alerts
           ? await alerts.list({ ...range, rules: opts.rule ?? [], minSeverity, limit })
           : [];
         io.out(formatAlerts(list, format, io.width));
         if (list.length === 0 && format === 'table') io.err('no alerts\n');
-        if (alerts) {
+        // The outbox of a DuckDB store is in the store; on ClickHouse each collector keeps its own.
+        if (alerts instanceof AlertStore) {
           const counts = await alerts.outboxCounts();
           if (counts.pending + counts.failed > 0 && format === 'table')
             io.err(`outbox: ${n(counts.pending)} deliveries pending, ${n(counts.failed)} failed\n`);

@@ -5,17 +5,28 @@ import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
 import { DetectionEngine } from '../../detect/engine.js';
 import { hunt, inRange, storedEvents } from '../../detect/hunt.js';
-import { AlertStore } from '../../detect/alert-store.js';
+import { openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
 import { loadRules } from '../../detect/rules.js';
-import { openDetection, storeConnection, type DetectionSession } from '../../detect/session.js';
+import { openDetection, type DetectionSession } from '../../detect/session.js';
 import { severityRank, type Alert } from '../../detect/types.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
 import type { Transform } from '../../pipeline/transform.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
-import { choice, collect, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  collect,
+  dbLocation,
+  dbOption,
+  n,
+  processIo,
+  stateLocation,
+  stateOption,
+  timeRange,
+  type Io,
+} from '../common.js';
 import { ALERT_FORMATS, durationMs, formatAlerts, registerAlertsCommand } from './alerts.js';
 import { registerRulesCommands } from './rules.js';
 
@@ -30,6 +41,7 @@ interface DetectOpts {
   cluster: string;
   save?: boolean;
   alertOutput?: string[];
+  state?: string;
   failOn?: string;
 }
 
@@ -58,6 +70,7 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
       collect,
       [],
     )
+    .addOption(stateOption('with --save'))
     .option('--fail-on <level>', 'exit with status 1 when an alert of this severity or above is raised')
     .action(async (files: string[], opts: DetectOpts) => {
       const format = choice('--output', opts.output, ALERT_FORMATS);
@@ -72,6 +85,8 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
             where: { path: '--alert-output' },
           },
         );
+      if (opts.state && !opts.save)
+        throw new KubetrailError('KT_USAGE', '--state needs --save', { where: { path: '--state' } });
       const engine = new DetectionEngine(
         loadRules({ files: opts.rules ?? [], builtin: opts.builtin !== false }),
       );
@@ -102,14 +117,22 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
         if (quarantine.count > 0)
           io.err(`note: ${n(quarantine.count)} records are not audit events and were skipped\n`);
         if (opts.save && store) {
-          const alerts = await AlertStore.open(await storeConnection(store));
-          const outputs = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
-          const fresh = await alerts.save(all, outputs);
-          io.err(`saved ${n(fresh.length)} new alerts\n`);
-          if (outputs.length > 0) {
-            const pending = await new Dispatcher(alerts, outputs).drain(10_000);
-            if (pending > 0)
-              io.err(`${n(pending)} deliveries still queued; \`kubetrail alerts --deliver\` retries them\n`);
+          const configured = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
+          // On ClickHouse the alerts reach the store through the outbox of the local state file.
+          const place = await openAlertState(store, { stateFile: stateLocation(opts.state) });
+          try {
+            const outputs = [...place.targets, ...configured];
+            const fresh = await place.state.save(all, outputs);
+            io.err(`saved ${n(fresh.length)} new alerts\n`);
+            if (outputs.length > 0) {
+              const pending = await new Dispatcher(place.state, outputs).drain(10_000);
+              if (pending > 0)
+                io.err(
+                  `${n(pending)} deliveries still queued in ${place.where}; \`kubetrail alerts --deliver\` retries them\n`,
+                );
+            }
+          } finally {
+            await place.close();
           }
         }
       } finally {
@@ -127,6 +150,7 @@ export interface ImportDetectOpts {
   alertOutput?: string[];
   alertMinSeverity?: string;
   alertDrain?: string;
+  state?: string;
 }
 
 /** Adds import's detection options to a command. */
@@ -153,7 +177,8 @@ export function addImportDetectOptions(cmd: Command): Command {
       '--alert-drain <duration>',
       'with --detect: how long to keep delivering queued alerts at the end',
       '10s',
-    );
+    )
+    .addOption(stateOption('with --detect'));
 }
 
 export interface ImportDetection {
@@ -170,8 +195,8 @@ export async function importDetection(
   io: Io,
 ): Promise<ImportDetection> {
   if (!opts.detect) {
-    if ((opts.alertOutput ?? []).length > 0 || (opts.rules ?? []).length > 0)
-      throw new KubetrailError('KT_USAGE', '--rules and --alert-output need --detect', {
+    if ((opts.alertOutput ?? []).length > 0 || (opts.rules ?? []).length > 0 || opts.state)
+      throw new KubetrailError('KT_USAGE', '--rules, --alert-output and --state need --detect', {
         where: { path: '--detect' },
       });
     return { transforms: [], finish: async () => undefined };
@@ -181,6 +206,7 @@ export async function importDetection(
     outputs: opts.alertOutput ?? [],
     outputMinSeverity: parseSeverity(opts.alertMinSeverity ?? 'low', '--alert-min-severity'),
     write: io.out,
+    stateFile: stateLocation(opts.state),
   });
   const drain = durationMs(opts.alertDrain ?? '10s', '--alert-drain');
   return {

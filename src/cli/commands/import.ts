@@ -6,7 +6,7 @@ import { createFileQuarantine, readEvents } from '../../ingest/index.js';
 import { runImport, type ImportSummary } from '../../importer/run.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { policyTransform } from '../../policy/apply.js';
-import { openStore } from '../../store/open.js';
+import { isClickHouseLocation, openStore } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
@@ -45,7 +45,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
     .option('--cluster <name>', 'cluster name to tag the events with', 'default')
     .option(
       '--quarantine <file>',
-      'where records that are not events are set aside (default: beside the store)',
+      'where records that are not events are set aside (default: beside a DuckDB store; ./data for ClickHouse)',
     )
     .option(
       '--policy <file>',
@@ -58,9 +58,13 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       const format = choice('--output', opts.output, ['table', 'json'] as const);
       const policy = opts.policy ? (await loadPolicyFile(opts.policy)).policy : undefined;
       const db = dbLocation(opts.db);
+      // Beside a DuckDB store; for a ClickHouse store in the CLI's data directory (never a path made of
+      // the location, which holds the password).
       const quarantineFile =
         opts.quarantine ??
-        path.join(path.dirname(path.resolve(db.replace(/^duckdb:/, ''))), 'quarantine.jsonl');
+        (isClickHouseLocation(db)
+          ? path.resolve('data', 'quarantine.jsonl')
+          : path.join(path.dirname(path.resolve(db.replace(/^duckdb:/, ''))), 'quarantine.jsonl'));
       const redaction = opts.redact ? redactTransform(loadRedactOptions(opts.redactConfig)) : undefined;
       const quarantine = redaction
         ? redactQuarantine(createFileQuarantine(quarantineFile), redaction.redactor)

@@ -1,10 +1,11 @@
 // Alerts and rules: stored alerts with their acknowledgement (`/api/v1/alerts`, newest first), acknowledging
 // one (`POST /api/v1/alerts/{id}/ack`), and the detection rules in effect (`/api/v1/rules`). A viewer sees
-// only alerts whose triggering events are all in its scope.
+// only alerts whose triggering events are all in its scope. Alerts are read through the store's AlertLog:
+// the DuckDB store's own tables, or ClickHouse's, where every collector's alerts are delivered.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KubetrailError } from '../../core/errors.js';
-import type { AlertStore } from '../../detect/alert-store.js';
+import type { AlertLog } from '../../detect/alert-log.js';
 import { SEVERITIES, type Severity } from '../../detect/types.js';
 import { limitParam, requestError, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
 import { alertsInScope } from './events.js';
@@ -19,12 +20,11 @@ const alertsQuery = z.strictObject({
   limit: limitParam(1000, 500),
 });
 
-function alertStore(ctx: ApiContext): AlertStore {
+function alertStore(ctx: ApiContext): AlertLog {
   if (!ctx.alerts)
-    throw new KubetrailError(
-      'KT_STORE_OPEN',
-      `alerts are kept in a DuckDB store; this is a ${ctx.store.kind} store`,
-    );
+    throw new KubetrailError('KT_STORE_OPEN', `the alerts of this ${ctx.store.kind} store cannot be read`, {
+      hint: "see the server's log for why",
+    });
   return ctx.alerts;
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/errors.js';
-import type { AlertStore } from '../../detect/alert-store.js';
+import type { AlertLog } from '../../detect/alert-log.js';
 import { parseQuery, type QueryNode } from '../../query/index.js';
 import type { Store, TimeRange } from '../../store/store.js';
 import { scoped, type Principal } from '../auth/scope.js';
@@ -31,8 +31,8 @@ export interface ApiContext {
   hub: LiveHub;
   metrics: CollectorMetrics;
   logger: Logger;
-  /** Where alerts are kept; undefined when the store cannot hold them (not DuckDB). */
-  alerts?: AlertStore;
+  /** Where alerts are read and acknowledged (the store's alert tables); undefined when unavailable. */
+  alerts?: AlertLog;
   /** The detection rules in effect. */
   rules: () => RuleInfo[];
 }

@@ -1,7 +1,9 @@
 // Topology at scale: two collectors (one per cluster) receive audit webhook batches, some resent and
 // some concurrently, and write to one real ClickHouse database; an API server with no sources
-// (`serve --role api`) and a third store handle read what they stored.
-import { mkdtempSync, rmSync } from 'node:fs';
+// (`serve --role api`) and a third store handle read what they stored. With detection on, an alert one
+// collector raises reaches ClickHouse through its local outbox, and the API server lists and
+// acknowledges it.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -13,6 +15,8 @@ import { startCollector, type Collector } from '../../server/collector.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent } from '../../test-support/events.js';
 import { openStore } from '../open.js';
+import { ClickHouseAlertLog } from './alerts.js';
+import type { ClickHouseStore } from './store.js';
 
 let ch: TestClickHouse;
 const dirs: string[] = [];
@@ -24,7 +28,12 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function collector(cluster: string, db: string, role: 'all' | 'api' = 'all'): Promise<Collector> {
+async function collector(
+  cluster: string,
+  db: string,
+  role: 'all' | 'api' = 'all',
+  detect = false,
+): Promise<Collector & { dir: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kt-ch-collector-'));
   dirs.push(dir);
   const config = configSchema.parse({
@@ -34,10 +43,9 @@ async function collector(cluster: string, db: string, role: 'all' | 'api' = 'all
     cluster,
     db,
     role,
-    // Detection keeps its alerts in a DuckDB store.
-    detect: { enabled: false },
+    detect: { enabled: detect },
   });
-  return startCollector({ config, logger: pino({ level: 'silent' }) });
+  return Object.assign(await startCollector({ config, logger: pino({ level: 'silent' }) }), { dir });
 }
 
 async function send(c: Collector, events: AuditEvent[]): Promise<Record<string, unknown>> {
@@ -114,6 +122,113 @@ describe('two collectors writing to one ClickHouse', () => {
       }
     } finally {
       await Promise.all([east.close(), west.close()]);
+    }
+  });
+});
+
+interface ApiAlert {
+  id: string;
+  rule: string;
+  cluster: string;
+  auditIDs: string[];
+  status: 'open' | 'acked';
+  acked: { at: string; by: string } | null;
+}
+
+describe('detection with collectors writing to one ClickHouse', () => {
+  it('an alert raised by one collector is listed and acknowledged through the API server', async () => {
+    const db = ch.location('kt_detect_topology');
+    const [east, west] = await Promise.all([
+      collector('east', db, 'all', true),
+      collector('west', db, 'all', true),
+    ]);
+    const api = await collector('none', db, 'api');
+    try {
+      // Each detecting collector keeps its engine state and outbox in its own data directory.
+      expect(existsSync(path.join(east.dir, 'detect.duckdb'))).toBe(true);
+      expect(existsSync(path.join(west.dir, 'detect.duckdb'))).toBe(true);
+      expect(existsSync(path.join(api.dir, 'detect.duckdb'))).toBe(false);
+      const analyst = api.auth.tokens.create({ role: 'analyst', name: 'ana' }).token;
+      const admin = api.auth.tokens.create({ role: 'admin', name: 'root' }).token;
+      const get = async (c: Collector, url: string, token: string) => {
+        const res = await fetch(`${c.url}${url}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { alerts: ApiAlert[] }).alerts;
+      };
+      const execs = (alerts: ApiAlert[]) => alerts.filter((a) => a.rule === 'pod-exec');
+      const since = 'since=2020-01-01T00:00:00Z';
+      expect(await get(api, `/api/v1/alerts?${since}`, analyst)).toEqual([]);
+
+      // An exec into a pod in the east cluster; ordinary reads in the west one.
+      const exec = makeEvent({
+        auditID: 'east-exec-1',
+        verb: 'create',
+        user: { username: 'mallory', groups: ['system:authenticated'] },
+        objectRef: {
+          resource: 'pods',
+          subresource: 'exec',
+          namespace: 'prod',
+          name: 'web-1',
+          apiVersion: 'v1',
+        },
+        requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
+        responseStatus: { code: 101 },
+      });
+      await send(east, [exec]);
+      await send(west, [makeEvent({ auditID: 'west-get-1' })]);
+
+      // The alert goes from east's outbox to ClickHouse right after the batch is stored.
+      let listed: ApiAlert[] = [];
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+        listed = execs(await get(api, `/api/v1/alerts?${since}`, analyst));
+        if (listed.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(listed).toEqual([
+        expect.objectContaining({
+          rule: 'pod-exec',
+          cluster: 'east',
+          auditIDs: ['east-exec-1'],
+          status: 'open',
+          acked: null,
+        }),
+      ]);
+      const id = listed[0]!.id;
+
+      // Acknowledged through the API server; the first acknowledgement stands.
+      const ack = async (token: string) =>
+        fetch(`${api.url}/api/v1/alerts/${encodeURIComponent(id)}/ack`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        });
+      const first = await ack(analyst);
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ ok: true });
+      expect((await ack(admin)).status).toBe(200);
+      const missing = await fetch(`${api.url}/api/v1/alerts/no-such-alert/ack`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(missing.status).toBe(404);
+      const acked = execs(await get(api, `/api/v1/alerts?${since}&status=acked`, analyst));
+      expect(acked.map((a) => [a.id, a.status, a.acked?.by])).toEqual([[id, 'acked', 'ana']]);
+      expect(execs(await get(api, `/api/v1/alerts?${since}&status=open`, analyst))).toEqual([]);
+      // Every server over the database sees the same alert and acknowledgement: the west collector
+      // (which did not raise it) too.
+      const fromWest = execs(
+        await get(
+          west,
+          `/api/v1/alerts?${since}`,
+          west.auth.tokens.create({ role: 'analyst', name: 'w' }).token,
+        ),
+      );
+      expect(fromWest.map((a) => [a.id, a.status, a.acked?.by])).toEqual([[id, 'acked', 'ana']]);
+
+      // In ClickHouse, once.
+      const log = ClickHouseAlertLog.forStore(api.store as ClickHouseStore);
+      expect((await log.list({ rules: ['pod-exec'] })).map((a) => a.id)).toEqual([id]);
+    } finally {
+      await Promise.all([east.close(), west.close(), api.close()]);
     }
   });
 });

@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { KubetrailError } from '../../core/errors.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
+import { createAlertTablesSql } from './alerts.js';
 import { createEventsTableSql } from './schema.js';
 
 export interface Migration {
@@ -18,6 +19,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     description: 'events table',
     statements: (db) => [createEventsTableSql(db, 'events')],
+  },
+  {
+    version: 2,
+    description: 'alerts and their acknowledgements',
+    statements: (db) => createAlertTablesSql(db),
   },
 ];
 

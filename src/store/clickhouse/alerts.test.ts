@@ -1,0 +1,451 @@
+// Alerts on a real ClickHouse server: the ClickHouse alert log (listed exactly as the DuckDB AlertStore
+// lists the same alerts, read once whatever was saved twice, the first acknowledgement winning, hostile
+// strings kept byte for byte), migration 2 on a database of schema 1, detection sessions delivering their
+// alerts to ClickHouse through the local outbox (also when ClickHouse refuses them for a while, across a
+// restart), and the CLI (`import --detect`, `detect --save`, `alerts`) against a ClickHouse store.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import type { Io } from '../../cli/common.js';
+import type { AlertQuery } from '../../detect/alert-log.js';
+import { openAlertLog } from '../../detect/alert-state.js';
+import { AlertStore } from '../../detect/alert-store.js';
+import { openDetection } from '../../detect/session.js';
+import { SEVERITIES, type Alert } from '../../detect/types.js';
+import type { AuditEvent } from '../../core/event.js';
+import { microsToTime, timeToMicros } from '../../fields/catalog.js';
+import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
+import { makeEvent, rec } from '../../test-support/events.js';
+import { createAlertTablesSql, ClickHouseAlertLog } from './alerts.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { openClickHouseStore, type ClickHouseStore } from './store.js';
+
+let ch: TestClickHouse;
+let dir: string;
+beforeAll(async () => {
+  ch = await startTestClickHouse();
+  dir = mkdtempSync(path.join(tmpdir(), 'kt-ch-alerts-'));
+});
+afterAll(async () => {
+  await ch?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const RULES = ['pod-exec', 'secret-read', 'rbac-change'];
+const BASE_US = Date.UTC(2024, 0, 1) * 1000;
+
+/** Alerts spread over several months, two at each time (ties are ordered by id). */
+function alert(i: number, over: Partial<Alert> = {}): Alert {
+  return {
+    id: `alert-${String(i).padStart(3, '0')}`,
+    rule: RULES[i % RULES.length]!,
+    title: `title ${i}`,
+    severity: SEVERITIES[i % SEVERITIES.length]!,
+    time: microsToTime(BASE_US + Math.floor(i / 2) * 9 * 86_400_000_000 + 7 * Math.floor(i / 2)),
+    cluster: i % 2 ? 'east' : 'west',
+    auditIDs: [`audit-${i}`, `audit-${i}-b`],
+    message: `message ${i}`,
+    references: ['T1609', `falco:rule ${i}`],
+    key: `key-${i}`,
+    count: i + 1,
+    ...over,
+  };
+}
+
+async function openLog(): Promise<{ loc: string; store: ClickHouseStore; log: ClickHouseAlertLog }> {
+  const loc = ch.location('kt_alerts');
+  const store = await openClickHouseStore(loc);
+  return { loc, store, log: ClickHouseAlertLog.forStore(store) };
+}
+
+async function memoryAlertStore(): Promise<{ alerts: AlertStore; close(): void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const alerts = await AlertStore.open(conn);
+  return {
+    alerts,
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+describe('ClickHouse alert log', () => {
+  it('lists, filters and limits exactly as the DuckDB alert store does', async () => {
+    const { store, log } = await openLog();
+    const duck = await memoryAlertStore();
+    try {
+      const all = Array.from({ length: 40 }, (_, i) => alert(i));
+      // Saved in two inserts, out of order.
+      expect(await log.save(all.slice(20).reverse())).toBe(20);
+      expect(await log.save(all.slice(0, 20))).toBe(20);
+      await duck.alerts.save(all);
+      // Several monthly partitions.
+      const parts = await store.select<{ partition: string }>(
+        `SELECT DISTINCT partition FROM system.parts WHERE database = '${store.location.database}' AND table = 'kt_alerts' AND active`,
+      );
+      expect(parts.length).toBeGreaterThanOrEqual(5);
+
+      const ts = (i: number) => timeToMicros(all[i]!.time)!;
+      const queries: AlertQuery[] = [
+        {},
+        { limit: 5 },
+        { limit: 1 },
+        { since: ts(10) },
+        { until: ts(10) },
+        { since: ts(10), until: ts(30) },
+        { since: ts(10) + 1, until: ts(30) + 1 },
+        { rules: ['pod-exec'] },
+        { rules: ['pod-exec', 'rbac-change'], minSeverity: 'medium' },
+        { rules: [] },
+        { rules: ['no-such-rule'] },
+        { minSeverity: 'critical', limit: 3 },
+        { minSeverity: 'info', since: ts(5), limit: 7 },
+        { since: ts(39) + 1 },
+      ];
+      for (const q of queries) {
+        const expected = await duck.alerts.list(q);
+        expect(await log.list(q), JSON.stringify(q)).toEqual(expected);
+      }
+      // Oldest first; a limit keeps the newest.
+      expect((await log.list({ limit: 3 })).map((a) => a.id)).toEqual([
+        'alert-036',
+        'alert-038',
+        'alert-039',
+      ]);
+      expect((await log.list({ since: ts(10), until: ts(12) })).map((a) => a.id)).toEqual([
+        'alert-010',
+        'alert-011',
+      ]);
+      expect(await log.list({ rules: ['pod-exec'], minSeverity: 'critical' })).toEqual(
+        all.filter((a) => a.rule === 'pod-exec' && a.severity === 'critical'),
+      );
+      expect(await log.get('alert-017')).toEqual(all[17]);
+      expect(await log.get('nope')).toBeUndefined();
+    } finally {
+      duck.close();
+      await store.close();
+    }
+  });
+
+  it('shows an alert saved twice once, before and after merges', async () => {
+    const { store, log } = await openLog();
+    try {
+      const a = alert(1);
+      const b = alert(2);
+      await log.save([a, a, b]);
+      await log.save([a]);
+      await log.save([a, b]);
+      const table = `${store.location.database}.kt_alerts`;
+      // The copies are there, not merged yet: reads must skip them.
+      const [rows] = await store.select<{ n: string }>(`SELECT count() AS n FROM ${table}`);
+      expect(Number(rows!.n)).toBe(5);
+      expect(await log.list()).toEqual([a, b]);
+      expect(await log.list({ limit: 1 })).toEqual([b]);
+      expect(await log.list({ rules: [a.rule] })).toEqual([a]);
+      expect(await log.get(a.id)).toEqual(a);
+      await store.command(`OPTIMIZE TABLE ${table} FINAL`);
+      const [merged] = await store.select<{ n: string }>(`SELECT count() AS n FROM ${table}`);
+      expect(Number(merged!.n)).toBe(2);
+      expect(await log.list()).toEqual([a, b]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the first acknowledgement, and refuses unknown alerts and read-only handles', async () => {
+    const { loc, store, log } = await openLog();
+    try {
+      await log.save([alert(1), alert(2), alert(3)]);
+      expect(await log.acknowledge('alert-999', 'alice', 1000)).toBe(false);
+      expect(await log.acks(['alert-001', 'alert-002'])).toEqual(new Map());
+      expect(await log.acknowledge('alert-001', 'alice', Date.UTC(2024, 5, 1, 12))).toBe(true);
+      expect(await log.acknowledge('alert-001', 'bob', Date.UTC(2024, 5, 1, 13))).toBe(true);
+      expect(await log.acknowledge('alert-002', 'carol', Date.UTC(2024, 5, 2))).toBe(true);
+      expect(await log.acks(['alert-001', 'alert-002', 'alert-003', 'alert-999'])).toEqual(
+        new Map([
+          ['alert-001', { at: '2024-06-01T12:00:00.000Z', by: 'alice' }],
+          ['alert-002', { at: '2024-06-02T00:00:00.000Z', by: 'carol' }],
+        ]),
+      );
+      // Two API servers racing past the check both write: the earliest acknowledgement is the one read.
+      await store.command(
+        `INSERT INTO ${store.location.database}.kt_alert_acks (alert_id, acked_at, acked_by) VALUES ('alert-002', ${Date.UTC(2024, 5, 1)}, 'dave')`,
+      );
+      expect((await log.acks(['alert-002'])).get('alert-002')).toEqual({
+        at: '2024-06-01T00:00:00.000Z',
+        by: 'dave',
+      });
+      // Many ids at once (several queries).
+      const many = Array.from({ length: 1200 }, (_, i) => `x-${i}`);
+      expect((await log.acks([...many, 'alert-001'])).size).toBe(1);
+
+      const ro = await openClickHouseStore(loc, { readOnly: true });
+      try {
+        const roLog = ClickHouseAlertLog.forStore(ro);
+        expect((await roLog.list()).length).toBe(3);
+        await expect(roLog.acknowledge('alert-003', 'eve')).rejects.toMatchObject({ code: 'KT_STORE_WRITE' });
+        await expect(roLog.save([alert(4)])).rejects.toMatchObject({ code: 'KT_STORE_WRITE' });
+      } finally {
+        await ro.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps hostile strings exactly, in values and in filters', async () => {
+    const { store, log } = await openLog();
+    try {
+      const hostile = [
+        "'); DROP TABLE kt_alerts; --",
+        "\\'",
+        'back\\slash \\\\ \\n',
+        'quote " and \' and `',
+        'line\nbreak\r\ttab',
+        'nul\u0000byte \u0001\u001f\u007f',
+        'ünïcødé ✓ 😀 \u2028\u2029',
+        '{"json": [1, 2]}',
+        '%s %d $1 ?',
+        '',
+      ];
+      const alerts = hostile.map((s, i) =>
+        alert(i, {
+          id: `h-${i}-${s}`,
+          rule: `rule ${s}`,
+          title: s,
+          message: `msg ${s}`,
+          cluster: s,
+          auditIDs: [s, `${s}2`],
+          references: [s],
+          key: s,
+        }),
+      );
+      await log.save(alerts);
+      expect(await log.list()).toEqual(alerts);
+      for (const a of alerts) {
+        expect(await log.get(a.id)).toEqual(a);
+        expect(await log.list({ rules: [a.rule] })).toEqual([a]);
+        expect(await log.acknowledge(a.id, `user ${a.title}`, 1_700_000_000_000)).toBe(true);
+      }
+      const acks = await log.acks(alerts.map((a) => a.id));
+      expect(alerts.map((a) => acks.get(a.id)?.by)).toEqual(alerts.map((a) => `user ${a.title}`));
+      // The tables are still there.
+      expect(await ClickHouseAlertLog.hasTables(store)).toBe(true);
+
+      // Any well-formed string round-trips.
+      await fc.assert(
+        fc.asyncProperty(
+          fc.string({ unit: 'grapheme', maxLength: 40 }),
+          fc.string({ unit: 'binary', maxLength: 40 }),
+          async (title, message) => {
+            const a = alert(7, { id: `p-${title}-${message}`, title, message });
+            await log.save([a]);
+            expect(await log.get(a.id)).toEqual(a);
+          },
+        ),
+        { numRuns: 30 },
+      );
+
+      // A lone surrogate (no API server emits one) is stored as U+FFFD instead of failing the insert.
+      const lone = alert(8, { id: 'lone', title: 'a\uD800b', message: 'c\uDC00' });
+      await log.save([lone]);
+      expect(await log.get('lone')).toEqual({ ...lone, title: 'a\uFFFDb', message: 'c\uFFFD' });
+      expect(await log.get('x\uD800')).toBeUndefined();
+      expect(await log.acks(['x\uD800'])).toEqual(new Map());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is added by migration 2 to a database of schema 1', async () => {
+    const loc = ch.location('kt_v1');
+    const database = loc.slice(loc.lastIndexOf('/') + 1);
+    // A database as kubetrail wrote it before alerts were kept in ClickHouse.
+    const first = await openClickHouseStore(ch.location());
+    try {
+      await first.command(`CREATE DATABASE ${database}`);
+      await first.command(
+        `CREATE TABLE ${database}.kt_schema_migrations (version UInt32, description String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version`,
+      );
+      for (const s of MIGRATIONS[0]!.statements(database)) await first.command(s);
+      await first.command(
+        `INSERT INTO ${database}.kt_schema_migrations (version, description) VALUES (1, 'events table')`,
+      );
+    } finally {
+      await first.close();
+    }
+    const reader = await openClickHouseStore(loc, { readOnly: true });
+    try {
+      expect(await ClickHouseAlertLog.hasTables(reader)).toBe(false);
+      expect(await openAlertLog(reader, { existing: true })).toBeUndefined();
+    } finally {
+      await reader.close();
+    }
+    const writer = await openClickHouseStore(loc);
+    try {
+      expect(SCHEMA_VERSION).toBe(2);
+      const v = await writer.select<{ v: number }>(
+        `SELECT max(version) AS v FROM ${database}.kt_schema_migrations`,
+      );
+      expect(Number(v[0]!.v)).toBe(2);
+      expect(await ClickHouseAlertLog.hasTables(writer)).toBe(true);
+      // Idempotent: running the statements again changes nothing.
+      for (const s of createAlertTablesSql(database)) await writer.command(s);
+      const log = await openAlertLog(writer, { existing: true });
+      expect(log).toBeInstanceOf(ClickHouseAlertLog);
+      await (log as ClickHouseAlertLog).save([alert(1)]);
+      expect(await log!.list()).toEqual([alert(1)]);
+    } finally {
+      await writer.close();
+    }
+  });
+});
+
+/** An exec into a pod: the built-in rule pod-exec raises an alert for it. */
+function execEvent(auditID: string, user = 'mallory'): AuditEvent {
+  return makeEvent({
+    auditID,
+    verb: 'create',
+    user: { username: user, groups: ['system:authenticated'] },
+    objectRef: { resource: 'pods', subresource: 'exec', namespace: 'prod', name: 'web-1', apiVersion: 'v1' },
+    requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
+    responseStatus: { code: 101 },
+  });
+}
+
+describe('detection on a ClickHouse store', () => {
+  it('needs a local state file, and refuses a read-only store', async () => {
+    const loc = ch.location();
+    const store = await openClickHouseStore(loc);
+    const ro = await openClickHouseStore(loc, { readOnly: true });
+    try {
+      await expect(openDetection(store)).rejects.toMatchObject({ code: 'KT_STORE_OPEN' });
+      await expect(
+        openDetection(ro, { stateFile: path.join(dir, 'ro', 'detect.duckdb') }),
+      ).rejects.toMatchObject({ code: 'KT_STORE_WRITE' });
+    } finally {
+      await Promise.all([store.close(), ro.close()]);
+    }
+  });
+
+  it('delivers alerts to ClickHouse through the local outbox, retrying across a restart', async () => {
+    const loc = ch.location('kt_detect');
+    const stateFile = path.join(dir, 'restart', 'detect.duckdb');
+    const backoff = { baseMs: 20, maxMs: 50, maxAttempts: 2 };
+    const store = await openClickHouseStore(loc);
+    const log = ClickHouseAlertLog.forStore(store);
+    const table = `${store.location.database}.kt_alerts`;
+    try {
+      // 1. ClickHouse accepts: the alert is there once the session finishes.
+      let raised: number;
+      {
+        const s = await openDetection(store, { stateFile, backoff });
+        await s.transform.apply([rec(execEvent('exec-1'), 'east')]);
+        expect(await s.finish(5000)).toBe(0);
+        raised = s.stored;
+      }
+      expect(raised).toBeGreaterThanOrEqual(1);
+      expect(await log.list()).toHaveLength(raised);
+      const first = await log.list({ rules: ['pod-exec'] });
+      expect(first.map((a) => [a.rule, a.cluster, a.auditIDs])).toEqual([['pod-exec', 'east', ['exec-1']]]);
+
+      // 2. ClickHouse refuses (the table is gone): the alert stays queued in the local outbox, past the
+      // outputs' last attempt (the store target never gives up), and the process goes away.
+      await store.command(`DROP TABLE ${table}`);
+      {
+        const s = await openDetection(store, { stateFile, backoff });
+        await s.transform.apply([rec(execEvent('exec-2'), 'east')]);
+        raised = s.stored;
+        expect(raised).toBeGreaterThanOrEqual(1);
+        await new Promise((r) => setTimeout(r, 400));
+        expect(s.dispatcher.totals.failed).toBeGreaterThan(backoff.maxAttempts * raised);
+        expect(await s.alerts.outboxCounts()).toEqual({ pending: raised, failed: 0 });
+        expect(await s.finish(100)).toBe(raised);
+      }
+
+      // 3. ClickHouse is back; the next run (nothing new raised) delivers what was owed.
+      for (const sql of createAlertTablesSql(store.location.database)) await store.command(sql);
+      expect(await log.list()).toEqual([]);
+      {
+        const s = await openDetection(store, { stateFile, backoff });
+        expect(await s.finish(5000)).toBe(0);
+        expect(s.stored).toBe(0);
+      }
+      const after = await log.list();
+      expect(after).toHaveLength(raised);
+      expect(after.every((a) => a.auditIDs.join() === 'exec-2')).toBe(true);
+      expect(after.map((a) => a.rule)).toContain('pod-exec');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('works from the CLI: import --detect, detect --save, alerts', async () => {
+    const loc = ch.location('kt_cli');
+    const work = mkdtempSync(path.join(dir, 'cli-'));
+    const file = path.join(work, 'audit.jsonl');
+    const events = [execEvent('cli-exec-1', 'eve'), makeEvent(), execEvent('cli-exec-2', "o'brien\\")];
+    writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n'));
+    const run = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const io: Io = {
+        out: (t) => void (out += t),
+        err: (t) => void (err += t),
+        width: 160,
+        interactive: false,
+      };
+      const code = await main(['node', 'kubetrail', ...args], io);
+      return { code, out, err };
+    };
+    const state = path.join(work, 'state', 'detect.duckdb');
+    const common = ['--db', loc];
+    const imp = await run([
+      'import',
+      file,
+      ...common,
+      '--detect',
+      '--state',
+      state,
+      '--quarantine',
+      path.join(work, 'q.jsonl'),
+      '-o',
+      'json',
+    ]);
+    expect(imp.err).toBe('');
+    expect(imp.code).toBe(0);
+    const detection = JSON.parse(imp.out).detection as { alerts: number; stored: number; pending: number };
+    expect(detection.alerts).toBeGreaterThanOrEqual(2);
+    expect(detection).toEqual({ alerts: detection.alerts, stored: detection.alerts, pending: 0 });
+
+    const listed = await run(['alerts', ...common, '--since', '3000d', '-o', 'ndjson']);
+    expect(listed.code).toBe(0);
+    const alerts = listed.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Alert);
+    expect(alerts).toHaveLength(detection.alerts);
+    const execs = await run(['alerts', ...common, '--since', '3000d', '--rule', 'pod-exec', '-o', 'json']);
+    const execAlerts = JSON.parse(execs.out) as Alert[];
+    expect(execAlerts.map((a) => a.auditIDs)).toEqual([['cli-exec-1'], ['cli-exec-2']]);
+    expect(execAlerts[1]!.message).toContain("o'brien\\");
+
+    // Hunting over the stored events with another state file raises the same alerts: stored once.
+    const saved = await run(['detect', ...common, '--save', '--state', path.join(work, 'other.duckdb')]);
+    expect(saved.code).toBe(0);
+    expect(saved.err).toContain(`saved ${detection.alerts} new alerts`);
+    const again = await run(['alerts', ...common, '--since', '3000d', '-o', 'json']);
+    expect((JSON.parse(again.out) as Alert[]).map((a) => a.id)).toEqual(alerts.map((a) => a.id));
+
+    // Nothing is owed: --deliver has nothing to do.
+    const deliver = await run(['alerts', ...common, '--deliver', '--state', state, '--timeout', '1s']);
+    expect(deliver.code).toBe(0);
+    expect(deliver.err).toBe('delivered 0; 0 still queued\n');
+  });
+});

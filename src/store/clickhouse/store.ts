@@ -185,8 +185,9 @@ export class ClickHouseStore implements Store {
       request_timeout: 300_000,
       max_open_connections: 8,
       application: 'kubetrail',
-      // Failures reach the caller as KubetrailErrors; the client's own warnings would only repeat them.
-      log: { level: ClickHouseLogLevel.ERROR },
+      // Failures reach the caller as KubetrailErrors; the client's own log lines (stack traces on
+      // stderr, outside the collector's structured log) would only repeat them.
+      log: { level: ClickHouseLogLevel.OFF },
     });
     try {
       const ping = await client.ping();

@@ -16,6 +16,7 @@ export function decodeCursor(cursor: string): { t: number; hash: string } {
   }
   throw new KubetrailError('KT_USAGE', 'the cursor is not one this server issued', {
     where: { path: 'cursor' },
+    hint: 'pass back the nextCursor of the previous page unchanged, or leave cursor out for the first page',
   });
 }
 

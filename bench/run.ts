@@ -4,9 +4,9 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeEventsFile } from '../src/generate/index.js';
 import { parseQuery } from '../src/query/index.js';
 import { openStore } from '../src/store/open.js';
+import { eventsFile, parseSize } from './events.js';
 import { measure, percentile, type Measured } from './measure.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -16,14 +16,6 @@ const native = path.join(root, 'dist/bench/duckdb-native.js');
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
-  return Math.round(
-    Number(m[1]) * (m[2]?.toLowerCase() === 'm' ? 1e6 : m[2]?.toLowerCase() === 'k' ? 1e3 : 1),
-  );
 }
 
 const quick = process.argv.includes('--quick');
@@ -61,20 +53,7 @@ const QUERIES = [
 ];
 
 for (const size of sizes) {
-  const file = path.join(out, `events-${size}.jsonl`);
-  if (!existsSync(file)) {
-    log(`generating ${size.toLocaleString('en-US')} events → ${file}`);
-    const t = performance.now();
-    const g = await writeEventsFile(file, {
-      seed: 42,
-      start: Date.UTC(2026, 10, 1),
-      durationMs: 86_400_000 * Math.max(1, Math.round(size / 1e6)),
-      count: size,
-    });
-    log(
-      `  ${g.events} events, ${(g.bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)}s`,
-    );
-  }
+  const file = await eventsFile(out, size, log);
   const fileMb = statSync(file).size / 1e6;
   const base = { size, fileMb: Math.round(fileMb) };
 

@@ -11,11 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeEventsFile } from '../src/generate/index.js';
 import { parseQuery } from '../src/query/index.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { startTestClickHouse, type TestClickHouse } from '../src/test-support/clickhouse.js';
+import { eventsFile, parseSize } from './events.js';
 import { measure, percentile } from './measure.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -26,13 +26,6 @@ const arg = (name: string): string | undefined => {
 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
-  const unit = m[2]?.toLowerCase();
-  return Math.round(Number(m[1]) * (unit === 'm' ? 1e6 : unit === 'k' ? 1e3 : 1));
-}
-
 const size = parseSize(arg('--size') ?? '10m');
 const runs = Number(arg('--runs') ?? '20');
 const reuse = process.argv.includes('--reuse');
@@ -40,20 +33,7 @@ const out = path.resolve(arg('--out') ?? path.join(root, 'bench/out'));
 mkdirSync(out, { recursive: true });
 
 // ------------------------------------------------------------------ the events
-const file = path.join(out, `events-${size}.jsonl`);
-if (!existsSync(file)) {
-  log(`generating ${size.toLocaleString('en-US')} events → ${file}`);
-  const t = performance.now();
-  const g = await writeEventsFile(file, {
-    seed: 42,
-    start: Date.UTC(2026, 10, 1),
-    durationMs: 86_400_000 * Math.max(1, Math.round(size / 1e6)),
-    count: size,
-  });
-  log(
-    `  ${g.events} events, ${(g.bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(0)}s`,
-  );
-}
+const file = await eventsFile(out, size, log);
 const fileMb = Math.round(statSync(file).size / 1e6);
 
 // ------------------------------------------------------------------ the stores

@@ -10,7 +10,7 @@ import { configSchema, type Config } from '../config/schema.js';
 import type { EventRecord } from '../core/event.js';
 import type { Transform } from '../pipeline/transform.js';
 import { parseQuery } from '../query/index.js';
-import { makeEvent } from '../test-support/events.js';
+import { execEvent, makeEvent } from '../test-support/events.js';
 import { readSse } from '../cli/commands/tail.js';
 import { startCollector, type Collector } from './collector.js';
 
@@ -257,20 +257,7 @@ describe('collector: transforms', () => {
 describe('collector: detection', () => {
   it('raises and stores an alert in real time for an event a built-in rule catches', async () => {
     const c = await start();
-    const exec = makeEvent({
-      auditID: 'x1',
-      verb: 'create',
-      user: { username: 'mallory', groups: ['system:authenticated'] },
-      objectRef: {
-        resource: 'pods',
-        subresource: 'exec',
-        namespace: 'prod',
-        name: 'web-1',
-        apiVersion: 'v1',
-      },
-      requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
-      responseStatus: { code: 101 },
-    });
+    const exec = execEvent({ auditID: 'x1' });
     expect((await post(`${c.url}/webhook`, eventList([exec]))).status).toBe(200);
     const { AlertStore } = await import('../detect/alert-store.js');
     const { storeConnection } = await import('../detect/session.js');

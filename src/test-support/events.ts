@@ -28,6 +28,18 @@ export function makeEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
   };
 }
 
+/** An interactive `kubectl exec` into prod/web-1 by mallory (what the pod-exec rule catches); override any field. */
+export function execEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return makeEvent({
+    verb: 'create',
+    user: { username: 'mallory', groups: ['system:authenticated'] },
+    objectRef: { resource: 'pods', subresource: 'exec', namespace: 'prod', name: 'web-1', apiVersion: 'v1' },
+    requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
+    responseStatus: { code: 101 },
+    ...overrides,
+  });
+}
+
 export function rec(event: AuditEvent, cluster = 'default'): EventRecord {
   return { cluster, event };
 }

@@ -13,7 +13,7 @@ import type { AuditEvent } from '../../core/event.js';
 import { parseQuery } from '../../query/index.js';
 import { startCollector, type Collector } from '../../server/collector.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
-import { makeEvent } from '../../test-support/events.js';
+import { execEvent, makeEvent } from '../../test-support/events.js';
 import { openStore } from '../open.js';
 import { ClickHouseAlertLog } from './alerts.js';
 import type { ClickHouseStore } from './store.js';
@@ -160,20 +160,7 @@ describe('detection with collectors writing to one ClickHouse', () => {
       expect(await get(api, `/api/v1/alerts?${since}`, analyst)).toEqual([]);
 
       // An exec into a pod in the east cluster; ordinary reads in the west one.
-      const exec = makeEvent({
-        auditID: 'east-exec-1',
-        verb: 'create',
-        user: { username: 'mallory', groups: ['system:authenticated'] },
-        objectRef: {
-          resource: 'pods',
-          subresource: 'exec',
-          namespace: 'prod',
-          name: 'web-1',
-          apiVersion: 'v1',
-        },
-        requestURI: '/api/v1/namespaces/prod/pods/web-1/exec?command=sh&container=web&stdin=true&tty=true',
-        responseStatus: { code: 101 },
-      });
+      const exec = execEvent({ auditID: 'east-exec-1' });
       await send(east, [exec]);
       await send(west, [makeEvent({ auditID: 'west-get-1' })]);
 

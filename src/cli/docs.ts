@@ -9,6 +9,14 @@ function section(cmd: Command, prefix: string, out: string[]): void {
       a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`,
     );
     out.push(`## \`${[name, ...args].join(' ')}\``, '', cmd.description(), '');
+    if (cmd.aliases().length > 0)
+      out.push(
+        `Also: ${cmd
+          .aliases()
+          .map((a) => `\`${prefix}${a}\``)
+          .join(', ')}.`,
+        '',
+      );
     if (cmd.registeredArguments.length > 0) {
       out.push('| argument | description |', '|---|---|');
       for (const a of cmd.registeredArguments) {

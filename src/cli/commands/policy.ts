@@ -157,6 +157,7 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
 
   policy
     .command('lint')
+    .alias('validate')
     .description(
       'check an audit policy: errors the API server refuses (exit 2) and risky or useless rules (warnings)',
     )

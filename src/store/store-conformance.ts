@@ -205,4 +205,77 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.count(parseQuery('*'))).toBe(30);
     });
   });
+
+  describe(`Store conformance: ${name}, paging across days`, () => {
+    let store: Store;
+    // Five UTC days, 36 events a day 40 minutes apart, one get in three; distinct times.
+    const DAY = 86_400_000_000;
+    const D0 = Date.UTC(2024, 5, 1) * 1000;
+    const records: EventRecord[] = [];
+    for (let d = 0; d < 5; d++) {
+      for (let i = 0; i < 36; i++) {
+        const t = iso(D0 + d * DAY + i * 40 * 60_000_000 + d * 1000);
+        records.push(
+          rec(
+            makeEvent({
+              auditID: `day${d}-${i}`,
+              verb: i % 3 === 0 ? 'get' : 'list',
+              // Two events on the first day only are deletes: a sparse filter.
+              ...(d === 0 && i < 2 ? { verb: 'delete' } : {}),
+              requestReceivedTimestamp: t,
+              stageTimestamp: t,
+            }),
+          ),
+        );
+      }
+    }
+    const timeOf = (r: EventRecord) => Date.parse(r.event.stageTimestamp) * 1000;
+    const pageAll = async (
+      filter: string,
+      order: 'asc' | 'desc',
+      range: { since?: number; until?: number },
+    ) => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.query({
+          filter: parseQuery(filter),
+          limit: 7,
+          order,
+          ...range,
+          ...(cursor ? { cursor } : {}),
+        });
+        seen.push(...page.records.map((r) => r.event.auditID));
+        cursor = page.nextCursor;
+      } while (cursor && seen.length < 1000);
+      return seen;
+    };
+
+    beforeAll(async () => {
+      store = await makeStore();
+      expect(await store.write(records)).toEqual({ stored: records.length, duplicates: 0 });
+    });
+    afterAll(async () => store.close());
+
+    it.each([
+      ['*', {}],
+      ['verb:get', {}],
+      ['verb:delete', {}],
+      ['verb:get', { since: D0 + DAY + 5 * 3_600_000_000, until: D0 + 3 * DAY + 7 * 3_600_000_000 }],
+      ['*', { until: D0 + 2 * DAY }],
+      ['*', { since: D0 + 4 * DAY + 1 }],
+      ['*', { since: D0 + 9 * DAY }],
+    ] as const)('pages %s %j in both orders, across days, without gaps or repeats', async (filter, range) => {
+      const accept = compileJs(parseQuery(filter));
+      const want = records
+        .filter(accept)
+        .filter((r) => {
+          const t = timeOf(r);
+          return (!('since' in range) || t >= range.since!) && (!('until' in range) || t < range.until!);
+        })
+        .map((r) => r.event.auditID);
+      expect(await pageAll(filter, 'asc', range)).toEqual(want);
+      expect(await pageAll(filter, 'desc', range)).toEqual([...want].reverse());
+    });
+  });
 }

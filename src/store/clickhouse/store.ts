@@ -121,6 +121,9 @@ const toRecord = (r: RecordRow): EventRecord => ({
   event: JSON.parse(r.event) as EventRecord['event'],
 });
 
+/** How long the stored days are remembered for choosing where a page's search starts. */
+const DAYS_CACHE_MS = 10_000;
+
 function rangeSql(range: TimeRange): string[] {
   const parts: string[] = [];
   if (range.since !== undefined) parts.push(`ts >= ${sqlLiteral(Math.round(range.since))}`);
@@ -250,22 +253,91 @@ export class ClickHouseStore implements Store {
     return plan.postFilter ? { sql, post: compileJs(filter, now) } : { sql };
   }
 
-  /** One page of keys (time, content hash) of the rows matching `where`, in order, after a position. */
+  /**
+   * One page of keys (time, content hash) of the rows matching `where`, in order, after a position.
+   *
+   * ClickHouse 18.16 cannot read a table in time order: `ORDER BY ts LIMIT n` reads the matching rows of
+   * every partition. Partitions are UTC days, so the search first reads the one day where the page
+   * starts (the newest day for newest-first, or the day of the cursor or range end) and only when that
+   * day holds fewer than `n` matches reads the rest of the range: a filter with many matches is
+   * answered from one day, a sparse one costs little more than one full read.
+   */
   private async pageKeys(
     where: string,
     order: 'asc' | 'desc',
     after: Key | undefined,
     n: number,
+    range: TimeRange = {},
   ): Promise<Key[]> {
     const op = order === 'asc' ? '>' : '<';
-    const dir = order === 'asc' ? 'ASC' : 'DESC';
     const keyset = after
       ? ` AND (ts ${op} ${sqlLiteral(after.t)} OR (ts = ${sqlLiteral(after.t)} AND content_hash ${op} ${sqlLiteral(after.hash)}))`
       : '';
+    const base = `${where}${keyset}`;
+    const day = await this.startDay(order, after, range);
+    if (day === undefined) return this.keysWhere(base, order, n);
+    // The boundary between the first day and the rest of the range, in the direction of the order.
+    const edge = order === 'asc' ? (day + 1) * DAY_US : day * DAY_US;
+    const near = order === 'asc' ? `ts < ${sqlLiteral(edge)}` : `ts >= ${sqlLiteral(edge)}`;
+    const far = order === 'asc' ? `ts >= ${sqlLiteral(edge)}` : `ts < ${sqlLiteral(edge)}`;
+    const first = await this.keysWhere(`${base} AND ${near}`, order, n);
+    if (first.length >= n) return first;
+    return [...first, ...(await this.keysWhere(`${base} AND ${far}`, order, n - first.length))];
+  }
+
+  private daysCache: { at: number; days: { lo: number; hi: number } | undefined } | undefined;
+
+  /**
+   * The first and last stored UTC day, from partition names (metadata only, no data read), remembered
+   * for a few seconds: a stale answer only makes a page start its search on another day, never changes
+   * the page.
+   */
+  private async storedDays(): Promise<{ lo: number; hi: number } | undefined> {
+    const now = Date.now();
+    if (this.daysCache && now - this.daysCache.at < DAYS_CACHE_MS) return this.daysCache.days;
+    const [r] = await this.rows<{
+      lo: string | number | null;
+      hi: string | number | null;
+      n: string | number;
+    }>(
+      `SELECT min(toInt64(partition)) AS lo, max(toInt64(partition)) AS hi, count() AS n FROM system.parts WHERE database = ${sqlLiteral(this.location.database)} AND table = 'events' AND active`,
+    );
+    const lo = Number(r?.lo);
+    const hi = Number(r?.hi);
+    const days =
+      r && Number(r.n) > 0 && Number.isSafeInteger(lo) && Number.isSafeInteger(hi) ? { lo, hi } : undefined;
+    this.daysCache = { at: now, days };
+    return days;
+  }
+
+  /** Keys of the first `n` rows matching `where`, in order. */
+  private async keysWhere(where: string, order: 'asc' | 'desc', n: number): Promise<Key[]> {
+    const dir = order === 'asc' ? 'ASC' : 'DESC';
     const rows = await this.rows<{ ts: string | number; content_hash: string }>(
-      `SELECT ts, content_hash FROM ${this.events} WHERE ${where}${keyset} ORDER BY ts ${dir}, content_hash ${dir} LIMIT ${sqlLiteral(n)}`,
+      `SELECT ts, content_hash FROM ${this.events} WHERE ${where} ORDER BY ts ${dir}, content_hash ${dir} LIMIT ${sqlLiteral(n)}`,
     );
     return rows.map((r) => ({ t: Number(r.ts), hash: r.content_hash }));
+  }
+
+  /**
+   * The UTC day (days since 1970) where a page starts: the cursor's day, else the day of the range's
+   * end the order starts from, else the newest (oldest) stored day. Undefined when the table is empty.
+   */
+  private async startDay(
+    order: 'asc' | 'desc',
+    after: Key | undefined,
+    range: TimeRange,
+  ): Promise<number | undefined> {
+    if (after) return Math.floor(after.t / DAY_US);
+    const bound = order === 'asc' ? range.since : range.until === undefined ? undefined : range.until - 1;
+    const days = await this.storedDays();
+    if (!days) return undefined;
+    const { lo, hi } = days;
+    const stored = order === 'asc' ? lo : hi;
+    if (bound === undefined) return stored;
+    const day = Math.floor(bound / DAY_US);
+    // A range end beyond the stored days starts at the stored edge instead (nothing lies outside it).
+    return order === 'asc' ? Math.max(day, lo) : Math.min(day, hi);
   }
 
   /**
@@ -401,7 +473,7 @@ export class ClickHouseStore implements Store {
       ? Math.min(Math.max(q.limit + 1, 256), this.scanBatch)
       : Math.min(q.limit + 1, MAX_KEY_PAGE);
     for (;;) {
-      const keys = await this.pageKeys(w.sql, order, cursor, size);
+      const keys = await this.pageKeys(w.sql, order, cursor, size, q);
       for (const r of await this.fetchByKeys(keys)) if (!w.post || w.post(r.record)) page.push(r);
       if (page.length > q.limit || keys.length < size) break;
       cursor = keys[keys.length - 1];

@@ -13,7 +13,10 @@ import { openDuckDBStore } from './store.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-runStoreConformance('DuckDB file', () => openStore(path.join(dir, 'conformance.duckdb')));
+let conformanceStores = 0;
+runStoreConformance('DuckDB file', () =>
+  openStore(path.join(dir, `conformance-${conformanceStores++}.duckdb`)),
+);
 
 describe('DuckDB store', () => {
   it('keeps events across reopen, and stays idempotent across processes', async () => {

@@ -323,6 +323,20 @@ class Parser {
     if (field.kind !== 'column') return;
     const at = value.span?.start ?? this.pos;
     const t = field.field.type;
+    // `ip:10.0.0.0/8` would compare the text and match nothing: say what matches a range instead.
+    if (field.field.name === 'ip' && !value.quoted && /^[0-9a-fA-F.:]+\/\d{1,3}$/.test(value.text)) {
+      const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24)$/.exec(value.text);
+      const octets = v4 ? Number(v4[5]) / 8 : 0;
+      const suggestion = v4 ? `${name}:${v4.slice(1, 1 + octets).join('.')}.*` : undefined;
+      this.fail(
+        at,
+        `${name} compares addresses as text and has no CIDR ranges${suggestion ? `: write \`${suggestion}\`` : ''}`,
+        'KT_QUERY_VALUE',
+        suggestion
+          ? `\`${suggestion}\` matches the same addresses as ${value.text}`
+          : 'match a prefix with a wildcard, e.g. ip:10.1.* or ip:2001:db8:*; quote the value to search the text as written',
+      );
+    }
     if (value.wildcard) {
       if (t === 'time' || t === 'duration') {
         this.fail(

@@ -1,6 +1,7 @@
 // The server's configuration file: its schema (every key, its type, its default) and the resolved
 // configuration the server runs with. docs/collector.md lists the same keys; keep them together.
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../detect/types.js';
 
 const hostPort = z
@@ -89,6 +90,17 @@ export const configSchema = z.strictObject({
         .default(64 * 1024 * 1024),
     })
     .default({ queueEvents: 100_000, writeEvents: 10_000, lingerMs: 20, maxRecordBytes: 64 * 1024 * 1024 }),
+  /**
+   * How long stored events are kept (a duration of at least 1d, e.g. 90d, 52w): applied at start and
+   * every hour, by whole UTC days. Absent: kept until removed with `kubetrail prune`.
+   */
+  retention: z
+    .string()
+    .refine(
+      (t) => (parseDuration(t) ?? 0) >= 86_400_000,
+      'must be a duration of at least 1d, e.g. 90d or 52w',
+    )
+    .optional(),
   /** Audit policy applied to incoming events (drop, downgrade, omit stages); see docs/policy.md. */
   policy: z.string().min(1).optional(),
   redact: z

@@ -116,6 +116,27 @@ describe('collector: webhook', () => {
     ).toMatchObject({ stored: 2 });
   });
 
+  it('applies its retention at start, by whole UTC days', async () => {
+    const first = await start();
+    const old = makeEvent({
+      auditID: 'old-1',
+      requestReceivedTimestamp: '2020-01-01T10:00:00.000000Z',
+      stageTimestamp: '2020-01-01T10:00:00.000000Z',
+    });
+    const now = new Date().toISOString().replace('Z', '000Z');
+    const recent = makeEvent({ auditID: 'new-1', requestReceivedTimestamp: now, stageTimestamp: now });
+    expect((await post(`${first.url}/webhook`, eventList([old, recent]))).body).toMatchObject({ stored: 2 });
+    await first.close();
+    const again = await start({ dataDir: first.dir, retention: '30d' });
+    const { parseQuery } = await import('../query/index.js');
+    const deadline = Date.now() + 10_000;
+    while ((await again.store.count(parseQuery('*'))) !== 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(
+      (await again.store.query({ filter: parseQuery('*'), limit: 10 })).records.map((r) => r.event.auditID),
+    ).toEqual(['new-1']);
+  });
+
   it('refuses bad requests with a stable code, and sets bad records aside', async () => {
     const c = await start({ webhook: { maxBodyBytes: 4096 } });
     const bad = await post(`${c.url}/webhook`, '{"kind":"EventList","items":[');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
 import type { AlertLog } from '../detect/alert-log.js';
 import { openAlertLog } from '../detect/alert-state.js';
@@ -21,7 +22,9 @@ import type { Transform } from '../pipeline/transform.js';
 import { policyTransform } from '../policy/apply.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
+import { microsToTime } from '../fields/catalog.js';
 import { openStore } from '../store/open.js';
+import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 import type { RuleInfo } from './api/index.js';
 import { buildServer } from './app.js';
@@ -261,6 +264,19 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     });
   }
   for (const s of sources) s.start();
+  // Retention: whole UTC days older than `retention` leave the store, at start and every hour.
+  const retention = config.retention
+    ? new RetentionTask(store, {
+        keepMs: parseDuration(config.retention)!,
+        onResult: (r) => {
+          if (r.removed > 0)
+            logger.info({ removed: r.removed, before: microsToTime(r.cutoff) }, 'retention applied');
+        },
+        onError: (err) =>
+          logger.error({ err: (err as Error).message }, 'retention failed; retried in an hour'),
+      })
+    : undefined;
+  retention?.start();
   logger.info(
     {
       url,
@@ -279,6 +295,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       hub.close();
       await server.close();
       await Promise.all(sources.map((s) => s.stop()));
+      await retention?.stop();
       await queue.close();
       await detection?.finish(2000);
       await store.close();

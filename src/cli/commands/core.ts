@@ -1,9 +1,10 @@
-// Registers the foundation commands: import, query, stats, show, history, fields, errors, docs, start.
+// Registers the foundation commands: import, query, stats, show, history, prune, fields, errors, docs, start.
 import type { Command } from 'commander';
 import type { Io } from '../common.js';
 import { registerFieldsCommands } from './fields.js';
 import { registerHistoryCommand } from './history.js';
 import { registerImportCommand } from './import.js';
+import { registerPruneCommand } from './prune.js';
 import { registerQueryCommand } from './query.js';
 import { registerShowCommand } from './show.js';
 import { registerStatsCommand } from './stats.js';
@@ -15,6 +16,7 @@ export function registerCoreCommands(program: Command, io: Io): void {
   registerStatsCommand(program, io);
   registerShowCommand(program, io);
   registerHistoryCommand(program, io);
+  registerPruneCommand(program, io);
   registerFieldsCommands(program, io);
   registerStartCommand(program, io);
 }

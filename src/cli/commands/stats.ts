@@ -9,7 +9,7 @@ import { redactBatches } from '../../redact/index.js';
 import type { StatsRow } from '../../store/store.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { EventRecord } from '../../core/event.js';
-import { eventTime, resolveField, suggestField, timeToMicros } from '../../fields/catalog.js';
+import { eventTime, microsToTime, resolveField, suggestField, timeToMicros } from '../../fields/catalog.js';
 import { csvRow } from '../csv.js';
 import { renderTable } from '../terminal.js';
 import {
@@ -31,6 +31,16 @@ interface StatsOpts {
   until?: string;
   limit: string;
   output: string;
+}
+
+/** A grouped value as people read it: times in RFC 3339, absent and empty values named. */
+export function valueLabel(value: StatsRow['value'], by: string): string {
+  if (value === null) return '(none)';
+  if (value === '') return '(empty)';
+  const f = resolveField(by);
+  if (typeof value === 'number' && f?.kind === 'column' && f.field.type === 'time')
+    return microsToTime(value);
+  return String(value);
 }
 
 /** Counts values of a field over event batches (the --file path of stats). */
@@ -123,7 +133,7 @@ export function registerStatsCommand(program: Command, io: Io = processIo()): vo
           [
             {
               header: opts.by.toUpperCase(),
-              get: (r) => (r.value === null ? '(none)' : String(r.value)),
+              get: (r) => valueLabel(r.value, opts.by),
               weight: 3,
             },
             { header: 'COUNT', get: (r) => r.count.toLocaleString('en-US'), right: true, min: 5 },

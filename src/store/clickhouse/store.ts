@@ -214,7 +214,7 @@ export class ClickHouseStore implements Store {
     } catch (err) {
       await client.close().catch(() => undefined);
       if (err instanceof KubetrailError) throw err;
-      throw new KubetrailError('KT_STORE_OPEN', `cannot open ${loc.display}: ${String(err)}`, {
+      throw new KubetrailError('KT_STORE_OPEN', `cannot open the store: ${String(err)}`, {
         where: { file: loc.display },
         hint: 'check that ClickHouse answers on its HTTP port and that the user and password are right',
         cause: err,

@@ -7,22 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.js';
-import type { Io } from '../cli/common.js';
 import { corpusDir } from './corpus.js';
+import { runCli } from '../test-support/cli.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const corpus = corpusDir(root);
 const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-detect-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), width: 160, interactive: false };
-  const code = await main(['node', 'kubetrail', ...args], io);
-  return { code, out, err };
-}
+const run = (args: string[]) => runCli(args, 160);
 
 describe('detection commands', () => {
   it('rules lint accepts the built-in pack and reports a broken file with its place', async () => {

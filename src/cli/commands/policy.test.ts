@@ -7,19 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEMO_START, generateEvents } from '../../generate/index.js';
-import { main } from '../main.js';
-import type { Io } from '../common.js';
+import { runCli } from '../../test-support/cli.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const corpus = path.resolve(root, '../shared/corpus');
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), width: 200, interactive: false };
-  const code = await main(['node', 'kubetrail', ...args], io);
-  return { code, out, err };
-}
+const run = (...args: string[]) => runCli(args);
 
 let dir: string;
 let events: string;

@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeEvent } from '../../test-support/events.js';
-import type { Io } from '../common.js';
-import { main } from '../main.js';
 import { pruneCutoff } from './prune.js';
+import { runCli } from '../../test-support/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-prune-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), width: 200, interactive: false };
-  const code = await main(['node', 'kubetrail', ...args], io);
-  return { code, out, err };
-}
+const run = (...args: string[]) => runCli(args);
 
 describe('kubetrail prune', () => {
   it('counts with --dry-run, then removes the events before the time', async () => {

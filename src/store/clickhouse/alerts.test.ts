@@ -9,8 +9,6 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import type { Io } from '../../cli/common.js';
 import type { AlertQuery } from '../../detect/alert-log.js';
 import { openAlertLog } from '../../detect/alert-state.js';
 import { AlertStore } from '../../detect/alert-store.js';
@@ -23,6 +21,7 @@ import { makeEvent, rec } from '../../test-support/events.js';
 import { createAlertTablesSql, ClickHouseAlertLog } from './alerts.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { openClickHouseStore, type ClickHouseStore } from './store.js';
+import { runCli } from '../../test-support/cli.js';
 
 let ch: TestClickHouse;
 let dir: string;
@@ -392,18 +391,7 @@ describe('detection on a ClickHouse store', () => {
     const file = path.join(work, 'audit.jsonl');
     const events = [execEvent('cli-exec-1', 'eve'), makeEvent(), execEvent('cli-exec-2', "o'brien\\")];
     writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n'));
-    const run = async (args: string[]) => {
-      let out = '';
-      let err = '';
-      const io: Io = {
-        out: (t) => void (out += t),
-        err: (t) => void (err += t),
-        width: 160,
-        interactive: false,
-      };
-      const code = await main(['node', 'kubetrail', ...args], io);
-      return { code, out, err };
-    };
+    const run = (args: string[]) => runCli(args, 160);
     const state = path.join(work, 'state', 'detect.duckdb');
     const common = ['--db', loc];
     const imp = await run([

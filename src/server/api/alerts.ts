@@ -20,7 +20,7 @@ const alertsQuery = z.strictObject({
   limit: limitParam(1000, 500),
 });
 
-function alertStore(ctx: ApiContext): AlertLog {
+function alertLog(ctx: ApiContext): AlertLog {
   if (!ctx.alerts)
     throw new KubetrailError('KT_STORE_OPEN', `the alerts of this ${ctx.store.kind} store cannot be read`, {
       hint: "see the server's log for why",
@@ -48,7 +48,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: ApiContext, guard
           `\`severity\` ${JSON.stringify(s)} is not one of ${SEVERITIES.join(', ')}`,
         );
     const rules = list(p.rule);
-    const store = alertStore(ctx);
+    const store = alertLog(ctx);
     const range = timeRangeOf(p);
     // Read more than asked for: acknowledgement and scope filters apply after.
     const stored = await store.list({
@@ -74,7 +74,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: ApiContext, guard
     const user = userOf(req);
     const { id } = req.params as { id: string };
     if (id.length === 0 || id.length > 200) throw requestError('id', 'the alert id must be 1-200 characters');
-    if (!(await alertStore(ctx).acknowledge(id, user.name)))
+    if (!(await alertLog(ctx).acknowledge(id, user.name)))
       throw new KubetrailError('KT_NOT_FOUND', `no alert has the id ${JSON.stringify(id)}`, {
         where: { path: 'id' },
       });

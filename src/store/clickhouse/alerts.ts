@@ -61,7 +61,6 @@ ORDER BY (alert_id, acked_at)`,
 const COLUMNS = 'id, rule, severity, ts, cluster, title, message, audit_ids, refs, alert_key, event_count';
 /** Ids per query when reading acknowledgements: keeps the SQL text well under max_query_size. */
 const ID_CHUNK = 500;
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 interface AlertRow {
   id: string;
@@ -77,7 +76,8 @@ interface AlertRow {
   event_count: string | number;
 }
 
-const wellFormed = (s: string): string => s.replace(LONE_SURROGATES, '\uFFFD');
+/** The string with lone UTF-16 surrogates replaced by U+FFFD. */
+const wellFormed = (s: string): string => s.toWellFormed();
 
 function toAlert(r: AlertRow): Alert {
   return {

@@ -1,16 +1,17 @@
 // End-to-end tests of the kubetrail command on real files: the built CLI (bin/kubetrail.js) run as a
 // child process against the shared corpus and a DuckDB file in a temporary directory.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD, CORPUS, available } from '../test-support/requirements.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const corpus = path.resolve(root, '../shared/corpus');
+const corpus = CORPUS.path;
 const bin = path.join(root, 'bin/kubetrail.js');
-const built = existsSync(path.join(root, 'dist/src/cli/main.js'));
+const ready = available(CORPUS, BUILD);
 
 function run(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -23,7 +24,7 @@ function run(args: string[], opts: { input?: string; env?: Record<string, string
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe.skipIf(!existsSync(corpus) || !built)(
+describe.skipIf(!ready)(
   'kubetrail CLI on the shared corpus (skipped without ../shared/corpus or a build)',
   () => {
     let dir: string;

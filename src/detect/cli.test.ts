@@ -5,13 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { corpusDir } from './corpus.js';
+import { corpusPath } from '../test-support/requirements.js';
 import { runCli } from '../test-support/cli.js';
 
-const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const corpus = corpusDir(root);
+const corpus = corpusPath();
 const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-detect-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,12 +3,11 @@
 // overrides), and every Panther Kubernetes rule with plain EKS audit events must be covered by a rule that
 // fires on each expected-true event and on no expected-false one. Skipped when the corpus is absent.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { corpusDir, runFalcoSuite, runPantherSuite } from './corpus.js';
+import { runFalcoSuite, runPantherSuite } from './corpus.js';
+import { corpusPath } from '../test-support/requirements.js';
 
-const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const corpus = corpusDir(root);
+const corpus = corpusPath();
 
 describe.skipIf(!corpus)('shared corpus (skipped without ../shared/corpus)', () => {
   it("reproduces Falco's expected detections on its regression cases", async () => {

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeEvent } from '../test-support/events.js';
+import { CORPUS, available } from '../test-support/requirements.js';
 import { parseResourceName } from './gke.js';
 import { normalizeDocument, normalizeEvent, SYNTHESIZED_ID_ANNOTATION } from './normalize.js';
 
@@ -111,12 +111,9 @@ describe('normalizeEvent', () => {
   });
 });
 
-const panther = path.resolve(
-  fileURLToPath(new URL('.', import.meta.url)),
-  '../../../shared/corpus/panther-k8s/tests.jsonl',
-);
+const panther = path.join(CORPUS.path, 'panther-k8s/tests.jsonl');
 
-describe.skipIf(!existsSync(panther))(
+describe.skipIf(!available(CORPUS))(
   'managed-cluster shapes from the shared corpus (skipped without ../shared/corpus)',
   () => {
     const tests = existsSync(panther)

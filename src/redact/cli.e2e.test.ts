@@ -2,18 +2,20 @@
 // --no-redact), query over the store and over files, redact (files, --check, --list) and scan (files, the
 // store, --policy, exit codes). No planted secret may appear in any output, stderr or written file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plantedArbitrary, type Planted } from '../test-support/planted-secrets.js';
+import { BUILD, CORPUS, available } from '../test-support/requirements.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const bin = path.join(root, 'bin/kubetrail.js');
-const built = existsSync(path.join(root, 'dist/src/redact/index.js'));
-const corpus = path.resolve(root, '../shared/corpus');
+const built = available(BUILD);
+const corpus = CORPUS.path;
+const hasCorpus = available(CORPUS);
 
 function run(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -186,29 +188,26 @@ describe.skipIf(!built)('redaction through the kubetrail command (skipped withou
     expect(nd.all).not.toContain(key);
   });
 
-  it.skipIf(!existsSync(corpus))(
-    'scan of the shared corpus reports only the credentials really there',
-    () => {
-      const falco = path.join(corpus, 'falco-k8s-audit');
-      const files = readdirSync(falco)
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => path.join(falco, f));
-      const r = run(['scan', ...files, path.join(corpus, 'audit2rbac/demo.log'), '-o', 'json']);
-      expect(r.code).toBe(1);
-      const report = JSON.parse(r.out) as {
-        events: number;
-        eventsWithLeaks: number;
-        leaks: { name?: string }[];
-      };
-      expect(report.events).toBe(88);
-      expect(report.eventsWithLeaks).toBe(6);
-      expect(new Set(report.leaks.map((l) => l.name))).toEqual(new Set(['my-config']));
-      const clean = run([
-        'scan',
-        path.join(corpus, 'audit2rbac/demo.log'),
-        path.join(falco, 'create_secret.json'),
-      ]);
-      expect(clean.code).toBe(0);
-    },
-  );
+  it.skipIf(!hasCorpus)('scan of the shared corpus reports only the credentials really there', () => {
+    const falco = path.join(corpus, 'falco-k8s-audit');
+    const files = readdirSync(falco)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => path.join(falco, f));
+    const r = run(['scan', ...files, path.join(corpus, 'audit2rbac/demo.log'), '-o', 'json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as {
+      events: number;
+      eventsWithLeaks: number;
+      leaks: { name?: string }[];
+    };
+    expect(report.events).toBe(88);
+    expect(report.eventsWithLeaks).toBe(6);
+    expect(new Set(report.leaks.map((l) => l.name))).toEqual(new Set(['my-config']));
+    const clean = run([
+      'scan',
+      path.join(corpus, 'audit2rbac/demo.log'),
+      path.join(falco, 'create_secret.json'),
+    ]);
+    expect(clean.code).toBe(0);
+  });
 });

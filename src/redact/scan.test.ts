@@ -1,13 +1,13 @@
 // Tests of the leak scanner: leaks per event and path, policy attribution and suggested fixes, bounded
 // reports; and what it finds in real and generated data (the shared corpus, the demo data set).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
 import { DEMO_START, generateEvents } from '../generate/index.js';
 import { createMemoryQuarantine, normalizeEvent, readEvents } from '../ingest/index.js';
 import { makeEvent, rec } from '../test-support/events.js';
+import { CORPUS, available } from '../test-support/requirements.js';
 import { compileRedactConfig } from './config.js';
 import { Redactor } from './redactor.js';
 import { LeakScanner } from './scan.js';
@@ -90,9 +90,9 @@ describe('LeakScanner', () => {
   });
 });
 
-const corpus = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/corpus');
+const corpus = CORPUS.path;
 
-describe.skipIf(!existsSync(corpus))('leaks in the shared corpus (skipped without ../shared/corpus)', () => {
+describe.skipIf(!available(CORPUS))('leaks in the shared corpus (skipped without ../shared/corpus)', () => {
   it('finds the planted ConfigMap credentials of the Falco data and nothing else', async () => {
     const falco = path.join(corpus, 'falco-k8s-audit');
     const files = readdirSync(falco)

@@ -183,6 +183,31 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(Object.values(totals).reduce((a, b) => a + b, 0)).toBe(60);
     });
 
+    it('builds an empty histogram when nothing matches, split or not', async () => {
+      for (const splitBy of [
+        undefined,
+        'verb',
+        'user',
+        'code',
+        'annotations.authorization.k8s.io/decision',
+      ]) {
+        const h = await store.histogram({
+          filter: parseQuery('user:nobody'),
+          intervalMs: 10 * 60_000,
+          ...(splitBy ? { splitBy } : {}),
+        });
+        expect(h, `split by ${splitBy ?? '(none)'}`).toEqual([]);
+      }
+      // A time range that holds no event, split: the same empty answer.
+      const late = await store.histogram({
+        filter: parseQuery('*'),
+        intervalMs: 10 * 60_000,
+        splitBy: 'verb',
+        since: T0 + 3600 * 1_000_000 * 24,
+      });
+      expect(late).toEqual([]);
+    });
+
     it('finds every stage of a request and the history of an object', async () => {
       const r = await store.getByAuditId('aud-7');
       expect(r.map((x) => x.event.auditID)).toEqual(['aud-7']);

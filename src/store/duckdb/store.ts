@@ -278,10 +278,17 @@ export class DuckDBStore implements Store {
         );
       }
       const keep = top.map((t) => (t.value === null ? '' : String(t.value)));
-      split = `CASE WHEN coalesce(CAST(${g.expr} AS VARCHAR), '') IN (SELECT unnest(?::VARCHAR[])) THEN coalesce(CAST(${g.expr} AS VARCHAR), '') ELSE 'other' END`;
-      // The expression appears twice; its parameters are bound for each occurrence, in order.
-      const exprParams = [...sparams];
-      sparams.splice(0, sparams.length, ...exprParams, keep, ...exprParams);
+      if (keep.length === 0) {
+        // Nothing matched when the top values were counted: an empty list cannot be bound (DuckDB
+        // cannot type it), and whatever arrived since then falls outside the (empty) top anyway.
+        split = `'other'`;
+        sparams.length = 0;
+      } else {
+        split = `CASE WHEN coalesce(CAST(${g.expr} AS VARCHAR), '') IN (SELECT unnest(?::VARCHAR[])) THEN coalesce(CAST(${g.expr} AS VARCHAR), '') ELSE 'other' END`;
+        // The expression appears twice; its parameters are bound for each occurrence, in order.
+        const exprParams = [...sparams];
+        sparams.splice(0, sparams.length, ...exprParams, keep, ...exprParams);
+      }
     }
     const sql = `SELECT epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, TIMESTAMP '1970-01-01')) AS b, ${split} AS s, count(*) AS n
       FROM events WHERE ${w.sql} GROUP BY b, s ORDER BY b`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent, EventRecord } from '../core/event.js';
-import { buildHistory, diffObjects } from './changes.js';
+import { BODIES_HIDDEN_NOTE, buildHistory, diffObjects } from './changes.js';
 import { parseObjectArg, resolveKind } from './kinds.js';
 
 let seq = 0;
@@ -65,6 +65,25 @@ describe('buildHistory', () => {
     ]);
     expect(h[0]!.patch).toEqual({ spec: { replicas: 5 } });
     expect(h[0]!.note).toMatch(/patch as sent/);
+  });
+
+  it('says bodies are hidden, not unlogged, when the caller may not see them', () => {
+    const records = [
+      ev('create', '2024-05-01T10:00:00Z', { level: 'Metadata' }),
+      ev('patch', '2024-05-01T10:01:00Z', { level: 'Metadata' }),
+      ev('delete', '2024-05-01T10:02:00Z', { level: 'Metadata' }),
+    ];
+    expect(buildHistory(records).map((e) => e.note)).toEqual([
+      'object body not logged at this level (Metadata)',
+      'object body not logged at this level (Metadata)',
+      undefined,
+    ]);
+    expect(buildHistory(records, { bodiesHidden: true }).map((e) => e.note)).toEqual([
+      BODIES_HIDDEN_NOTE,
+      BODIES_HIDDEN_NOTE,
+      undefined,
+    ]);
+    expect(BODIES_HIDDEN_NOTE).toBe('hidden: this token may not see bodies');
   });
 
   it('keeps one entry per request when several stages are stored', () => {

@@ -83,6 +83,9 @@ function stateAfter(e: AuditEvent): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/** The note of a write whose bodies the caller may not see (they may well be in the log). */
+export const BODIES_HIDDEN_NOTE = 'hidden: this token may not see bodies';
+
 /** Best stage to represent a request: ResponseComplete, else Panic, else the last one stored. */
 function pickStage(stages: EventRecord[]): EventRecord {
   return (
@@ -94,11 +97,13 @@ function pickStage(stages: EventRecord[]): EventRecord {
 
 /**
  * Builds the history of one object from its stored events (any order). With `includeReads`, gets and
- * lists of the object appear too, without diffs.
+ * lists of the object appear too, without diffs. With `bodiesHidden` (the records were stripped of their
+ * bodies for a caller that may not see them), a write without a body says so instead of blaming the
+ * audit level.
  */
 export function buildHistory(
   records: readonly EventRecord[],
-  opts: { includeReads?: boolean } = {},
+  opts: { includeReads?: boolean; bodiesHidden?: boolean } = {},
 ): HistoryEntry[] {
   const byRequest = new Map<string, EventRecord[]>();
   for (const r of records) {
@@ -136,7 +141,9 @@ export function buildHistory(
       const after = stateAfter(e);
       if (after && previous) entry.changes = diffObjects(previous, after);
       else if (after && e.verb === 'create') entry.changes = diffObjects({}, after);
-      else if (e.verb === 'patch' && e.requestObject !== undefined && !after) {
+      else if (opts.bodiesHidden && !after && e.verb !== 'delete' && e.verb !== 'deletecollection') {
+        entry.note = BODIES_HIDDEN_NOTE;
+      } else if (e.verb === 'patch' && e.requestObject !== undefined && !after) {
         entry.patch = e.requestObject;
         entry.note = 'resulting object not logged (level Request or lower); showing the patch as sent';
       } else if (!after && e.verb !== 'delete' && e.verb !== 'deletecollection') {

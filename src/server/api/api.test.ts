@@ -263,6 +263,16 @@ describe('HTTP API', () => {
     const ha = await call(c, 'GET', '/api/v1/history?object=deployment/web&namespace=team-a', v);
     expect((ha.body.entries as unknown[]).length).toBe(2);
     expect(JSON.stringify(ha.body)).not.toContain('"replicas"');
+    // The viewer learns that bodies are hidden from it, not that they were never logged.
+    expect(ha.body.bodiesHidden).toBe(true);
+    expect((ha.body.entries as { note?: string }[]).map((e) => e.note)).toEqual([
+      'hidden: this token may not see bodies',
+      'hidden: this token may not see bodies',
+    ]);
+    const hBodies = await call(c, 'GET', '/api/v1/history?object=deployment/web&namespace=team-a', {
+      token: t.viewerBodies,
+    });
+    expect(hBodies.body.bodiesHidden).toBeUndefined();
     const idb = await call(c, 'GET', `/api/v1/identity?user=dev-team-b&${SINCE}`, v);
     expect(idb.body).toMatchObject({ total: 0, events: [], sessions: [] });
     // Alerts: only those raised by team-a events.

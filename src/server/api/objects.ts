@@ -7,7 +7,7 @@ import { buildHistory } from '../../history/changes.js';
 import { parseObjectArg, resolveKind } from '../../history/kinds.js';
 import type { QueryNode } from '../../query/index.js';
 import { parseQuery } from '../../query/index.js';
-import { project, scoped, scopePredicate } from '../auth/scope.js';
+import { project, scoped, scopePredicate, seesBodies } from '../auth/scope.js';
 import { limitParam, requestError, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
 import { match } from './events.js';
 import type { Guard } from './index.js';
@@ -81,7 +81,10 @@ export function registerObjectRoutes(app: FastifyInstance, ctx: ApiContext, guar
     );
     const inScope = scopePredicate(user);
     const visible = records.filter(inScope).map((r) => project(user, r));
-    return { entries: buildHistory(visible, { includeReads: p.reads === 'true' }) };
+    // bodiesHidden: the caller may not see bodies, so no entry can show a diff (the UI says why).
+    const bodiesHidden = !seesBodies(user);
+    const entries = buildHistory(visible, { includeReads: p.reads === 'true', bodiesHidden });
+    return { entries, ...(bodiesHidden ? { bodiesHidden: true } : {}) };
   });
 
   app.get('/api/v1/identity', guard(), async (req) => {

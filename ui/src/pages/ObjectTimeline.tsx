@@ -19,7 +19,11 @@ export function ObjectPage(): ReactNode {
   const history = useQuery({
     queryKey: ['history', object, namespace, cluster],
     queryFn: ({ signal }) =>
-      api.get<{ entries: HistoryEntry[] }>('/history', { object, namespace, cluster }, signal),
+      api.get<{ entries: HistoryEntry[]; bodiesHidden?: boolean }>(
+        '/history',
+        { object, namespace, cluster },
+        signal,
+      ),
     enabled: object !== '',
   });
   const entries = history.data?.entries ?? [];
@@ -67,38 +71,49 @@ export function ObjectPage(): ReactNode {
       ) : entries.length === 0 ? (
         <p className="muted">No stored change to this object.</p>
       ) : (
-        <ol className="timeline" data-testid="object-timeline">
-          {entries.map((h, i) => (
-            <li
-              key={`${h.auditID}-${i}`}
-              className={`timeline-item${h.failed ? ' failed' : ''}${
-                h.subresource && ['exec', 'attach', 'portforward'].includes(h.subresource) ? ' sensitive' : ''
-              }`}
-            >
-              <div className="timeline-head">
-                <Link to={`/events/${encodeURIComponent(h.auditID)}`}>{formatTime(h.time)}</Link>{' '}
-                <span className={`verb verb-${h.verb}`}>{h.verb}</span>
-                {h.subresource && <span className="badge">{h.subresource}</span>} by{' '}
-                <Link to={href('/identity', { user: h.user })}>{h.user}</Link>
-                {h.impersonatedUser && <span className="muted"> as {h.impersonatedUser}</span>}
-                {h.code !== undefined && <span className={`badge code-${codeClass(h.code)}`}>{h.code}</span>}
-                {h.failed && <span className="badge code-4xx">refused</span>}
-                <span className="muted small">
-                  {' '}
-                  {h.cluster} {h.sourceIP ?? ''} {h.userAgent ?? ''}
-                </span>
-              </div>
-              {typeof h.note === 'string' && <div className="muted small">{h.note}</div>}
-              {h.changes && h.changes.length > 0 && <DiffView changes={h.changes} />}
-              {!h.changes && h.patch !== undefined && (
-                <details>
-                  <summary>Patch as sent</summary>
-                  <JsonView value={h.patch} />
-                </details>
-              )}
-            </li>
-          ))}
-        </ol>
+        <>
+          {history.data.bodiesHidden && (
+            <p className="muted" data-testid="bodies-hidden">
+              Request and response bodies are hidden from this token, so no change shows what it changed.
+            </p>
+          )}
+          <ol className="timeline" data-testid="object-timeline">
+            {entries.map((h, i) => (
+              <li
+                key={`${h.auditID}-${i}`}
+                className={`timeline-item${h.failed ? ' failed' : ''}${
+                  h.subresource && ['exec', 'attach', 'portforward'].includes(h.subresource)
+                    ? ' sensitive'
+                    : ''
+                }`}
+              >
+                <div className="timeline-head">
+                  <Link to={`/events/${encodeURIComponent(h.auditID)}`}>{formatTime(h.time)}</Link>{' '}
+                  <span className={`verb verb-${h.verb}`}>{h.verb}</span>
+                  {h.subresource && <span className="badge">{h.subresource}</span>} by{' '}
+                  <Link to={href('/identity', { user: h.user })}>{h.user}</Link>
+                  {h.impersonatedUser && <span className="muted"> as {h.impersonatedUser}</span>}
+                  {h.code !== undefined && (
+                    <span className={`badge code-${codeClass(h.code)}`}>{h.code}</span>
+                  )}
+                  {h.failed && <span className="badge code-4xx">refused</span>}
+                  <span className="muted small">
+                    {' '}
+                    {h.cluster} {h.sourceIP ?? ''} {h.userAgent ?? ''}
+                  </span>
+                </div>
+                {typeof h.note === 'string' && <div className="muted small">{h.note}</div>}
+                {h.changes && h.changes.length > 0 && <DiffView changes={h.changes} />}
+                {!h.changes && h.patch !== undefined && (
+                  <details>
+                    <summary>Patch as sent</summary>
+                    <JsonView value={h.patch} />
+                  </details>
+                )}
+              </li>
+            ))}
+          </ol>
+        </>
       )}
     </div>
   );

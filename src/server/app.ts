@@ -16,7 +16,7 @@ import { registerApi, type ApiContext, type ApiRoute } from './api/index.js';
 import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
 import { registerUi } from './ui.js';
-import { WebhookAuth } from './webhook-auth.js';
+import { WebhookAuth, contentTypeRefusal } from './webhook-auth.js';
 import { parseJsonText } from '../ingest/json-text.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -36,7 +36,8 @@ export interface ServerDeps {
 }
 
 const CLUSTER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const ACCEPTED_TYPES = /^(application\/json|application\/x-ndjson|application\/jsonl|text\/plain)\s*(;|$)/i;
+
+const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 function errorBody(err: KubetrailError): { error: Record<string, unknown> } {
   return { error: err.toJSON() };
@@ -141,17 +142,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (!config.webhook.enabled)
       return refuse(404, 'disabled', 'KT_WEBHOOK_REQUEST', 'the webhook is disabled in the configuration');
     // Ingest (and admin) tokens from the token file, then the webhook credentials of the configuration.
-    const id =
-      deps.api.auth.webhookToken(req.headers.authorization) ??
-      auth.check({
-        authorization: req.headers.authorization,
-        remoteAddress: req.socket.remoteAddress,
-        socket: req.socket,
-      });
+    const apiToken = deps.api.auth.webhookToken(req.headers.authorization);
+    const id = apiToken
+      ? { ...apiToken, via: 'token' as const }
+      : auth.check({
+          authorization: req.headers.authorization,
+          remoteAddress: req.socket.remoteAddress,
+          socket: req.socket,
+          host: req.headers.host,
+          origin: req.headers.origin,
+          secFetchSite: headerValue(req.headers['sec-fetch-site']),
+        });
     if ('status' in id) {
-      metrics.webhookRejected.inc({ reason: 'unauthorized' });
+      metrics.webhookRejected.inc({ reason: id.status === 403 ? 'forbidden' : 'unauthorized' });
       answer(id.status);
-      return reply.code(id.status).header('www-authenticate', 'Bearer').send(errorBody(id.error));
+      if (id.status === 401) reply.header('www-authenticate', 'Bearer');
+      return reply.code(id.status).send(errorBody(id.error));
     }
     const pathCluster = req.params.cluster;
     if (pathCluster !== undefined && !CLUSTER.test(pathCluster)) {
@@ -171,15 +177,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       );
     }
     const cluster = pathCluster ?? id.cluster ?? config.cluster;
-    const type = req.headers['content-type'] ?? 'application/json';
-    if (!ACCEPTED_TYPES.test(type)) {
-      return refuse(
-        415,
-        'bad_request',
-        'KT_WEBHOOK_REQUEST',
-        `content type ${JSON.stringify(type.slice(0, 100))} is not accepted; send application/json`,
-      );
-    }
+    const typeRefused = contentTypeRefusal(req.headers['content-type'], id.via);
+    if (typeRefused !== undefined) return refuse(415, 'bad_request', 'KT_WEBHOOK_REQUEST', typeRefused);
     let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding === 'gzip' || encoding === 'x-gzip') {

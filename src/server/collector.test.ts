@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,12 +109,11 @@ describe('collector: webhook', () => {
     expect((await post(`${c.url}/webhook`, gz, { 'content-encoding': 'gzip' })).body).toMatchObject({
       stored: 1,
     });
+    // JSON lines (without credentials only in application/json; see 'who may write to the trail').
     const lines = [makeEvent({ auditID: 'l1' }), makeEvent({ auditID: 'l2' })]
       .map((e) => JSON.stringify(e))
       .join('\n');
-    expect(
-      (await post(`${c.url}/webhook`, lines, { 'content-type': 'application/x-ndjson' })).body,
-    ).toMatchObject({ stored: 2 });
+    expect((await post(`${c.url}/webhook`, lines)).body).toMatchObject({ stored: 2 });
   });
 
   it('applies its retention at start, by whole UTC days', async () => {
@@ -219,6 +219,120 @@ describe('collector: webhook', () => {
     expect((await first).status).toBe(200);
     const retried = await post(`${c.url}/webhook`, eventList(Array.from({ length: 50 }, () => makeEvent())));
     expect(retried.status).toBe(200);
+  });
+});
+
+/** A raw HTTP POST (fetch cannot leave out the content type or set Host as a browser would). */
+function rawPost(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('collector: who may write to the trail', () => {
+  it('without credentials takes only application/json from a loopback client that is not a browser', async () => {
+    const c = await start();
+    const url = `${c.url}/webhook/x`;
+    const port = new URL(c.url).port;
+    const body = (id: string) => eventList([makeEvent({ auditID: id, verb: 'delete' })]);
+    // What a page can send with mode: 'no-cors': text/plain, a form type, or no content type.
+    const plain = await rawPost(url, body('plain'), { 'content-type': 'text/plain;charset=UTF-8' });
+    expect(plain.status).toBe(415);
+    expect(plain.body.error).toMatchObject({ code: 'KT_WEBHOOK_REQUEST' });
+    const form = await rawPost(url, body('form'), { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    const none = await rawPost(url, body('none'), {});
+    expect(none.status).toBe(415);
+    // JSON lines need credentials too.
+    const lines = await rawPost(url, JSON.stringify(makeEvent({ auditID: 'nd' })), {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(lines.status).toBe(415);
+    // Sent by a web page: an Origin header, or Sec-Fetch-Site other than none.
+    const json = { 'content-type': 'application/json' };
+    const origin = await rawPost(url, body('origin'), { ...json, origin: 'https://evil.example' });
+    expect(origin.status).toBe(403);
+    expect(origin.body.error).toMatchObject({
+      code: 'KT_FORBIDDEN',
+      message: expect.stringMatching(/Origin/),
+    });
+    const sameOrigin = await rawPost(url, body('same'), { ...json, origin: `http://127.0.0.1:${port}` });
+    expect(sameOrigin.status).toBe(403);
+    const site = await rawPost(url, body('site'), { ...json, 'sec-fetch-site': 'cross-site' });
+    expect(site.status).toBe(403);
+    // DNS rebinding: the page's own name in Host.
+    const rebound = await rawPost(url, body('host'), { ...json, host: `evil.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body.error).toMatchObject({ message: expect.stringMatching(/Host header/) });
+    expect(await c.store.count(parseQuery('*'))).toBe(0);
+    // A program on this machine: stored.
+    for (const [id, host] of [
+      ['ok1', `127.0.0.1:${port}`],
+      ['ok2', `localhost:${port}`],
+      ['ok3', 'localhost'],
+    ] as const) {
+      const ok = await rawPost(url, body(id), { ...json, host, 'sec-fetch-site': 'none' });
+      expect(ok.status, host).toBe(200);
+    }
+    const charset = await rawPost(url, body('ok4'), { 'content-type': 'application/json; charset=utf-8' });
+    expect(charset.status).toBe(200);
+    expect(await c.store.count(parseQuery('*'))).toBe(4);
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    expect(text).toContain('kubetrail_webhook_rejected_total{reason="forbidden"} 4');
+  });
+
+  it('with a bearer token also takes JSON lines, text/plain and no content type', async () => {
+    const token = 'tok-0123456789abcdef';
+    const c = await start({ webhook: { tokens: [{ token, cluster: 'east' }] } });
+    const auth = { authorization: `Bearer ${token}` };
+    const body = (id: string) => eventList([makeEvent({ auditID: id })]);
+    expect(
+      (await rawPost(`${c.url}/webhook`, body('t1'), { ...auth, 'content-type': 'text/plain' })).status,
+    ).toBe(200);
+    expect((await rawPost(`${c.url}/webhook`, body('t2'), auth)).status).toBe(200);
+    const lines = [makeEvent({ auditID: 't3' }), makeEvent({ auditID: 't4' })].map((e) => JSON.stringify(e));
+    expect(
+      (
+        await rawPost(`${c.url}/webhook`, lines.join('\n'), {
+          ...auth,
+          'content-type': 'application/x-ndjson',
+        })
+      ).status,
+    ).toBe(200);
+    // With a token, a request from a page is no threat (a page cannot attach the token by itself).
+    const origin = await rawPost(`${c.url}/webhook`, body('t5'), {
+      ...auth,
+      'content-type': 'application/json',
+      origin: 'https://tool.example',
+      host: 'kubetrail.example:7480',
+    });
+    expect(origin.status).toBe(200);
+    // Forms are never audit events.
+    const form = await rawPost(`${c.url}/webhook`, body('t6'), {
+      ...auth,
+      'content-type': 'multipart/form-data; boundary=x',
+    });
+    expect(form.status).toBe(415);
+    expect(await c.store.count(parseQuery('*'))).toBe(5);
+    // No token: the loopback exception does not apply once credentials are configured.
+    expect(
+      (await rawPost(`${c.url}/webhook`, body('t7'), { 'content-type': 'application/json' })).status,
+    ).toBe(401);
   });
 });
 

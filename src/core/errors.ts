@@ -139,14 +139,24 @@ export const ERROR_CODES = {
     fix: 'Use a token with the needed role.',
     exit: 2,
   },
+  KT_BODY_FORBIDDEN: {
+    summary: 'The token may not see request and response bodies, and the request names a body field.',
+    fix: 'Filter, group and search on metadata fields only (GET /api/v1/fields), or use a token created with --bodies.',
+    exit: 2,
+  },
+  KT_STREAM_LIMIT: {
+    summary: 'Too many live streams are open, for this token or on the server.',
+    fix: 'Close a stream you no longer watch (a browser tab on the Live page), or raise api.streamsPerToken / api.streamsTotal.',
+    exit: 2,
+  },
   KT_API_REQUEST: {
     summary: 'An API request has a missing, malformed or out-of-range parameter or body.',
     fix: 'Correct the parameter named in the message; docs/api.md describes every endpoint.',
     exit: 2,
   },
   KT_RATE_LIMITED: {
-    summary: 'Too many failed logins from this address.',
-    fix: 'Wait for the time in Retry-After, then log in with a valid token.',
+    summary: 'Too many failed logins or bad tokens from this address, or with this token.',
+    fix: 'Wait for the time in Retry-After; a valid token is always accepted.',
     exit: 2,
   },
   KT_WEBHOOK_REQUEST: {

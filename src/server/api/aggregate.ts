@@ -1,14 +1,15 @@
 // Aggregations over stored events: the time histogram with an automatic interval and an optional split
 // (`/api/v1/histogram`), the top values of a field (`/api/v1/top`), the field catalog and field values
-// for autocomplete (`/api/v1/fields`, `/api/v1/values`). All are computed inside the caller's scope.
+// for autocomplete (`/api/v1/fields`, `/api/v1/values`). All are computed inside the caller's scope, and
+// the filter, split and field parameters go through the shared guard (no body field without bodies).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.js';
-import { KubetrailError } from '../../core/errors.js';
-import { FIELDS, resolveField, suggestField } from '../../fields/catalog.js';
+import { FIELDS } from '../../fields/catalog.js';
 import type { QueryNode } from '../../query/index.js';
 import type { HistogramBucket, TimeRange } from '../../store/store.js';
 import {
+  fieldOf,
   filterOf,
   limitParam,
   requestError,
@@ -59,16 +60,6 @@ export function autoInterval(spanMs: number): number {
   return Math.ceil(spanMs / 120 / 86_400_000) * 86_400_000;
 }
 
-/** A field name as the API takes it: a catalog field, `annotations.KEY` or a JSON path. */
-export function checkField(param: string, name: string): void {
-  if (resolveField(name)) return;
-  const s = suggestField(name);
-  throw new KubetrailError('KT_QUERY_FIELD', `\`${param}\`: unknown field ${JSON.stringify(name)}`, {
-    where: { path: param },
-    ...(s ? { hint: `did you mean \`${s}\`?` } : { hint: 'GET /api/v1/fields lists the fields' }),
-  });
-}
-
 /** The time range to aggregate over: the request's, with open ends closed by the stored span and now. */
 async function closedRange(
   ctx: ApiContext,
@@ -86,7 +77,7 @@ export function registerAggregateRoutes(app: FastifyInstance, ctx: ApiContext, g
     const user = userOf(req);
     const p = validate(histogramQuery, req.query);
     const filter = filterOf(user, p.q);
-    if (p.split !== undefined) checkField('split', p.split);
+    if (p.split !== undefined) fieldOf(user, 'split', p.split);
     const range = await closedRange(ctx, timeRangeOf(p));
     if (!range) return { intervalMs: 60_000, buckets: [] };
     const spanMs = (range.until - range.since) / 1000;
@@ -117,7 +108,7 @@ export function registerAggregateRoutes(app: FastifyInstance, ctx: ApiContext, g
   app.get('/api/v1/top', guard(), async (req) => {
     const user = userOf(req);
     const p = validate(topQuery, req.query);
-    checkField('field', p.field);
+    fieldOf(user, 'field', p.field);
     const filter = filterOf(user, p.q);
     const range = timeRangeOf(p);
     const [rows, total] = await Promise.all([
@@ -141,7 +132,7 @@ export function registerAggregateRoutes(app: FastifyInstance, ctx: ApiContext, g
   app.get('/api/v1/values', guard(), async (req) => {
     const user = userOf(req);
     const p = validate(valuesQuery, req.query);
-    checkField('field', p.field);
+    fieldOf(user, 'field', p.field);
     let filter = filterOf(user, p.q);
     if (p.prefix) {
       const prefixNode: QueryNode = {

@@ -298,6 +298,93 @@ describe('HTTP API', () => {
     expect((await call(c, 'GET', '/api/v1/tokens', v)).status).toBe(403);
   });
 
+  it('refuses body fields on every route to a token without bodies, with the parameter and column', async () => {
+    const v = { token: t.viewer };
+    const q = (f: string) => `q=${encodeURIComponent(f)}`;
+    // Each request names a body field in one parameter; the oracle of issue reports is the prefix filter.
+    const oracle = 'requestObject.metadata.name:we*';
+    const gets: [url: string, param: string][] = [
+      [`/api/v1/events?${q(oracle)}`, 'q'],
+      [`/api/v1/events?${q('verb:update AND (ns:x OR -RequestObject.spec.replicas>2)')}`, 'q'],
+      [`/api/v1/events?${q('responseObject.spec.replicas:*')}`, 'q'],
+      [`/api/v1/histogram?${SINCE}&${q(oracle)}`, 'q'],
+      [`/api/v1/histogram?${SINCE}&split=requestObject.spec.replicas`, 'split'],
+      [`/api/v1/top?field=requestObject.metadata.name&${SINCE}`, 'field'],
+      [`/api/v1/top?field=verb&${SINCE}&${q(oracle)}`, 'q'],
+      [`/api/v1/values?field=requestObject.metadata.name`, 'field'],
+      [`/api/v1/values?field=responseObject.spec.replicas&prefix=3`, 'field'],
+      [`/api/v1/values?field=verb&${q(oracle)}`, 'q'],
+      [`/api/v1/stream?${q(oracle)}`, 'q'],
+    ];
+    for (const [url, param] of gets) {
+      const r = await call(c, 'GET', url, v);
+      expect(r.status, url).toBe(403);
+      expect(r.body.error?.code, url).toBe('KT_BODY_FORBIDDEN');
+      expect(r.body.error?.where?.path, url).toBe(param);
+      expect(r.body.error?.message, url).toContain('may not see request or response bodies');
+    }
+    const nested = await call(
+      c,
+      'GET',
+      `/api/v1/events?${q('verb:update AND (ns:x OR -RequestObject.spec.replicas>2)')}`,
+      v,
+    );
+    expect(nested.body.error?.message).toContain('"RequestObject.spec.replicas"');
+    expect((nested.body.error?.where as { column?: number }).column).toBe(
+      'verb:update AND (ns:x OR -'.length + 1,
+    );
+    const policy = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n';
+    for (const [body, param] of [
+      [{ policy, q: oracle }, 'q'],
+      [{ policy, need: ['verb:get', oracle] }, 'need.1'],
+    ] as const) {
+      const r = await call(c, 'POST', '/api/v1/policy/simulate', { ...v, body });
+      expect(r.status, param).toBe(403);
+      expect(r.body.error).toMatchObject({ code: 'KT_BODY_FORBIDDEN', where: { path: param } });
+    }
+    // Free text searches only metadata text fields, never bodies: a word only bodies hold finds nothing,
+    // for any token.
+    for (const token of [t.viewer, t.admin]) {
+      const text = await call(c, 'GET', `/api/v1/events?${q('replicas')}&${SINCE}`, { token });
+      expect(text.status).toBe(200);
+      expect(text.body.events).toEqual([]);
+    }
+    // A viewer with bodies and an admin may name body fields; the viewer stays in its scope.
+    for (const [token, n] of [
+      [t.viewerBodies, 2],
+      [t.admin, 4],
+    ] as const) {
+      const events = await call(c, 'GET', `/api/v1/events?${q(oracle)}&${SINCE}`, { token });
+      expect(events.status).toBe(200);
+      expect((events.body.events as unknown[]).length).toBe(n);
+      const values = await call(c, 'GET', `/api/v1/values?field=requestObject.spec.replicas&${SINCE}`, {
+        token,
+      });
+      expect(values.status).toBe(200);
+      expect((values.body.values as unknown[]).length).toBeGreaterThan(0);
+      const top = await call(c, 'GET', `/api/v1/top?field=responseObject.metadata.name&${SINCE}`, { token });
+      expect((top.body.rows as { value: unknown; count: number }[])[0]).toEqual({ value: 'web', count: n });
+      const split = await call(c, 'GET', `/api/v1/histogram?${SINCE}&split=requestObject.spec.replicas`, {
+        token,
+      });
+      // The guard lets it through; the store cannot split by a JSON path (several values per event).
+      expect(split.body.error?.code).toBe('KT_QUERY_FIELD');
+      const sim = await call(c, 'POST', '/api/v1/policy/simulate', {
+        token,
+        body: { policy, q: oracle, need: [oracle] },
+      });
+      expect(sim.status).toBe(200);
+      expect((sim.body.source as { events: number; bodiesHidden?: boolean }).events).toBe(n);
+    }
+    // Metadata-only filters still work for the viewer; simulation then leaves bodies out of its bytes.
+    const sim = await call(c, 'POST', '/api/v1/policy/simulate', {
+      ...v,
+      body: { policy, q: 'verb:update' },
+    });
+    expect(sim.status).toBe(200);
+    expect(sim.body.source).toMatchObject({ events: 1, bodiesHidden: true });
+  });
+
   it('streams only in-scope events (without bodies) and alerts to a viewer', async () => {
     const ac = new AbortController();
     const got: { event: string; data: Record<string, unknown> }[] = [];

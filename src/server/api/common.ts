@@ -1,6 +1,9 @@
 // Shared pieces of the HTTP API: what routes need from the server (ApiContext), input validation with
-// precise messages, time ranges, filters joined to the caller's scope, JSON bodies and error answers
-// (`{"error":{"code","message","hint","where"}}` with a status derived from the code).
+// precise messages, time ranges, filters and field names as the caller may use them (checked by the
+// one body-field guard of auth/scope.ts and joined to the caller's scope), JSON bodies and error answers
+// (`{"error":{"code","message","hint","where"}}` with a status derived from the code). Routes take every
+// filter and field from the caller through `filterOf`, `userFilter` and `fieldOf`, which require the
+// caller, so that none can skip the guard.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -8,9 +11,10 @@ import type { Config } from '../../config/schema.js';
 import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/errors.js';
 import type { AlertLog } from '../../detect/alert-log.js';
+import { resolveField, suggestField } from '../../fields/catalog.js';
 import { parseQuery, type QueryNode } from '../../query/index.js';
 import type { Store, TimeRange } from '../../store/store.js';
-import { scoped, type Principal } from '../auth/scope.js';
+import { assertFieldAllowed, assertFilterAllowed, scoped, type Principal } from '../auth/scope.js';
 import type { ApiAuth } from '../auth/index.js';
 import type { LiveHub } from '../live.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -40,6 +44,8 @@ export interface ApiContext {
 const STATUS: Partial<Record<ErrorCode, number>> = {
   KT_AUTH_REQUIRED: 401,
   KT_FORBIDDEN: 403,
+  KT_BODY_FORBIDDEN: 403,
+  KT_STREAM_LIMIT: 429,
   KT_NOT_FOUND: 404,
   KT_RATE_LIMITED: 429,
   KT_OVERLOADED: 429,
@@ -114,9 +120,35 @@ export function timeRangeOf(
   return out;
 }
 
-/** The request's filter joined to the caller's scope. */
-export function filterOf(user: Principal, q: string | undefined): QueryNode {
-  return scoped(user, parseQuery(q ?? ''));
+/**
+ * A filter the caller sent in parameter `param`, parsed and checked against what the caller may name
+ * (a token without bodies may name no body field); not joined to the scope.
+ */
+export function userFilter(user: Principal, param: string, text: string | undefined): QueryNode {
+  const node = parseQuery(text ?? '');
+  assertFilterAllowed(user, param, node);
+  return node;
+}
+
+/** The filter the caller sent in parameter `param` (default `q`), checked, and joined to its scope. */
+export function filterOf(user: Principal, q: string | undefined, param = 'q'): QueryNode {
+  return scoped(user, userFilter(user, param, q));
+}
+
+/**
+ * A field name the caller sent in parameter `param` (a catalog field, `annotations.KEY` or a JSON path),
+ * checked against what the caller may name; throws KT_QUERY_FIELD for an unknown field.
+ */
+export function fieldOf(user: Principal, param: string, name: string): string {
+  if (!resolveField(name)) {
+    const s = suggestField(name);
+    throw new KubetrailError('KT_QUERY_FIELD', `\`${param}\`: unknown field ${JSON.stringify(name)}`, {
+      where: { path: param },
+      ...(s ? { hint: `did you mean \`${s}\`?` } : { hint: 'GET /api/v1/fields lists the fields' }),
+    });
+  }
+  assertFieldAllowed(user, param, name);
+  return name;
 }
 
 /** The authenticated caller (set by requireSession). */

@@ -1,6 +1,8 @@
 // Audit policy tools over HTTP: lint a pasted policy (`POST /api/v1/policy/lint`) and simulate it on the
 // stored events within the caller's scope (`POST /api/v1/policy/simulate`), reading at most
-// `api.simulateMaxEvents` events (the answer says when it stopped there).
+// `api.simulateMaxEvents` events (the answer says when it stopped there). The filter and every `need` go
+// through the body-field guard; a token without bodies simulates on the events as it may see them (bodies
+// removed, so byte counts leave them out: the answer says `bodiesHidden`).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { EventRecord } from '../../core/event.js';
@@ -10,7 +12,8 @@ import { assertValid, MAX_POLICY_BYTES, parsePolicy } from '../../policy/load.js
 import { BUILTIN_NEEDS, compileNeeds, type DetectionNeed } from '../../policy/needs.js';
 import { simulate } from '../../policy/simulate.js';
 import type { QueryNode } from '../../query/index.js';
-import { filterOf, jsonBody, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
+import { project, seesBodies, type Principal } from '../auth/scope.js';
+import { filterOf, jsonBody, timeRangeOf, userFilter, userOf, validate, type ApiContext } from './common.js';
 import type { Guard } from './index.js';
 
 const policyText = z
@@ -51,6 +54,7 @@ function needsOf(extra: readonly string[]): DetectionNeed[] {
 /** Stored events in pages, oldest first, stopping after `max`; `state` tells how many were read. */
 async function* storedBatches(
   ctx: ApiContext,
+  user: Principal,
   filter: QueryNode,
   range: { since?: number; until?: number },
   max: number,
@@ -73,7 +77,7 @@ async function* storedBatches(
       ...(cursor ? { cursor } : {}),
     });
     state.events += page.records.length;
-    if (page.records.length > 0) yield page.records;
+    if (page.records.length > 0) yield page.records.map((r) => project(user, r));
     if (!page.nextCursor) return;
     cursor = page.nextCursor;
   }
@@ -98,16 +102,18 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: ApiContext, guar
     const body = validate(simulateBody, jsonBody(req, maxBody), 'field');
     const policy = assertValid(parsePolicy(body.policy, 'policy'));
     const filter = filterOf(user, body.q);
+    (body.need ?? []).forEach((n, k) => userFilter(user, `need.${k}`, n));
     const range = timeRangeOf(body);
     const needs = compileNeeds(needsOf(body.need ?? []));
     const max = ctx.config.api.simulateMaxEvents;
     const state = { events: 0, truncated: false };
-    const report = await simulate(policy, storedBatches(ctx, filter, range, max, state), { needs });
+    const report = await simulate(policy, storedBatches(ctx, user, filter, range, max, state), { needs });
     return {
       source: {
         events: state.events,
         maxEvents: max,
         truncated: state.truncated,
+        ...(seesBodies(user) ? {} : { bodiesHidden: true }),
         ...(body.q ? { q: body.q } : {}),
         ...(range.since !== undefined ? { since: new Date(range.since / 1000).toISOString() } : {}),
         ...(range.until !== undefined ? { until: new Date(range.until / 1000).toISOString() } : {}),

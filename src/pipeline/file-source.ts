@@ -11,8 +11,8 @@ import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { EventRecord } from '../core/event.js';
 import { decodeLine } from '../ingest/line.js';
-import { orderLogFiles } from '../ingest/files.js';
 import type { Quarantine } from '../ingest/quarantine.js';
+import { isBackupOf, orderBackups } from './backup-order.js';
 import { readJsonState, writeFileAtomic } from './checkpoint.js';
 import { LineSplitter } from './line-splitter.js';
 
@@ -135,13 +135,29 @@ export class FileSource {
   private lostSince: number | undefined;
   private openedAt = 0;
   readonly name: string;
-  /** Bytes in the file not yet stored (for the lag metric). */
-  lagBytes = 0;
+  /** Bytes of the live file not yet stored. */
+  private liveLag = 0;
+  /**
+   * Bytes of the rotated backups still to be read, by path: what is left after the last stored line for
+   * a plain backup; for a gzipped one, the compressed bytes the decompressor has not consumed yet. A
+   * backup counts at least 1 byte until its last line is stored.
+   */
+  private readonly backlog = new Map<string, number>();
   private lagAt = 0;
   events = 0;
 
   constructor(private readonly o: FileSourceOptions) {
     this.name = `file:${o.path}`;
+  }
+
+  /**
+   * Bytes not yet stored (the lag metric): the rest of the live file plus every rotated backup still to
+   * be read (gzipped ones by compressed size). Greater than 0 while any backup is unread.
+   */
+  get lagBytes(): number {
+    let n = this.liveLag;
+    for (const b of this.backlog.values()) n += b;
+    return n;
   }
 
   /** Identity of the file being followed, if one is open. */
@@ -289,32 +305,42 @@ export class FileSource {
     }
   }
 
-  /** Rotated backups of the watched file, oldest first. */
+  /** Rotated backups of the watched file, oldest first (by the time or number in their names). */
   private async backups(): Promise<string[]> {
     const dir = path.dirname(this.o.path);
     const base = path.basename(this.o.path);
-    const ext = path.extname(base);
-    const stem = ext ? base.slice(0, -ext.length) : base;
     let names: string[];
     try {
       names = await readdir(dir);
     } catch {
       return [];
     }
-    const ours = names.filter(
-      (n) => n !== base && (n.startsWith(`${stem}-`) || n.startsWith(`${base}.`) || n.startsWith(`${base}-`)),
+    const entries = await Promise.all(
+      names
+        .filter((n) => isBackupOf(n, base))
+        .map(async (name) => ({
+          name,
+          mtimeMs: (await stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0,
+        })),
     );
-    // Oldest first: by modification time (gzip keeps it), then by the time in the API server's names.
-    const order = orderLogFiles(ours);
-    const withTimes = await Promise.all(
-      ours.map(async (n) => ({
-        n,
-        mtime: (await stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0,
-        rank: order.indexOf(n),
-      })),
-    );
-    withTimes.sort((a, b) => a.mtime - b.mtime || a.rank - b.rank || (a.n < b.n ? -1 : 1));
-    return withTimes.map((x) => path.join(dir, x.n));
+    return orderBackups(entries, base).map((n) => path.join(dir, n));
+  }
+
+  /** Counts backups about to be read, in full or (the first) from a position, towards the lag. */
+  private async queueBackups(files: readonly string[], first?: FilePosition): Promise<void> {
+    this.backlog.clear();
+    for (const [i, f] of files.entries()) {
+      const st = await stat(f).catch(() => undefined);
+      if (!st) continue;
+      const from = i === 0 && first && !f.endsWith('.gz') ? first.offset : 0;
+      this.backlog.set(f, Math.max(1, st.size - from));
+    }
+  }
+
+  /** The live file's size when it is to be read from its start once the backups are read. */
+  private async liveFileAhead(): Promise<void> {
+    if (this.cur) return;
+    this.liveLag = (await stat(this.o.path).catch(() => undefined))?.size ?? 0;
   }
 
   private remember(fp: string): void {
@@ -342,13 +368,19 @@ export class FileSource {
    */
   private async catchUpBackups(): Promise<void> {
     if (this.lostSince === undefined) return;
+    const unseen: string[] = [];
     for (const b of await this.backups()) {
-      if (this.stopped) return;
       const st = await stat(b).catch(() => undefined);
       // A second of slack for clock granularity; re-reading an older backup only yields duplicates.
       if (!st || st.mtimeMs < this.lostSince - 1000) continue;
       const id = await this.cachedIdentity(b);
       if (!id || id.fpLen === 0 || this.done.has(id.fp)) continue;
+      unseen.push(b);
+    }
+    await this.liveFileAhead();
+    await this.queueBackups(unseen);
+    for (const b of unseen) {
+      if (this.stopped) return;
       await this.readBackup(b, undefined);
     }
   }
@@ -384,11 +416,15 @@ export class FileSource {
         offset: saved.offset,
         backups: newer.length,
       });
+      await this.liveFileAhead();
+      await this.queueBackups(newer);
       for (const b of newer) if (!this.stopped) await this.readBackup(b, undefined);
       this.firstOpen = false;
       this.lostSince = since;
       return;
     }
+    await this.liveFileAhead();
+    await this.queueBackups(backups.slice(found), saved);
     for (let i = found; i < backups.length && !this.stopped; i++) {
       await this.readBackup(backups[i]!, i === found ? saved : undefined);
     }
@@ -405,9 +441,14 @@ export class FileSource {
     const id = await identityOf(file);
     const fp = from ?? { dev: st.dev, ino: st.ino, ...id, offset: 0, line: 0 };
     this.remember(id.fp);
-    const stream = file.endsWith('.gz')
-      ? createReadStream(file).pipe(createGunzip())
+    const gz = file.endsWith('.gz');
+    const raw = gz
+      ? createReadStream(file)
       : createReadStream(file, { start: from?.offset ?? 0, highWaterMark: READ_BYTES });
+    const stream = gz ? raw.pipe(createGunzip()) : raw;
+    // Left to read, for the lag: by stored position (plain) or by what the decompressor consumed (gzip).
+    const left = () => Math.max(1, st.size - (gz ? raw.bytesRead : splitter.offset));
+    this.backlog.set(file, left());
     let deliveryError: unknown;
     let skip = file.endsWith('.gz') ? (from?.offset ?? 0) : 0;
     const checkpoint = async () => {
@@ -441,6 +482,7 @@ export class FileSource {
         try {
           await this.deliver(splitter.push(chunk), file);
           await checkpoint();
+          this.backlog.set(file, left());
         } catch (err) {
           deliveryError = err;
           throw err;
@@ -455,6 +497,7 @@ export class FileSource {
     }
     await this.deliver(splitter.finish(), file);
     await checkpoint();
+    this.backlog.delete(file);
   }
 
   private async openLive(from: FilePosition | undefined): Promise<boolean> {
@@ -465,6 +508,7 @@ export class FileSource {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         // A file that appears after the start is new: all of it is to be read.
         this.firstOpen = false;
+        this.liveLag = 0;
         return false;
       }
       throw err;
@@ -485,7 +529,7 @@ export class FileSource {
     }
     this.firstOpen = false;
     this.openedAt = Date.now();
-    this.cur = {
+    const cur: Current = {
       fh,
       dev: st.dev,
       ino: st.ino,
@@ -495,7 +539,12 @@ export class FileSource {
       inflight: [],
       committed: { offset, line },
     };
-    await this.refreshFingerprint(this.cur);
+    // Known by its first bytes before it counts as followed.
+    await this.refreshFingerprint(cur).catch(async (err: unknown) => {
+      await fh.close();
+      throw err;
+    });
+    this.cur = cur;
     this.checkpointDirty = true;
     this.log('info', 'following file', {
       offset,
@@ -569,7 +618,7 @@ export class FileSource {
       await this.truncated(c);
       return true;
     }
-    this.lagBytes = Math.max(0, st.size - c.committed.offset);
+    this.liveLag = Math.max(0, st.size - c.committed.offset);
     return false;
   }
 
@@ -584,8 +633,10 @@ export class FileSource {
     if (found >= 0) {
       const b = backups[found]!;
       const size = b.endsWith('.gz') ? Number.POSITIVE_INFINITY : (await stat(b)).size;
-      if (size > pos.offset) await this.readBackup(b, pos);
-      else this.remember((await identityOf(b)).fp);
+      if (size > pos.offset) {
+        await this.queueBackups([b], pos);
+        await this.readBackup(b, pos);
+      } else this.remember((await identityOf(b)).fp);
     }
     // Copies made since (truncated again before we looked) were never seen: read them whole.
     this.lostSince = this.openedAt;
@@ -625,7 +676,7 @@ export class FileSource {
     await this.settle(c);
     if (Date.now() - this.lagAt > 500) {
       this.lagAt = Date.now();
-      this.lagBytes = Math.max(0, (await c.fh.stat()).size - c.committed.offset);
+      this.liveLag = Math.max(0, (await c.fh.stat()).size - c.committed.offset);
     }
     if (c.fpLen < FP_MAX) await this.refreshFingerprint(c);
     await this.writeCheckpointIfDirty(false);

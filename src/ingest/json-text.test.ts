@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, parseJsonText, wellFormed } from './json-text.js';
+import { MAX_JSON_DEPTH, parseJsonDocument, parseJsonText, TooDeepRecord, wellFormed } from './json-text.js';
 
 describe('parseJsonText', () => {
   it('replaces lone surrogates in strings and keys, keeps pairs', () => {
@@ -35,6 +35,34 @@ describe('parseJsonText', () => {
     expect(() => parseJsonText(limit)).not.toThrow();
     const brackets = JSON.stringify({ s: '['.repeat(5000), t: '"\\[{'.repeat(1000) });
     expect(parseJsonText(brackets)).toEqual(JSON.parse(brackets));
+  });
+
+  it('in a document of records, replaces only the records nested too deep', () => {
+    const deep = (n: number) => `{"verb":"get","requestObject":${'['.repeat(n)}${']'.repeat(n)}}`;
+    const list = `{"kind":"EventList","items":[{"verb":"a"},${deep(600)},{"verb":"\\ud800"}]}`;
+    const v = parseJsonDocument(list) as { items: unknown[] };
+    expect(v.items[0]).toEqual({ verb: 'a' });
+    expect(v.items[1]).toBeInstanceOf(TooDeepRecord);
+    expect((v.items[1] as TooDeepRecord).message).toBe(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    expect(v.items[2]).toEqual({ verb: '\uFFFD' });
+    // The deepest record that fits: its own nesting plus the two levels above it.
+    const fits = parseJsonDocument(`{"items":[${deep(MAX_JSON_DEPTH - 3)}]}`) as { items: unknown[] };
+    expect(fits.items[0]).not.toBeInstanceOf(TooDeepRecord);
+    const over = parseJsonDocument(`{"items":[${deep(MAX_JSON_DEPTH - 2)}]}`) as { items: unknown[] };
+    expect(over.items[0]).toBeInstanceOf(TooDeepRecord);
+    // A top-level array, and CloudWatch logEvents.
+    expect((parseJsonDocument(`[${deep(2000)},{"verb":"b"}]`) as unknown[])[0]).toBeInstanceOf(TooDeepRecord);
+    expect(
+      (parseJsonDocument(`{"logEvents":[${deep(2000)}]}`) as { logEvents: unknown[] }).logEvents[0],
+    ).toBeInstanceOf(TooDeepRecord);
+    // Too deep outside any record, or a single event: the whole document, with the position.
+    expect(parseJsonDocument(`{"items":[],"x":${'['.repeat(600)}${']'.repeat(600)}}`)).toEqual(
+      new TooDeepRecord(
+        `JSON nested deeper than ${MAX_JSON_DEPTH} levels at position ${MAX_JSON_DEPTH + 15}`,
+      ),
+    );
+    expect(parseJsonDocument(deep(100_000))).toBeInstanceOf(TooDeepRecord);
+    expect(() => parseJsonDocument('{"items":[')).toThrow(SyntaxError);
   });
 
   it('walks nested values', () => {

@@ -4,7 +4,10 @@
 // for every query that reads it. Lone surrogates become U+FFFD here, in strings and in object keys; the
 // rare text that escapes any surrogate at all is walked, the rest pays one search of the text.
 // It also refuses JSON nested deeper than MAX_JSON_DEPTH: JSON.parse reads any depth, but every later
-// stage that walks an event (redaction, rules, serialization) would run out of stack.
+// stage that walks an event (redaction, rules, serialization) would run out of stack. A document that
+// holds many records (a webhook EventList) is read with parseJsonDocument instead: only the records
+// nested too deep are replaced by a TooDeepRecord, which normalization sets aside with its position,
+// so one hostile item cannot make a whole batch fail.
 
 const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
 
@@ -23,6 +26,64 @@ export function parseJsonText(text: string): unknown {
     if (at >= 0) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels at position ${at}`);
   }
   return ESCAPED_SURROGATE.test(text) ? wellFormed(value) : value;
+}
+
+/** Stands for a record nested deeper than MAX_JSON_DEPTH; normalization refuses it with `message`. */
+export class TooDeepRecord {
+  constructor(readonly message: string) {}
+}
+
+/** Where the records of a document are: its top-level array, or the list of an EventList-like object. */
+const RECORD_LISTS = ['items', 'records', 'logEvents'] as const;
+
+/**
+ * Parses a document that may hold many records (an EventList, AKS `records`, CloudWatch `logEvents`, an
+ * array of events). Like parseJsonText, except that nesting deeper than MAX_JSON_DEPTH inside one record
+ * replaces only that record by a TooDeepRecord; a document too deep elsewhere becomes a TooDeepRecord
+ * as a whole. Throws a SyntaxError only for text that is not JSON.
+ */
+export function parseJsonDocument(text: string): unknown {
+  let value: unknown = JSON.parse(text);
+  if (text.length > MAX_JSON_DEPTH) {
+    const at = tooDeepAt(text, MAX_JSON_DEPTH);
+    if (at >= 0) value = cutTooDeep(value, at);
+  }
+  return ESCAPED_SURROGATE.test(text) ? wellFormed(value) : value;
+}
+
+function cutTooDeep(value: unknown, at: number): unknown {
+  const lists: [unknown[], number][] = [];
+  if (Array.isArray(value)) lists.push([value, 1]);
+  else if (typeof value === 'object' && value !== null) {
+    const obj = value as Record<string, unknown>;
+    for (const key of RECORD_LISTS) {
+      const list = obj[key];
+      if (Array.isArray(list)) lists.push([list, 2]);
+    }
+  }
+  for (const [list, above] of lists) {
+    for (let i = 0; i < list.length; i++) {
+      if (deeperThan(list[i], MAX_JSON_DEPTH - above))
+        list[i] = new TooDeepRecord(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+  }
+  return deeperThan(value, MAX_JSON_DEPTH)
+    ? new TooDeepRecord(`JSON nested deeper than ${MAX_JSON_DEPTH} levels at position ${at}`)
+    : value;
+}
+
+/** Whether a parsed value nests objects and arrays deeper than `limit` (walked without recursion). */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || v instanceof TooDeepRecord) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** Offset of the bracket that opens level `limit + 1`, or -1; `text` is valid JSON. */

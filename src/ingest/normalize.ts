@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { LEVELS, STAGES, type AuditEvent } from '../core/event.js';
 import { timeToMicros } from '../fields/catalog.js';
 import { gkeToEvent, isGkeEntry } from './gke.js';
-import { parseJsonText } from './json-text.js';
+import { parseJsonText, TooDeepRecord } from './json-text.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -172,6 +172,7 @@ function syntheticId(e: Obj): string {
  * `logEvents`), normalized. Each result is an event or the reason the record is not one.
  */
 export function normalizeDocument(value: unknown, opts: NormalizeOptions = {}): Normalized[] {
+  if (value instanceof TooDeepRecord) return [fail(value.message)];
   if (!isObj(value)) return [fail(`not an audit event: the record is ${typeName(value)}, not an object`)];
   if (
     value.kind === 'EventList' ||
@@ -194,6 +195,7 @@ function withPath(n: Normalized, prefix: string): Normalized {
 
 /** Normalizes one record that should be a single event, in any of the supported shapes. */
 export function normalizeEvent(value: unknown, opts: NormalizeOptions = {}): Normalized {
+  if (value instanceof TooDeepRecord) return fail(value.message);
   if (!isObj(value)) return fail(`not an audit event: the record is ${typeName(value)}, not an object`);
   if (value.kind === 'Event' || value.apiVersion !== undefined || value.auditID !== undefined) {
     return normalizeAuditEvent(value, opts);

@@ -17,7 +17,7 @@ import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
 import { registerUi } from './ui.js';
 import { WebhookAuth, contentTypeRefusal } from './webhook-auth.js';
-import { parseJsonText } from '../ingest/json-text.js';
+import { parseJsonDocument } from '../ingest/json-text.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -54,10 +54,20 @@ function sendError(
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(errorBody(err));
 }
 
-/** Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. */
-function parseBody(text: string): { values: unknown[]; error?: string; line?: number; column?: number } {
+/**
+ * Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. A record nested too deep
+ * becomes a TooDeepRecord (set aside by normalization with its position), not an error for the body.
+ */
+function parseBody(text: string): {
+  values: unknown[];
+  /** The line each value starts on. */
+  lines: number[];
+  error?: string;
+  line?: number;
+  column?: number;
+} {
   try {
-    return { values: [parseJsonText(text)] };
+    return { values: [parseJsonDocument(text)], lines: [1] };
   } catch (err) {
     // JSON lines: every non-empty line is a document.
     const lines = text.split('\n');
@@ -65,20 +75,28 @@ function parseBody(text: string): { values: unknown[]; error?: string; line?: nu
       const m = /position (\d+)/.exec((err as Error).message);
       return {
         values: [],
+        lines: [],
         error: `invalid JSON: ${(err as Error).message}`,
         ...(m ? { column: Number(m[1]) + 1 } : {}),
       };
     }
     const values: unknown[] = [];
+    const at: number[] = [];
     for (let i = 0; i < lines.length; i++) {
       if (lines[i]!.trim() === '') continue;
       try {
-        values.push(parseJsonText(lines[i]!));
+        values.push(parseJsonDocument(lines[i]!));
+        at.push(i + 1);
       } catch (e) {
-        return { values: [], error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`, line: i + 1 };
+        return {
+          values: [],
+          lines: [],
+          error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`,
+          line: i + 1,
+        };
       }
     }
-    return { values };
+    return { values, lines: at };
   }
 }
 
@@ -230,16 +248,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     const records: EventRecord[] = [];
     let bad = 0;
-    for (const value of parsed.values) {
+    for (const [i, value] of parsed.values.entries()) {
+      let raw: string | undefined;
       for (const n of normalizeDocument(value)) {
         if ('event' in n) records.push({ cluster, event: n.event });
         else {
           bad++;
+          // The position of a bad item is in `reason` (`at items[3]`); the document is kept once, cut.
+          raw ??= JSON.stringify(value).slice(0, 65536);
           quarantine.add({
             file: `POST ${req.url.split('?')[0]}`,
-            line: 1,
+            line: parsed.lines[i] ?? 1,
             reason: n.path ? `${n.error} (at ${n.path})` : n.error,
-            raw: JSON.stringify(value).slice(0, 65536),
+            raw,
           });
         }
       }

@@ -153,11 +153,8 @@ describe('collector: webhook', () => {
       `${c.url}/webhook`,
       `{"kind":"EventList","items":[{"verb":"get","requestObject":${'['.repeat(1500)}${']'.repeat(1500)}}]}`,
     );
-    expect(deep.status).toBe(400);
-    expect(deep.body.error).toMatchObject({
-      code: 'KT_EVENT_INVALID',
-      message: expect.stringContaining('nested deeper than 512 levels'),
-    });
+    expect(deep.status).toBe(200);
+    expect(deep.body).toMatchObject({ received: 0, stored: 0, quarantined: 1 });
     const big = await post(`${c.url}/webhook`, eventList(Array.from({ length: 20 }, () => makeEvent())));
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ code: 'KT_BODY_TOO_LARGE' });
@@ -172,7 +169,35 @@ describe('collector: webhook', () => {
     const q = (await quarantineLines(c.dir, 3)).split('\n');
     expect(q.length).toBe(3);
     expect(JSON.parse(q[1]!)).toMatchObject({ reason: expect.stringMatching(/verb must be a string/) });
-    expect(JSON.parse(q[2]!)).toMatchObject({ reason: expect.stringMatching(/nested deeper than 512/) });
+    expect(JSON.parse(q[2]!)).toMatchObject({
+      reason: 'JSON nested deeper than 512 levels (at items[0])',
+    });
+  });
+
+  it('stores the good items of a batch and sets aside the one nested too deep, with its position', async () => {
+    const c = await start();
+    const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const items = [
+      JSON.stringify(makeEvent({ auditID: 'good-1' })),
+      JSON.stringify({ ...makeEvent({ auditID: 'deep' }), requestObject: '@' }).replace('"@"', nested(600)),
+      JSON.stringify(makeEvent({ auditID: 'good-2' })),
+    ];
+    const r = await post(`${c.url}/webhook`, `{"kind":"EventList","items":[${items.join(',')}]}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ received: 2, stored: 2, quarantined: 1 });
+    expect(await c.store.getByAuditId('good-2')).toHaveLength(1);
+    expect(await c.store.count(parseQuery('*'))).toBe(2);
+    const q = JSON.parse(await quarantineLines(c.dir, 1)) as { reason: string };
+    expect(q.reason).toBe('JSON nested deeper than 512 levels (at items[1])');
+    // JSON lines (with a token): the deep line is set aside with its line number, the others stored.
+    const token = 'tok-0123456789abcdef';
+    const t = await start({ webhook: { tokens: [{ token, cluster: 'east' }] } });
+    const lines = await post(`${t.url}/webhook`, items.join('\n'), {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/x-ndjson',
+    });
+    expect(lines.body).toMatchObject({ stored: 2, quarantined: 1 });
+    expect(JSON.parse(await quarantineLines(t.dir, 1))).toMatchObject({ line: 2 });
   });
 
   it('with tokens configured: needs a valid token, tags its cluster, refuses another cluster', async () => {

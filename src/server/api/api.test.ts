@@ -701,15 +701,50 @@ describe('HTTP API: no token, rate limit', () => {
   it('limits failed logins per address', async () => {
     const c = await start({ api: { loginMaxFailures: 3, loginWindowSeconds: 60 } });
     try {
-      const { token } = c.auth.tokens.create({ role: 'admin', name: 'root' });
+      c.auth.tokens.create({ role: 'admin', name: 'root' });
       for (let i = 0; i < 3; i++)
         expect((await call(c, 'POST', '/api/v1/login', { body: { token: `kt_guess${i}` } })).status).toBe(
           401,
         );
-      const limited = await call(c, 'POST', '/api/v1/login', { body: { token } });
+      const limited = await call(c, 'POST', '/api/v1/login', { body: { token: 'kt_guess9' } });
       expect(limited.status).toBe(429);
       expect(limited.body.error?.code).toBe('KT_RATE_LIMITED');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never refuses a valid token or session after failures from the same address', async () => {
+    // The default limit: 10 failures in 300 s.
+    const c = await start();
+    try {
+      const { token } = c.auth.tokens.create({ role: 'analyst', name: 'alice' });
+      const login = await call(c, 'POST', '/api/v1/login', { body: { token } });
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      for (let i = 0; i < 10; i++) {
+        const bad =
+          i % 2 === 0
+            ? await call(c, 'POST', '/api/v1/login', { body: { token: `kt_guess${i}` } })
+            : await call(c, 'GET', '/api/v1/me', { token: `kt_guess${i}` });
+        expect(bad.status).toBe(401);
+      }
+      // Bad guesses are now refused, by login and by bearer header alike, with Retry-After.
+      for (const bad of [
+        await call(c, 'POST', '/api/v1/login', { body: { token: 'kt_guess-next' } }),
+        await call(c, 'GET', '/api/v1/me', { token: 'kt_guess-next' }),
+      ]) {
+        expect(bad.status).toBe(429);
+        expect(bad.body.error?.code).toBe('KT_RATE_LIMITED');
+        expect(Number(bad.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      // The valid token, its session and a new login from the same address still work.
+      expect((await call(c, 'GET', '/api/v1/me', { token })).status).toBe(200);
+      expect((await call(c, 'GET', '/api/v1/events', { token })).status).toBe(200);
+      expect((await call(c, 'GET', '/api/v1/me', { cookie })).status).toBe(200);
+      expect((await call(c, 'POST', '/api/v1/login', { body: { token } })).status).toBe(200);
+      // A success clears nothing: the next bad guess is still refused.
+      expect((await call(c, 'GET', '/api/v1/me', { token: 'kt_guess-after' })).status).toBe(429);
     } finally {
       await c.close();
     }

@@ -1,12 +1,14 @@
 // Authentication for the HTTP API and the web UI: a bearer token (`Authorization: Bearer TOKEN`) or the
 // session cookie `kt_session` opened by a login. Requests authenticated by the cookie that change state
 // must carry the session's `X-CSRF-Token`. `requireSession` is the fastify preHandler that guards a route.
+// Failed token checks (logins and bearer headers) are limited per address and per presented token
+// (rate-limit.ts); a valid token or session is never refused for what others failed.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KubetrailError } from '../../core/errors.js';
 import { AccessLog } from './access-log.js';
 import { FailureLimiter } from './rate-limit.js';
 import { csrfMatches, SessionStore } from './sessions.js';
-import { TokenStore, type Role, type TokenRecord } from './tokens.js';
+import { sha256Hex, TokenStore, type Role, type TokenRecord } from './tokens.js';
 import type { Principal } from './scope.js';
 
 export type { Principal } from './scope.js';
@@ -102,25 +104,39 @@ export class ApiAuth {
     );
   }
 
-  /** Checks a login attempt from an address; returns the token's record, or throws an AuthFailure. */
-  login(token: string, address: string): TokenRecord {
-    const wait = this.limiter.retryAfter(address);
+  /**
+   * Checks a presented token (a login, or a bearer header); returns its record, or throws an AuthFailure.
+   * A valid token is accepted whatever failed before it. A token that is not valid counts a failure under
+   * its address and under its own hash; once either has `loginMaxFailures` failures within the window,
+   * failed attempts are answered 429 with Retry-After instead of 401.
+   */
+  private check(token: string, address: string, what: 'login' | 'bearer'): TokenRecord {
+    if (!this.tokens.any) throw this.noTokens();
+    const t = this.tokens.verify(token);
+    if (t) return t;
+    const keys = [`addr:${address}`, `cred:${sha256Hex(token).slice(0, 32)}`];
+    const wait = Math.max(...keys.map((k) => this.limiter.retryAfter(k)));
+    for (const k of keys) this.limiter.fail(k);
     if (wait > 0)
       throw new AuthFailure(
         429,
         'KT_RATE_LIMITED',
-        'too many failed logins from this address',
-        `try again in ${wait} s`,
+        what === 'login'
+          ? 'too many failed logins from this address or with this token'
+          : 'too many invalid bearer tokens from this address or with this token',
+        `try again in ${wait} s; a valid token is accepted at any time`,
         wait,
       );
-    if (!this.tokens.any) throw this.noTokens();
-    const t = this.tokens.verify(token);
-    if (!t) {
-      this.limiter.fail(address);
-      throw new AuthFailure(401, 'KT_AUTH_REQUIRED', 'the token is not valid');
-    }
-    this.limiter.succeed(address);
-    return t;
+    throw new AuthFailure(
+      401,
+      'KT_AUTH_REQUIRED',
+      what === 'login' ? 'the token is not valid' : 'the bearer token is not valid',
+    );
+  }
+
+  /** Checks a login attempt from an address; returns the token's record, or throws an AuthFailure. */
+  login(token: string, address: string): TokenRecord {
+    return this.check(token, address, 'login');
   }
 
   /** Identifies the caller of a request; throws an AuthFailure (never for a route's own role rules). */
@@ -131,22 +147,7 @@ export class ApiAuth {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m)
         throw new AuthFailure(401, 'KT_AUTH_REQUIRED', 'the Authorization header is not "Bearer TOKEN"');
-      const wait = this.limiter.retryAfter(address);
-      if (wait > 0)
-        throw new AuthFailure(
-          429,
-          'KT_RATE_LIMITED',
-          'too many failed authentications from this address',
-          `try again in ${wait} s`,
-          wait,
-        );
-      if (!this.tokens.any) throw this.noTokens();
-      const t = this.tokens.verify(m[1]!);
-      if (!t) {
-        this.limiter.fail(address);
-        throw new AuthFailure(401, 'KT_AUTH_REQUIRED', 'the bearer token is not valid');
-      }
-      return principalOf(t, 'token');
+      return principalOf(this.check(m[1]!, address, 'bearer'), 'token');
     }
     const id = parseCookies(req.headers.cookie)[SESSION_COOKIE];
     if (id) {

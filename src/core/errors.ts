@@ -72,6 +72,11 @@ export const ERROR_CODES = {
     fix: 'Write the value in the form the field takes; docs/fields.md gives each field type.',
     exit: 2,
   },
+  KT_QUERY_LIMIT: {
+    summary: 'The filter is longer, nests deeper or has more terms than the filter language accepts.',
+    fix: 'Shorten the filter or split the search; docs/query-language.md ("Limits") gives each limit.',
+    exit: 2,
+  },
   KT_TIME_INVALID: {
     summary: 'A time or duration option cannot be parsed.',
     fix: 'Use a duration such as 15m, 24h, 7d or an RFC 3339 time such as 2024-05-01T10:00:00Z.',

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KubetrailError } from '../core/errors.js';
 import type { QueryNode } from './syntax/ast.js';
-import { parseQuery, stripSpans } from './syntax/parser.js';
+import {
+  MAX_FILTER_DEPTH,
+  MAX_FILTER_LENGTH,
+  MAX_FILTER_TERMS,
+  MAX_JSON_PATH_STEPS,
+  parseQuery,
+  stripSpans,
+} from './syntax/parser.js';
 import { printQuery } from './syntax/printer.js';
 
 const p = (s: string) => stripSpans(parseQuery(s));
@@ -107,6 +114,92 @@ describe('parser', () => {
       expect(lines[2]).toBe(`  ${' '.repeat(column - 1)}^`);
       if (suggestion) expect(e.message).toContain(`\`${suggestion}\``);
     }
+  });
+});
+
+/** The KubetrailError parseQuery throws for `input`. */
+function failure(input: string): KubetrailError {
+  try {
+    parseQuery(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(KubetrailError);
+    return err as KubetrailError;
+  }
+  return expect.unreachable(`${input.slice(0, 40)}… should have failed`);
+}
+
+describe('limits', () => {
+  const nestParens = (n: number) => `${'('.repeat(n)}verb:get${')'.repeat(n)}`;
+
+  it('accepts nesting up to the limit, parentheses and negations together', () => {
+    expect(p(nestParens(MAX_FILTER_DEPTH))).toEqual(p('verb:get'));
+    const half = MAX_FILTER_DEPTH / 2;
+    const mixed = `${'NOT ('.repeat(half)}verb:get${')'.repeat(half)}`;
+    expect(parseQuery(mixed).type).toBe('not');
+    expect(parseQuery(`${'-'.repeat(MAX_FILTER_DEPTH)}verb:get`).type).toBe('not');
+  });
+
+  it.each([
+    ['parentheses', nestParens(5000), MAX_FILTER_DEPTH + 1],
+    ['leading -', `${'-'.repeat(2000)}verb:get`, MAX_FILTER_DEPTH + 1],
+    ['NOT', `${'NOT '.repeat(MAX_FILTER_DEPTH + 1)}verb:get`, 4 * MAX_FILTER_DEPTH + 1],
+    // `-(`: a negation and a group each count; the 101st opener is a `-` at offset 100.
+    ['-( together', `${'-('.repeat(60)}verb:get${')'.repeat(60)}`, MAX_FILTER_DEPTH + 1],
+    // Alternating AND groups, the nesting that builds deep ASTs: `a (a (a (…)))`.
+    ['a (a (…))', `${'a ('.repeat(150)}b${')'.repeat(150)}`, 3 * MAX_FILTER_DEPTH + 3],
+  ])(
+    'refuses nesting past the limit (%s) with KT_QUERY_LIMIT at the opener that crosses it',
+    (_, input, column) => {
+      const e = failure(input);
+      expect(e.code).toBe('KT_QUERY_LIMIT');
+      expect(e.where?.column).toBe(column);
+      expect(e.message).toContain(`more than ${MAX_FILTER_DEPTH} deep`);
+      // The message shows a window of the filter with the caret under the place, not 40,000 characters.
+      const [, shown, caret] = e.message.split('\n');
+      expect(shown!.length).toBeLessThan(130);
+      expect(shown![caret!.indexOf('^')]).toBe(input[column - 1]);
+    },
+  );
+
+  it('refuses a filter longer than the limit, at the first character past it', () => {
+    const input = `verb:get ${'x'.repeat(MAX_FILTER_LENGTH)}`;
+    const e = failure(input);
+    expect(e.code).toBe('KT_QUERY_LIMIT');
+    expect(e.where?.column).toBe(MAX_FILTER_LENGTH + 1);
+    expect(e.message).toContain(`${input.length} characters long`);
+    expect(parseQuery(`ns:${'x'.repeat(MAX_FILTER_LENGTH - 3)}`).type).toBe('match');
+    // 20,000 nested parentheses: refused by length before any recursion.
+    expect(failure(nestParens(20_000)).code).toBe('KT_QUERY_LIMIT');
+  });
+
+  it('counts terms, value-list values included, and refuses the one past the limit', () => {
+    const words = Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `w${i}`);
+    expect(parseQuery(words.join(' OR ')).type).toBe('or');
+    const over = [...words, 'last'].join(' OR ');
+    const e = failure(over);
+    expect(e.code).toBe('KT_QUERY_LIMIT');
+    expect(e.where?.column).toBe(over.indexOf('last') + 1);
+    const list = `verb:(${words.join(' OR ')} OR last)`;
+    const l = failure(list);
+    expect(l.code).toBe('KT_QUERY_LIMIT');
+    expect(l.where?.column).toBe(list.indexOf('last') + 1);
+  });
+
+  it('refuses a JSON path with more steps than the limit, at the field', () => {
+    const ok = `requestObject${'.a'.repeat(MAX_JSON_PATH_STEPS - 1)}:x`;
+    expect(parseQuery(ok).type).toBe('match');
+    const long = `verb:get requestObject${'.a'.repeat(MAX_JSON_PATH_STEPS)}:x`;
+    const e = failure(long);
+    expect(e.code).toBe('KT_QUERY_LIMIT');
+    expect(e.where?.column).toBe(10);
+    expect(e.message).toContain(`has ${MAX_JSON_PATH_STEPS + 1} steps`);
+  });
+
+  it('keeps long flat chains flat: 500 OR terms are one node with 500 children', () => {
+    const q = parseQuery(Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `ns:n${i}`).join(' OR '));
+    expect(q.type === 'or' && q.children.length).toBe(MAX_FILTER_TERMS);
+    const a = parseQuery(Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `ns:n${i}`).join(' AND '));
+    expect(a.type === 'and' && a.children.every((c) => c.type === 'match')).toBe(true);
   });
 });
 

@@ -10,6 +10,11 @@
 //           | field ( ">" | ">=" | "<" | "<=" ) value
 //           | value ;                       free text
 //   value   = quoted | word ;
+//
+// Limits (docs/query-language.md, "Limits"): a filter is at most MAX_FILTER_LENGTH characters, nests at
+// most MAX_FILTER_DEPTH groups and negations (`(`, NOT and `-` together), holds at most MAX_FILTER_TERMS
+// terms, and a JSON path has at most MAX_JSON_PATH_STEPS steps (each step nests in SQL). Past a limit the parser fails with KT_QUERY_LIMIT at the column where the limit
+// is crossed, before any recursion can exhaust the stack or a back end its own expression limits.
 import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
 import type { CompareOp, QueryNode, ValueLiteral } from './ast.js';
 import { queryError } from './errors.js';
@@ -18,16 +23,26 @@ import { durationValue, numberValue, timeValue } from './literals.js';
 const FIELD_CHAR = /[A-Za-z0-9_.\-/~$@]/;
 const KEYWORDS = new Set(['AND', 'OR', 'NOT']);
 
+/** Longest filter accepted, in characters (UTF-16 code units). */
+export const MAX_FILTER_LENGTH = 16 * 1024;
+/** Deepest nesting of parentheses and negations (NOT, `-`) together. */
+export const MAX_FILTER_DEPTH = 100;
+/** Most terms in one filter, each value of a value list counting as one. */
+export const MAX_FILTER_TERMS = 500;
+/** Most steps of a JSON path (`requestObject.spec.containers.image` has 4). */
+export const MAX_JSON_PATH_STEPS = 64;
+
+type ParseErrorCode = 'KT_QUERY_SYNTAX' | 'KT_QUERY_FIELD' | 'KT_QUERY_VALUE' | 'KT_QUERY_LIMIT';
+
 class Parser {
   pos = 0;
+  /** Groups and negations open at the cursor. */
+  depth = 0;
+  /** Terms read so far. */
+  terms = 0;
   constructor(readonly input: string) {}
 
-  fail(
-    offset: number,
-    message: string,
-    code: 'KT_QUERY_SYNTAX' | 'KT_QUERY_FIELD' | 'KT_QUERY_VALUE' = 'KT_QUERY_SYNTAX',
-    hint?: string,
-  ): never {
+  fail(offset: number, message: string, code: ParseErrorCode = 'KT_QUERY_SYNTAX', hint?: string): never {
     throw queryError(code, this.input, offset, message, hint);
   }
 
@@ -45,7 +60,39 @@ class Parser {
     return m ? m[1] : undefined;
   }
 
+  /** Enters a group or negation at `at`; fails past MAX_FILTER_DEPTH. Paired with `this.depth--`. */
+  enter(at: number): void {
+    if (++this.depth > MAX_FILTER_DEPTH) {
+      this.fail(
+        at,
+        `the filter nests parentheses and negations more than ${MAX_FILTER_DEPTH} deep`,
+        'KT_QUERY_LIMIT',
+        `write the filter with fewer nested groups: NOT NOT x is x, and ((x)) is x (docs/query-language.md, "Limits")`,
+      );
+    }
+  }
+
+  /** Counts a term starting at `at`; fails past MAX_FILTER_TERMS. */
+  term(at: number): void {
+    if (++this.terms > MAX_FILTER_TERMS) {
+      this.fail(
+        at,
+        `the filter has more than ${MAX_FILTER_TERMS} terms`,
+        'KT_QUERY_LIMIT',
+        `split the search into several filters (docs/query-language.md, "Limits")`,
+      );
+    }
+  }
+
   parseQuery(): QueryNode {
+    if (this.input.length > MAX_FILTER_LENGTH) {
+      this.fail(
+        MAX_FILTER_LENGTH,
+        `the filter is ${this.input.length} characters long; the longest accepted is ${MAX_FILTER_LENGTH}`,
+        'KT_QUERY_LIMIT',
+        `shorten the filter or split the search (docs/query-language.md, "Limits")`,
+      );
+    }
     this.skipWs();
     if (this.eof()) return { type: 'all' };
     const node = this.parseOr();
@@ -93,18 +140,24 @@ class Parser {
     this.skipWs();
     const start = this.pos;
     if (this.keyword() === 'NOT') {
+      this.enter(start);
       this.pos += 3;
       this.skipWs();
       if (this.eof() || this.input[this.pos] === ')') this.fail(this.pos, 'expected a term after NOT');
-      return { type: 'not', child: this.parseUnary(), span: { start, end: this.pos } };
+      const child = this.parseUnary();
+      this.depth--;
+      return { type: 'not', child, span: { start, end: this.pos } };
     }
     if (
       this.input[this.pos] === '-' &&
       this.pos + 1 < this.input.length &&
       !/[\s)]/.test(this.input[this.pos + 1]!)
     ) {
+      this.enter(start);
       this.pos++;
-      return { type: 'not', child: this.parseUnary(), span: { start, end: this.pos } };
+      const child = this.parseUnary();
+      this.depth--;
+      return { type: 'not', child, span: { start, end: this.pos } };
     }
     return this.parsePrimary();
   }
@@ -115,6 +168,7 @@ class Parser {
     const c = this.input[this.pos];
     if (c === undefined) this.fail(this.pos, 'expected a term');
     if (c === '(') {
+      this.enter(start);
       this.pos++;
       this.skipWs();
       if (this.input[this.pos] === ')') this.fail(this.pos, 'empty parentheses');
@@ -122,9 +176,11 @@ class Parser {
       this.skipWs();
       if (this.input[this.pos] !== ')') this.fail(start, 'unclosed parenthesis');
       this.pos++;
+      this.depth--;
       return inner;
     }
     if (c === ')') this.fail(this.pos, 'unmatched closing parenthesis');
+    this.term(start);
     if (c === '"') {
       const value = this.readQuoted();
       return { type: 'text', value, span: { start, end: this.pos } };
@@ -178,6 +234,14 @@ class Parser {
 
   resolve(name: string, at: number): ResolvedField {
     const f = resolveField(name);
+    if (f?.kind === 'json' && f.path.length > MAX_JSON_PATH_STEPS) {
+      this.fail(
+        at,
+        `the path ${JSON.stringify(name.slice(0, 60) + (name.length > 60 ? '…' : ''))} has ${f.path.length} steps; the most accepted is ${MAX_JSON_PATH_STEPS}`,
+        'KT_QUERY_LIMIT',
+        'shorten the path (docs/query-language.md, "Limits")',
+      );
+    }
     if (f) return f;
     const s = suggestField(name);
     this.fail(
@@ -231,6 +295,7 @@ class Parser {
         this.fail(this.pos, 'expected a value after OR');
       }
       const vstart = this.pos;
+      if (children.length > 0) this.term(vstart);
       const value = this.readValue();
       this.checkMatchValue(field, name, value);
       children.push({ type: 'match', field: name, value, span: { start: vstart, end: this.pos } });
@@ -389,7 +454,10 @@ class Parser {
   }
 }
 
-/** Parses a filter; throws KubetrailError (KT_QUERY_SYNTAX, KT_QUERY_FIELD, KT_QUERY_VALUE) with the column. */
+/**
+ * Parses a filter; throws KubetrailError (KT_QUERY_SYNTAX, KT_QUERY_FIELD, KT_QUERY_VALUE, KT_QUERY_LIMIT)
+ * with the column.
+ */
 export function parseQuery(input: string): QueryNode {
   return new Parser(input).parseQuery();
 }

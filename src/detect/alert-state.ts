@@ -157,6 +157,9 @@ export async function openAlertLog(
   store: Store,
   opts: { existing?: boolean } = {},
 ): Promise<AlertLog | undefined> {
+  // A DuckDB store read through the server that holds it (src/store/remote.ts): its alerts too.
+  if ('alertLog' in store && typeof store.alertLog === 'function')
+    return (store.alertLog as () => AlertLog)();
   const ch = await asClickHouse(store);
   if (ch) {
     const { ClickHouseAlertLog } = await import('../store/clickhouse/alerts.js');

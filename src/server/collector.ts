@@ -27,6 +27,7 @@ import { openStore } from '../store/open.js';
 import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 import type { RuleInfo } from './api/index.js';
+import { announceServer } from './announce.js';
 import { buildServer } from './app.js';
 import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
@@ -264,6 +265,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     });
   }
   for (const s of sources) s.start();
+  // The discovery file beside a DuckDB store lets the CLI read through this server (src/server/announce.ts).
+  const announcement = announceServer({ db, store, server, auth, ...(tls ? { tls } : {}), logger });
   // Retention: whole UTC days older than `retention` leave the store, at start and every hour.
   const retention = config.retention
     ? new RetentionTask(store, {
@@ -292,6 +295,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests; flushing');
+      announcement?.close();
       hub.close();
       await server.close();
       await Promise.all(sources.map((s) => s.stop()));

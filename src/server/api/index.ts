@@ -12,6 +12,7 @@ import { registerAggregateRoutes } from './aggregate.js';
 import { registerAlertRoutes } from './alerts.js';
 import { sendError, type ApiContext } from './common.js';
 import { registerEventRoutes } from './events.js';
+import { registerLocalRoutes } from './local.js';
 import { registerObjectRoutes } from './objects.js';
 import { registerPolicyRoutes } from './policy.js';
 import { registerSessionRoutes } from './session.js';
@@ -91,6 +92,7 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     registerObjectRoutes(api, ctx, guard);
     registerAlertRoutes(api, ctx, guard);
     registerPolicyRoutes(api, ctx, guard);
+    registerLocalRoutes(api, ctx);
 
     let doc: string | undefined;
     api.get('/api/openapi.json', guard(), async (_req, reply) => {

@@ -2,7 +2,8 @@
 // records; a single writer loop gathers what is waiting into one store write per source (group commit),
 // runs the transforms on it, writes it durably, and only then settles each submission. A full queue
 // either makes the caller wait (file sources: backpressure) or refuses at once (webhook: the API server
-// is told to retry). Stored records are then handed to listeners (live stream, metrics).
+// is told to retry). Records newly stored are then handed to listeners (live stream, metrics): a batch
+// sent again, whose events are all duplicates, reaches no listener.
 import type { EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
 import type { Store, WriteResult } from '../store/store.js';
@@ -25,7 +26,7 @@ export interface SourceCounts {
 }
 
 export interface QueueListener {
-  /** After a durable write: the records as stored (after the transforms). */
+  /** After a durable write: the records newly stored (after the transforms; duplicates left out). */
   stored?(records: readonly EventRecord[], source: string): void;
   /** After each write attempt, its duration in seconds and whether it failed. */
   wrote?(seconds: number, source: string, failed: boolean): void;
@@ -160,15 +161,17 @@ export class IngestQueue {
     try {
       const batch = taken.length === 1 ? taken[0]!.records : taken.flatMap((s) => s.records);
       const out = await runTransforms(this.transforms, batch);
-      const result = await this.store.write(out);
+      const result = await this.store.write(out, { reportNew: true });
       const dropped = batch.length - out.length;
       c.stored += result.stored;
       c.duplicates += result.duplicates;
       c.dropped += dropped;
+      const fresh = result.fresh ? result.fresh.map((i) => out[i]!) : out;
       for (const l of this.listeners) l.wrote?.((performance.now() - started) / 1000, source, false);
-      for (const l of this.listeners) if (out.length > 0) l.stored?.(out, source);
+      for (const l of this.listeners) if (fresh.length > 0) l.stored?.(fresh, source);
       // Per-submission results are the totals of the write they were part of.
-      for (const s of taken) s.resolve({ ...result, dropped });
+      const totals = { stored: result.stored, duplicates: result.duplicates, dropped };
+      for (const s of taken) s.resolve(totals);
     } catch (err) {
       for (const l of this.listeners) l.wrote?.((performance.now() - started) / 1000, source, true);
       for (const s of taken) s.reject(err);

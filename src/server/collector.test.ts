@@ -456,6 +456,32 @@ describe('collector: file source, live stream, operations', () => {
     expect(got.find((r) => r.event.auditID === 'f2')?.cluster).toBe('filecluster');
   });
 
+  it('streams each stored event once: a batch posted again reaches no stream', async () => {
+    const c = await start();
+    const { token } = c.auth.tokens.create({ role: 'analyst', name: 'stream' });
+    const ac = new AbortController();
+    cleanups.push(() => ac.abort());
+    const res = await fetch(`${c.url}/api/v1/stream`, {
+      signal: ac.signal,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const got: string[] = [];
+    void readSse(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
+      if (event === 'audit') got.push((JSON.parse(data) as EventRecord).event.auditID);
+    }).catch(() => undefined);
+    const [r1, r2, r3] = ['r1', 'r2', 'r3'].map((auditID) => makeEvent({ auditID }));
+    const batch = eventList([r1!, r2!]);
+    expect((await post(`${c.url}/webhook`, batch)).body).toMatchObject({ stored: 2 });
+    expect((await post(`${c.url}/webhook`, batch)).body).toMatchObject({ stored: 0, duplicates: 2 });
+    // Half old, half new: only the new one is streamed.
+    const mixed = eventList([r2!, r3!]);
+    expect((await post(`${c.url}/webhook`, mixed)).body).toMatchObject({ stored: 1, duplicates: 1 });
+    expect((await post(`${c.url}/webhook`, batch)).status).toBe(200);
+    await post(`${c.url}/webhook`, eventList([makeEvent({ auditID: 'last' })]));
+    for (let i = 0; i < 300 && !got.includes('last'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toEqual(['r1', 'r2', 'r3', 'last']);
+  });
+
   it('rejects a bad stream filter with its position', async () => {
     const c = await start();
     const { token } = c.auth.tokens.create({ role: 'analyst', name: 'stream' });

@@ -89,6 +89,27 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.count(parseQuery('*'))).toBe(60);
     });
 
+    it('says which records of a write were newly stored, when asked', async () => {
+      // An hour before the data set, removed again at the end.
+      const t = iso(T0 - 3_600_000_000);
+      const at = (id: string) =>
+        rec(makeEvent({ auditID: id, requestReceivedTimestamp: t, stageTimestamp: t }), 'west');
+      const [a, b, c] = [at('new-a'), at('new-b'), at('new-c')];
+      // Nothing stored in the range yet, then some of it stored: both ways of writing.
+      expect(await store.write([a, b, a], { reportNew: true })).toEqual({
+        stored: 2,
+        duplicates: 1,
+        fresh: [0, 1],
+      });
+      expect(await store.write([b, c, c, a], { reportNew: true })).toEqual({
+        stored: 1,
+        duplicates: 3,
+        fresh: [1],
+      });
+      expect(await store.write([a, c], { reportNew: true })).toEqual({ stored: 0, duplicates: 2, fresh: [] });
+      expect(await store.deleteBefore(T0)).toBe(3);
+    });
+
     it('keeps distinct events that share an auditID and stage', async () => {
       const a = records[0]!;
       const twin = rec({ ...a.event, userAgent: 'another-client' }, a.cluster);

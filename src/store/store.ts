@@ -14,6 +14,16 @@ export interface WriteResult {
   stored: number;
   /** Events already present (same cluster, auditID, stage and content) and not stored again. */
   duplicates: number;
+  /**
+   * With `reportNew`: the positions (in the records written, ascending) of the records newly stored;
+   * a record stored before, or repeated earlier in the same batch, is not listed.
+   */
+  fresh?: number[];
+}
+
+export interface WriteOptions {
+  /** Say which records were newly stored (WriteResult.fresh), e.g. to stream each event once. */
+  reportNew?: boolean;
 }
 
 export interface EventQuery extends TimeRange {
@@ -73,7 +83,7 @@ export interface Store {
   /** Kind of back end, for messages: "duckdb" or "clickhouse". */
   readonly kind: string;
   /** Writes a batch durably; resolves only once the batch is committed. Idempotent. */
-  write(records: readonly EventRecord[]): Promise<WriteResult>;
+  write(records: readonly EventRecord[], opts?: WriteOptions): Promise<WriteResult>;
   query(q: EventQuery): Promise<EventPage>;
   count(filter: QueryNode, range?: TimeRange): Promise<number>;
   stats(q: StatsQuery): Promise<StatsRow[]>;

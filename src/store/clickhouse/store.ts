@@ -33,6 +33,7 @@ import type {
   StatsRow,
   Store,
   TimeRange,
+  WriteOptions,
   WriteResult,
 } from '../store.js';
 import { migrate } from './migrations.js';
@@ -399,26 +400,35 @@ export class ClickHouseStore implements Store {
 
   // ---------------------------------------------------------------- writing
 
-  async write(records: readonly EventRecord[]): Promise<WriteResult> {
-    return this.writeRows(records.map((r) => toRow(r)));
+  async write(records: readonly EventRecord[], opts: WriteOptions = {}): Promise<WriteResult> {
+    return this.writeRows(
+      records.map((r) => toRow(r)),
+      opts,
+    );
   }
 
-  async writeRows(rows: readonly EventRow[]): Promise<WriteResult> {
-    if (rows.length === 0) return { stored: 0, duplicates: 0 };
+  async writeRows(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
+    if (rows.length === 0)
+      return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
     if (this.readOnly) {
       throw new KubetrailError('KT_STORE_WRITE', `${this.location.display} is open read-only`);
     }
     return this.writeLock.run(async () => {
       const seen = new Set<string>();
       const unique: EventRow[] = [];
-      for (const r of rows) {
+      /** Position in `rows` of each unique row. */
+      const at: number[] = [];
+      for (const [i, r] of rows.entries()) {
         if (seen.has(r.content_hash)) continue;
         seen.add(r.content_hash);
         unique.push(r);
+        at.push(i);
       }
       try {
         const stored = await this.storedHashes(unique);
         const fresh = unique.filter((r) => !stored.has(r.content_hash)).sort((a, b) => a.ts - b.ts);
+        const result: WriteResult = { stored: fresh.length, duplicates: rows.length - fresh.length };
+        if (opts.reportNew) result.fresh = at.filter((_, k) => !stored.has(unique[k]!.content_hash));
         for (const chunk of byDays(fresh, DAYS_PER_INSERT)) {
           await this.client.insert({
             table: this.events,
@@ -426,7 +436,7 @@ export class ClickHouseStore implements Store {
             format: 'JSONEachRow',
           });
         }
-        return { stored: fresh.length, duplicates: rows.length - fresh.length };
+        return result;
       } catch (err) {
         throw new KubetrailError(
           'KT_STORE_WRITE',

@@ -26,6 +26,7 @@ import type {
   StatsRow,
   Store,
   TimeRange,
+  WriteOptions,
   WriteResult,
 } from '../store.js';
 import { createStagingTableSql, STAGING_SELECT } from './schema.js';
@@ -105,12 +106,16 @@ export class DuckDBStore implements Store {
 
   // ---------------------------------------------------------------- writing
 
-  async write(records: readonly EventRecord[]): Promise<WriteResult> {
-    return this.writeRows(records.map((r) => toRow(r)));
+  async write(records: readonly EventRecord[], opts: WriteOptions = {}): Promise<WriteResult> {
+    return this.writeRows(
+      records.map((r) => toRow(r)),
+      opts,
+    );
   }
 
-  async writeRows(rows: readonly EventRow[]): Promise<WriteResult> {
-    if (rows.length === 0) return { stored: 0, duplicates: 0 };
+  async writeRows(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
+    if (rows.length === 0)
+      return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
     if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
     return this.writeLock.run(async () => {
       const conn = this.connection;
@@ -121,12 +126,15 @@ export class DuckDBStore implements Store {
       // Duplicates inside the batch are dropped here; duplicates of stored events by the INSERT below.
       const seen = new Set<string>();
       const unique: EventRow[] = [];
+      /** Position in `rows` of each unique row. */
+      const at: number[] = [];
       let minTs = Number.POSITIVE_INFINITY;
       let maxTs = Number.NEGATIVE_INFINITY;
-      for (const r of rows) {
+      for (const [i, r] of rows.entries()) {
         if (seen.has(r.content_hash)) continue;
         seen.add(r.content_hash);
         unique.push(r);
+        at.push(i);
         if (r.ts < minTs) minTs = r.ts;
         if (r.ts > maxTs) maxTs = r.ts;
       }
@@ -142,22 +150,31 @@ export class DuckDBStore implements Store {
           `SELECT count(*) FROM (SELECT 1 FROM events WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) LIMIT 1)`,
           range,
         );
-        const r =
-          Number(overlap.getRows()[0]![0]) === 0
-            ? await conn.runAndReadAll(
-                `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`,
-              )
-            : await conn.runAndReadAll(
-                `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
+        const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
+        // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
+        const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
+        const r = !anyStored
+          ? await conn.runAndReadAll(
+              `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`,
+            )
+          : await conn.runAndReadAll(
+              `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
                    SELECT 1 FROM events e
                    WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-                 ORDER BY s.ts`,
-                range,
-              );
+                 ORDER BY s.ts${returning}`,
+              range,
+            );
         await conn.run('DELETE FROM kt_staging');
         await conn.run('COMMIT');
+        if (returning) {
+          const added = new Set(r.getRows().map((row) => String(row[0])));
+          const fresh = at.filter((_, k) => added.has(unique[k]!.content_hash));
+          return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
+        }
         const stored = Number(r.getRows()[0]?.[0] ?? 0);
-        return { stored, duplicates: rows.length - stored };
+        return opts.reportNew
+          ? { stored, duplicates: rows.length - stored, fresh: at }
+          : { stored, duplicates: rows.length - stored };
       } catch (err) {
         await conn.run('ROLLBACK').catch(() => undefined);
         throw new KubetrailError(

@@ -1,5 +1,6 @@
-// Helpers shared by CLI commands: option parsing (time ranges, formats, limits), where output goes, and
-// which store to open.
+// Helpers shared by CLI commands: option parsing (time ranges, formats, limits), where output goes (and
+// what happens when its reader goes away), and which store to open.
+import type { EventEmitter } from 'node:events';
 import { Option } from 'commander';
 import { parseTimeArg } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
@@ -11,11 +12,43 @@ export interface Io {
   width: number;
   /** Whether stderr is a terminal (progress bars, colors). */
   interactive: boolean;
+  /** Whether stdout is a terminal: tables are then fitted to `width`; in a pipe `-o wide` is never cut. */
+  terminal?: boolean;
   /** Exit status a command asks for without failing (1 for "nothing found" and the like). */
   exitCode?: number;
 }
 
+/**
+ * Standard output whose reader has gone (`kubetrail query -o ndjson | head -1`): the command stops at once
+ * and quietly with exit status 0, as ripgrep does (C tools die of SIGPIPE, which Node ignores and turns
+ * into an EPIPE error that would otherwise crash with a stack trace). Any other write error on standard
+ * output is reported in one line with exit status 3. Errors writing standard error are ignored: there is
+ * nowhere left to report them.
+ */
+export function stopOnClosedOutput(
+  stdout: EventEmitter,
+  stderr: EventEmitter,
+  exit: (code: number) => void = (code) => process.exit(code),
+  report: (text: string) => void = (t) => void process.stderr.write(t),
+): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return exit(0);
+    try {
+      report(`kubetrail: cannot write the output: ${err.message}\n`);
+    } finally {
+      exit(3);
+    }
+  });
+  stderr.on('error', () => undefined);
+}
+
+let outputGuarded = false;
+
 export function processIo(): Io {
+  if (!outputGuarded) {
+    outputGuarded = true;
+    stopOnClosedOutput(process.stdout, process.stderr);
+  }
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
@@ -24,6 +57,7 @@ export function processIo(): Io {
         ? process.stdout.columns
         : Number(process.env.COLUMNS) || 160,
     interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+    terminal: Boolean(process.stdout.isTTY),
   };
 }
 

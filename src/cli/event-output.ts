@@ -109,13 +109,22 @@ export function csvLine(r: EventRecord): string {
   ]);
 }
 
-/** Renders events in one of the formats; the result ends with a newline unless empty. */
-export function formatEvents(records: readonly EventRecord[], format: EventFormat, width: number): string {
+/**
+ * Renders events in one of the formats; the result ends with a newline unless empty. `table` is fitted to
+ * `width`; `wide` too on a terminal, but not when `terminal` is false (a pipe or a file), where it keeps
+ * every value whole (addresses, user agents, IDs) for the program or file that reads it.
+ */
+export function formatEvents(
+  records: readonly EventRecord[],
+  format: EventFormat,
+  width: number,
+  terminal = false,
+): string {
   switch (format) {
     case 'table':
     case 'wide':
       if (records.length === 0) return '';
-      return `${renderTable(records, format === 'table' ? TABLE : WIDE, width)}\n`;
+      return `${renderTable(records, format === 'table' ? TABLE : WIDE, format === 'wide' && !terminal ? Infinity : width)}\n`;
     case 'ndjson':
       return records.map((r) => `${JSON.stringify(r.event)}\n`).join('');
     case 'json':

@@ -1,13 +1,18 @@
 // The CLI under hostile or awkward input, run in process on real files and a real DuckDB store: filters
 // past the language's limits, directories with entries that cannot be read, logs of garbage, output
 // piped to a reader that stops early, wide tables in pipes, and setup defaults that match the server.
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopOnClosedOutput } from './common.js';
+import { formatEvents } from './event-output.js';
 import { MAX_FILTER_DEPTH, MAX_JSON_PATH_STEPS } from '../query/syntax/parser.js';
 import { runCli } from '../test-support/cli.js';
 import { makeEvent } from '../test-support/events.js';
+import { available, BUILD, repoRoot } from '../test-support/requirements.js';
 
 let dir: string;
 beforeAll(() => {
@@ -65,5 +70,78 @@ describe('filters past the limits', () => {
         .split('\n')
         .map((l) => JSON.parse(l).verb),
     ).toEqual(['get']);
+  });
+});
+
+describe('output whose reader goes away', () => {
+  it('stops with status 0 and nothing on stderr on EPIPE; reports other write errors with status 3', () => {
+    const out = new EventEmitter();
+    const err = new EventEmitter();
+    const exits: number[] = [];
+    const reports: string[] = [];
+    stopOnClosedOutput(
+      out,
+      err,
+      (c) => void exits.push(c),
+      (t) => void reports.push(t),
+    );
+    out.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(exits).toEqual([0]);
+    expect(reports).toEqual([]);
+    out.emit('error', Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    expect(exits).toEqual([0, 3]);
+    expect(reports).toEqual(['kubetrail: cannot write the output: no space left on device\n']);
+    // A closed stderr is not an unhandled error either.
+    expect(() => err.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).not.toThrow();
+  });
+
+  it.skipIf(!available(BUILD))(
+    '`kubetrail query -o ndjson | head -1` exits 0 without a stack trace (the built CLI)',
+    async () => {
+      const log = path.join(dir, 'many.log');
+      writeFileSync(log, ndjson(...Array.from({ length: 3000 }, () => makeEvent())));
+      const child = spawn(
+        process.execPath,
+        [path.join(repoRoot, 'bin/kubetrail.js'), 'query', '--file', log, '-o', 'ndjson', '--limit', '3000'],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } },
+      );
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const first = await new Promise<string>((resolve) => {
+        let got = '';
+        child.stdout.on('data', (c: Buffer) => {
+          got += c.toString();
+          const nl = got.indexOf('\n');
+          // Like `head -1`: read one line, then close the pipe while the CLI is still writing.
+          if (nl >= 0) {
+            child.stdout.destroy();
+            resolve(got.slice(0, nl));
+          }
+        });
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(JSON.parse(first).kind).toBe('Event');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    },
+  );
+});
+
+describe('-o wide', () => {
+  const ua = `Mozilla/5.0 (X11; Linux x86_64) ${'AppleWebKit/537.36 (KHTML, like Gecko) '.repeat(3)}kubectl/v1.30.0`;
+  const ip = '2001:db8:85a3:1234:5678:8a2e:370:7334';
+
+  it('keeps addresses and user agents whole when piped, and fits a terminal', async () => {
+    const log = path.join(dir, 'wide.log');
+    const event = makeEvent({ userAgent: ua, sourceIPs: [ip] });
+    writeFileSync(log, ndjson(event));
+    const r = await runCli(['query', '--file', log, '-o', 'wide'], 120);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(ua);
+    expect(r.out).toContain(ip);
+    expect(r.out).not.toContain('…');
+    const onTerminal = formatEvents([{ cluster: 'default', event }], 'wide', 120, true);
+    expect(onTerminal).not.toContain(ua);
+    expect(onTerminal).toContain('…');
   });
 });

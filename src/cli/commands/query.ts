@@ -101,7 +101,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
           await store.close();
         }
       }
-      io.out(formatEvents(records, format, io.width));
+      io.out(formatEvents(records, format, io.width, io.terminal));
       if (more) io.err(`note: showing ${n(records.length)}; ${more} (use --limit to see more)\n`);
       if (records.length === 0) {
         if (format === 'table' || format === 'wide') io.err('no events matched\n');

@@ -11,6 +11,15 @@ import type { Guard } from './index.js';
 
 const loginBody = z.strictObject({ token: z.string().min(1, { error: 'must not be empty' }).max(4096) });
 
+/** A login body holds one token (at most 4096 characters): anything much larger is refused unread. */
+export const LOGIN_MAX_BYTES = 8192;
+
+function loginTooLarge(): KubetrailError {
+  return new KubetrailError('KT_BODY_TOO_LARGE', `a login body is larger than ${LOGIN_MAX_BYTES} bytes`, {
+    hint: 'send {"token": "…"} with only the API token that `kubetrail token create` printed (as the login form does)',
+  });
+}
+
 const createTokenBody = z.strictObject({
   role: z.enum(ROLES),
   name: z.string().optional(),
@@ -26,8 +35,18 @@ function userJson(p: Principal) {
 export function registerSessionRoutes(app: FastifyInstance, ctx: ApiContext, guard: Guard): void {
   const { auth } = ctx;
 
-  app.post('/api/v1/login', async (req, reply) => {
-    const body = validate(loginBody, jsonBody(req, 8192), 'field');
+  const loginLimits = {
+    bodyLimit: LOGIN_MAX_BYTES,
+    errorHandler: (err: Error & { statusCode?: number; code?: string }) => {
+      const large =
+        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
+        err.statusCode === 413 ||
+        (err instanceof KubetrailError && err.code === 'KT_BODY_TOO_LARGE');
+      throw large ? loginTooLarge() : err;
+    },
+  };
+  app.post('/api/v1/login', loginLimits, async (req, reply) => {
+    const body = validate(loginBody, jsonBody(req, LOGIN_MAX_BYTES), 'field');
     let record;
     try {
       record = auth.login(body.token, req.socket.remoteAddress ?? '');

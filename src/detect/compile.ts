@@ -12,6 +12,7 @@ import {
   searchUnder,
   type Definitions,
 } from './condition.js';
+import type { IpLists } from './ip-list.js';
 import { compilePlanned, keyFunction, requirements } from './plan.js';
 import { templateFields } from './template.js';
 import type { Problem, RuleSet } from './load.js';
@@ -32,8 +33,14 @@ function durationUs(text: string, what: string): number {
   return Math.round(ms * 1000);
 }
 
-/** Compiles one rule definition; throws ConditionError. */
-export function compileRule(def: RuleDef, defs: Definitions): CompiledRule {
+/** A rule naming an IP list no one configured: it matches nothing. */
+const noList = (): boolean => false;
+
+/**
+ * Compiles one rule definition; throws ConditionError. `ipLists` are the configured IP lists (a rule
+ * naming another list matches nothing).
+ */
+export function compileRule(def: RuleDef, defs: Definitions, ipLists?: IpLists): CompiledRule {
   const node = expandCondition(def.condition, defs);
   const predicate = compilePlanned(node);
   const exceptions: CompiledException[] = def.exceptions.map((e) => {
@@ -66,6 +73,10 @@ export function compileRule(def: RuleDef, defs: Definitions): CompiledRule {
     if (items === undefined) throw new ConditionError(`search under ${s.under}: unknown list ${s.for}`);
     return searchUnder(s.under, items);
   });
+  if (def.ipList !== undefined) {
+    const { name, outside } = def.ipList;
+    requires.push(ipLists?.has(name) ? ipLists.matcher(name, outside) : noList);
+  }
   const used: string[] = [];
   let aggregate: CompiledRule['aggregate'];
   if (def.aggregate) {
@@ -102,7 +113,15 @@ export function compileRule(def: RuleDef, defs: Definitions): CompiledRule {
   for (const f of used) ruleField(f);
   const expanded = printCondition(node);
   const version = createHash('sha256')
-    .update(JSON.stringify([expanded, def.search, def.aggregate ?? null, def.firstSeen ?? null]))
+    .update(
+      JSON.stringify([
+        expanded,
+        def.search,
+        def.aggregate ?? null,
+        def.firstSeen ?? null,
+        def.ipList ?? null,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   return {
@@ -129,12 +148,12 @@ export function compileRule(def: RuleDef, defs: Definitions): CompiledRule {
 }
 
 /** Compiles every rule of a set (enabled or not); problems are appended. */
-export function compileRuleSet(set: RuleSet, problems: Problem[]): CompiledRule[] {
+export function compileRuleSet(set: RuleSet, problems: Problem[], ipLists?: IpLists): CompiledRule[] {
   const defs = definitions(set);
   const out: CompiledRule[] = [];
   for (const def of set.rules) {
     try {
-      out.push(compileRule(def, defs));
+      out.push(compileRule(def, defs, ipLists));
     } catch (err) {
       if (!(err instanceof ConditionError)) throw err;
       problems.push({

@@ -9,6 +9,7 @@ import { normalizeEvent } from '../ingest/normalize.js';
 import type { Definitions } from './condition.js';
 import { compileRule } from './compile.js';
 import { DetectionEngine } from './engine.js';
+import { IpLists } from './ip-list.js';
 import type { Alert, CompiledRule, ExampleCase } from './types.js';
 
 /** Start time of every example (event times are offsets from it). */
@@ -99,13 +100,18 @@ export function runExamples(rule: CompiledRule, defs?: Definitions): ExampleResu
     const base = { rule: rule.def.id, name: c.name, expect: c.expect, ...(c.line ? { line: c.line } : {}) };
     try {
       let run = enabled;
-      if (c.lists || c.macros) {
+      if (c.lists || c.macros || c.ipLists) {
         if (!defs) throw new Error('this example redefines lists or macros: run it with its rule set');
         const merged: Definitions = {
           lists: new Map([...defs.lists, ...Object.entries(c.lists ?? {})]),
           macros: new Map([...defs.macros, ...Object.entries(c.macros ?? {})]),
         };
-        run = compileRule(enabled.def, merged);
+        let ipLists: IpLists | undefined;
+        if (c.ipLists) {
+          ipLists = new IpLists();
+          for (const [name, entries] of Object.entries(c.ipLists)) ipLists.addEntries(name, entries);
+        }
+        run = compileRule(enabled.def, merged, ipLists);
       }
       const engine = new DetectionEngine([run]);
       const alerts = engine.processBatch(exampleEvents(c, rule.def.id));

@@ -62,6 +62,7 @@ const caseSchema = z.union([
       event: z.record(z.string(), z.unknown()).optional(),
       events: z.array(stepSchema).min(1).optional(),
       lists: z.record(z.string(), z.array(z.string())).optional(),
+      ipLists: z.record(z.string(), z.array(z.string())).optional(),
       macros: z.record(z.string(), z.string()).optional(),
     })
     .strict()
@@ -70,6 +71,10 @@ const caseSchema = z.union([
     }),
   z.record(z.string(), z.unknown()),
 ]);
+
+const ipListName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must name an IP list, as in tor-exit-nodes');
 
 const ruleSchema = z
   .object({
@@ -94,6 +99,9 @@ const ruleSchema = z
           })
           .strict(),
       )
+      .optional(),
+    ipList: z
+      .union([ipListName, z.object({ name: ipListName, outside: z.boolean().optional() }).strict()])
       .optional(),
     output: z.string().min(1).optional(),
     aggregate: z
@@ -203,12 +211,13 @@ function toCase(raw: unknown, expect: 'fire' | 'quiet', index: number, line?: nu
   const named = typeof c.name === 'string' ? c.name : `${expect} #${index + 1}`;
   const overrides = {
     ...(c.lists ? { lists: c.lists as Record<string, string[]> } : {}),
+    ...(c.ipLists ? { ipLists: c.ipLists as Record<string, string[]> } : {}),
     ...(c.macros ? { macros: c.macros as Record<string, string> } : {}),
   };
   if (Array.isArray(c.events)) {
     return { name: named, expect, steps: c.events as ExampleCase['steps'], ...overrides, line };
   }
-  const wrapperKeys = new Set(['name', 'event', 'lists', 'macros']);
+  const wrapperKeys = new Set(['name', 'event', 'lists', 'ipLists', 'macros']);
   if (c.event && typeof c.event === 'object' && Object.keys(c).every((k) => wrapperKeys.has(k))) {
     return {
       name: named,
@@ -258,6 +267,14 @@ function toRule(e: RuleEntry, pf: ParsedFile, i: number, problems: Problem[]): R
     condition: e.condition!.trim(),
     exceptions: (e.exceptions ?? []) as ExceptionDef[],
     search: e.search ?? [],
+    ...(e.ipList !== undefined
+      ? {
+          ipList:
+            typeof e.ipList === 'string'
+              ? { name: e.ipList, outside: false }
+              : { name: e.ipList.name, outside: e.ipList.outside ?? false },
+        }
+      : {}),
     output: e.output!.trim(),
     ...(e.aggregate ? { aggregate: e.aggregate } : {}),
     ...(e.firstSeen ? { firstSeen: e.firstSeen } : {}),

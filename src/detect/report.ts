@@ -70,7 +70,7 @@ export async function reportMarkdown(corpus: string): Promise<string> {
             .map((x) => x.test.test)
             .join('; ')}`;
     out.push(
-      `| ${c.rule} | ${c.passing ? `\`${c.passing}\`` : c.covering.map((x) => `\`${x}\``).join(', ') || '-'} | ${t.filter((x) => x.fired).length}/${t.length} fire | ${f.filter((x) => !x.fired).length}/${f.length} quiet | ${result} |`,
+      `| ${c.rule} | ${c.covering.map((x) => `\`${x}\``).join(', ') || '-'} | ${t.filter((x) => x.fired).length}/${t.length} fire | ${f.filter((x) => !x.fired).length}/${f.length} quiet | ${result} |`,
     );
   }
   return `${out.join('\n')}\n`;

@@ -9,6 +9,7 @@ import {
   type Problem,
   type RuleSet,
 } from './load.js';
+import type { IpLists } from './ip-list.js';
 import type { CompiledRule } from './types.js';
 
 export interface LoadRulesOptions {
@@ -16,6 +17,8 @@ export interface LoadRulesOptions {
   files?: readonly string[];
   /** Include the built-in pack (default true). */
   builtin?: boolean;
+  /** The configured IP lists rules may name (`ipList:`); rules naming others match nothing. */
+  ipLists?: IpLists;
 }
 
 export interface LoadedRules {
@@ -30,7 +33,7 @@ export function inspectRules(opts: LoadRulesOptions = {}): LoadedRules {
   const problems: Problem[] = [];
   const files = [...(opts.builtin === false ? [] : builtinRuleFiles()), ...expandRulePaths(opts.files ?? [])];
   const set = readRuleSet(files, problems);
-  const rules = compileRuleSet(set, problems);
+  const rules = compileRuleSet(set, problems, opts.ipLists);
   return { set, rules, problems };
 }
 

@@ -47,6 +47,13 @@ export interface AggregateDef {
   baseline?: { factor: number; learn: string };
 }
 
+/** A rule's reference to an IP list. */
+export interface IpListRef {
+  name: string;
+  /** Match events none of whose source addresses is in the list (default: some address is in it). */
+  outside: boolean;
+}
+
 /** A search below a JSON path: some key or string value there matches an item of the list. */
 export interface SearchDef {
   under: string;
@@ -87,6 +94,8 @@ export interface ExampleCase {
   steps: ExampleStep[];
   /** Lists and macros redefined for this example, as a user's rule file would (to show inert rules firing). */
   lists?: Record<string, string[]>;
+  /** IP lists configured for this example (name → addresses and CIDR ranges), as --ip-list would. */
+  ipLists?: Record<string, string[]>;
   macros?: Record<string, string>;
   /** Where it is, for messages. */
   line?: number;
@@ -107,6 +116,12 @@ export interface RuleDef {
   exceptions: ExceptionDef[];
   /** Searches that must all match too (keys and values below a path, which filters cannot name). */
   search: SearchDef[];
+  /**
+   * An IP list (configured from a file, src/detect/ip-list.ts) that a source address must be in too, or
+   * with `outside`, that no source address may be in; the rule matches nothing while the list is not
+   * configured.
+   */
+  ipList?: IpListRef;
   output: string;
   aggregate?: AggregateDef;
   firstSeen?: FirstSeenDef;

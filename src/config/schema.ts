@@ -132,8 +132,19 @@ export const configSchema = z.strictObject({
       loginWindowSeconds: z.number().int().min(1).max(86_400).default(300),
       /** Most stored events a policy simulation over HTTP reads. */
       simulateMaxEvents: z.number().int().min(1).max(100_000_000).default(500_000),
+      /** Live streams (`/api/v1/stream`) one token may hold open at once (its sessions included). */
+      streamsPerToken: z.number().int().min(1).max(10_000).default(8),
+      /** Live streams the server holds open at once, for every token together. */
+      streamsTotal: z.number().int().min(1).max(100_000).default(256),
     })
-    .default({ sessionHours: 12, loginMaxFailures: 10, loginWindowSeconds: 300, simulateMaxEvents: 500_000 }),
+    .default({
+      sessionHours: 12,
+      loginMaxFailures: 10,
+      loginWindowSeconds: 300,
+      simulateMaxEvents: 500_000,
+      streamsPerToken: 8,
+      streamsTotal: 256,
+    }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,6 +1,6 @@
 // The collector's Prometheus metrics: events received, stored, duplicated, quarantined and dropped per
 // source, queue depth, store write latency, checkpoint lag of file sources, store errors and refused
-// webhook requests. Each server has its own registry (tests run several in one process).
+// webhook requests, live-stream clients and refused streams. Each server has its own registry (tests run several in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IngestQueue } from '../pipeline/ingest-queue.js';
 
@@ -10,6 +10,8 @@ export interface CollectorMetrics {
   webhookRejected: Counter<'reason'>;
   webhookRequests: Histogram<'code'>;
   streamClients: Gauge;
+  /** Live streams refused at a limit: `token` (api.streamsPerToken) or `total` (api.streamsTotal). */
+  streamRejected: Counter<'limit'>;
   checkpointLag: Gauge<'file'>;
 }
 
@@ -111,5 +113,19 @@ export function createMetrics(
     help: 'Connected live-stream clients.',
     registers: [registry],
   });
-  return { registry, quarantined, webhookRejected, webhookRequests, streamClients, checkpointLag };
+  const streamRejected = new Counter({
+    name: 'kubetrail_stream_rejected_total',
+    help: 'Live streams refused because a token (limit="token") or the server (limit="total") had the most open.',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    quarantined,
+    webhookRejected,
+    webhookRequests,
+    streamClients,
+    streamRejected,
+    checkpointLag,
+  };
 }

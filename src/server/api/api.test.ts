@@ -433,6 +433,29 @@ describe('HTTP API', () => {
     ).toBe(true);
   });
 
+  it('holds at most 8 live streams per token by default: the 9th gets 429 KT_STREAM_LIMIT', async () => {
+    const ac = new AbortController();
+    const open = (token: string) =>
+      fetch(`${c.url}/api/v1/stream`, { signal: ac.signal, headers: { authorization: `Bearer ${token}` } });
+    try {
+      for (let i = 0; i < 8; i++) expect((await open(t.admin)).status).toBe(200);
+      expect(c.hub.countOf('admin')).toBe(8);
+      const ninth = await open(t.admin);
+      expect(ninth.status).toBe(429);
+      const body = (await ninth.json()) as Answer['body'];
+      expect(body.error).toMatchObject({ code: 'KT_STREAM_LIMIT', where: { path: 'api.streamsPerToken' } });
+      expect(body.error?.message).toContain('"admin" already has 8 live streams open');
+      // Another token is not affected.
+      expect((await open(t.analyst)).status).toBe(200);
+      const metrics = await (await fetch(`${c.url}/metrics`)).text();
+      expect(metrics).toMatch(/kubetrail_stream_rejected_total\{limit="token"\} 1/);
+    } finally {
+      ac.abort();
+    }
+    for (let i = 0; i < 200 && c.hub.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.hub.countOf('admin')).toBe(0);
+  });
+
   it('answers histograms with an automatic interval, zero-filled, optionally split', async () => {
     const r = await call(c, 'GET', `/api/v1/histogram?q=resource:deployments&${SINCE}`, { token: t.analyst });
     expect(r.status).toBe(200);
@@ -711,6 +734,36 @@ describe('HTTP API: no token, rate limit', () => {
       expect(limited.body.error?.code).toBe('KT_RATE_LIMITED');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     } finally {
+      await c.close();
+    }
+  });
+
+  it('holds at most api.streamsTotal live streams in all, and admits again once one closes', async () => {
+    const c = await start({ api: { streamsPerToken: 2, streamsTotal: 3 } });
+    const ac = [new AbortController(), new AbortController()];
+    try {
+      const a = c.auth.tokens.create({ role: 'analyst', name: 'a' }).token;
+      const b = c.auth.tokens.create({ role: 'analyst', name: 'b' }).token;
+      const open = (token: string, k = 1) =>
+        fetch(`${c.url}/api/v1/stream`, {
+          signal: ac[k]!.signal,
+          headers: { authorization: `Bearer ${token}` },
+        });
+      expect((await open(a, 0)).status).toBe(200);
+      expect((await open(a)).status).toBe(200);
+      expect((await open(a)).status).toBe(429);
+      expect((await open(b)).status).toBe(200);
+      const full = await open(b);
+      expect(full.status).toBe(429);
+      expect(((await full.json()) as Answer['body']).error).toMatchObject({
+        code: 'KT_STREAM_LIMIT',
+        where: { path: 'api.streamsTotal' },
+      });
+      ac[0]!.abort();
+      for (let i = 0; i < 200 && c.hub.size > 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await open(b)).status).toBe(200);
+    } finally {
+      for (const x of ac) x.abort();
       await c.close();
     }
   });

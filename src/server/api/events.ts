@@ -1,6 +1,7 @@
 // Events: a page of events by filter and time range (`/api/v1/events`), one request with all its stages
 // and the diff against the object's previous version (`/api/v1/events/{auditID}`), and the live stream of
-// events and alerts (`/api/v1/stream`, server-sent events). Every answer is limited to the caller's scope.
+// events and alerts (`/api/v1/stream`, server-sent events; at most `api.streamsPerToken` per token and
+// `api.streamsTotal` in all). Every answer is limited to the caller's scope.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KubetrailError } from '../../core/errors.js';
@@ -166,12 +167,22 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext, guard
     const user = userOf(req);
     const p = validate(streamQuery, req.query);
     const accept = compileJs(filterOf(user, p.q));
+    const limits = { perOwner: ctx.config.api.streamsPerToken, total: ctx.config.api.streamsTotal };
+    try {
+      ctx.hub.admit(user.name, limits);
+    } catch (err) {
+      const limit = ctx.hub.countOf(user.name) >= limits.perOwner ? 'token' : 'total';
+      ctx.metrics.streamRejected.inc({ limit });
+      throw err;
+    }
+    // No await from admit to attach: no other stream can be admitted in between.
     const started = performance.now();
     reply.hijack();
     ctx.metrics.streamClients.inc();
     const scopedUser = user.role === 'viewer';
     await ctx.hub.attach(reply.raw, accept, {
-      project: (r) => project(user, r),
+      owner: user.name,
+      bodies: seesBodies(user),
       alerts: scopedUser ? async (a) => (await alertsInScope(ctx, user, [a])).length === 1 : () => true,
     });
     ctx.metrics.streamClients.dec();

@@ -1,4 +1,5 @@
 // Builders of realistic audit events for the simulated cluster (see cluster.ts for who does what).
+import { createHash } from 'node:crypto';
 import type { AuditEvent, Level, ObjectReference } from '../core/event.js';
 import {
   APPS,
@@ -18,6 +19,81 @@ import type { Random } from './random.js';
 export function isoMicros(us: number): string {
   const ms = Math.floor(us / 1000);
   return `${new Date(ms).toISOString().slice(0, 19)}.${String(Math.floor(us % 1_000_000)).padStart(6, '0')}Z`;
+}
+
+/** A UUID (version 4 layout) derived from a text: the same text always gives the same UUID. */
+export function stableUuid(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+interface DeploymentState {
+  uid: string;
+  creationTimestamp: string;
+  generation: number;
+  resourceVersion: number;
+  replicas: number;
+  image: string;
+}
+
+/**
+ * The simulated cluster's objects as they evolve: each deployment keeps its uid and creation time, its
+ * generation goes up by one with each change of its spec, and resource versions only go up (one counter
+ * for the cluster, as etcd's revision). Also the clock of the request being generated.
+ */
+export class World {
+  /** Time of the request being generated, epoch µs. */
+  nowUs: number;
+  private revision = 4_200_000;
+  private readonly deployments = new Map<string, DeploymentState>();
+
+  constructor(readonly startMs: number) {
+    this.nowUs = startMs * 1000;
+  }
+
+  private deploymentState(namespace: string, name: string): DeploymentState {
+    const key = `${namespace}/${name}`;
+    let d = this.deployments.get(key);
+    if (!d) {
+      const seed = parseInt(createHash('sha256').update(key).digest('hex').slice(0, 8), 16);
+      d = {
+        uid: stableUuid(`deployment/${key}`),
+        // Created 30 to 330 days before the period starts.
+        creationTimestamp: new Date(this.startMs - (30 + (seed % 300)) * 86_400_000 - (seed % 86_400) * 1000)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+        generation: 1 + (seed % 40),
+        resourceVersion: this.revision - 1000 + (seed % 1000),
+        replicas: 1 + (seed % 4),
+        image: `registry.example.com/${name}:1.${seed % 40}.0`,
+      };
+      this.deployments.set(key, d);
+    }
+    return d;
+  }
+
+  /**
+   * Applies a patch to a deployment (`step` moves the cluster's revision on, 1 or more) and returns the
+   * object as the API server answers it. A patch that changes nothing writes nothing.
+   */
+  patchDeployment(
+    namespace: string,
+    name: string,
+    change: { replicas?: number; image?: string },
+    step: number,
+  ): Record<string, unknown> {
+    const d = this.deploymentState(namespace, name);
+    const replicas = change.replicas ?? d.replicas;
+    const image = change.image ?? d.image;
+    if (replicas !== d.replicas || image !== d.image) {
+      d.replicas = replicas;
+      d.image = image;
+      d.generation++;
+      this.revision += Math.max(1, step);
+      d.resourceVersion = this.revision;
+    }
+    return deployment(name, namespace, d);
+  }
 }
 
 export interface Req {
@@ -84,8 +160,15 @@ function allowReason(r: Req): string {
 }
 
 /** The stages of one request: ResponseComplete, preceded by RequestReceived when `received`. */
-export function toEvents(r: Req, atUs: number, rnd: Random, received: boolean): AuditEvent[] {
-  const id = rnd.uuid();
+export function toEvents(
+  r: Req,
+  atUs: number,
+  rnd: Random,
+  received: boolean,
+  auditID?: string,
+): AuditEvent[] {
+  const drawn = rnd.uuid();
+  const id = auditID ?? drawn;
   const forbidden = r.code === 403;
   const receivedAt = isoMicros(atUs);
   const make = (stage: 'RequestReceived' | 'ResponseComplete', at: string): AuditEvent => {
@@ -155,11 +238,20 @@ export function podSpec(
   };
 }
 
-function deployment(name: string, namespace: string, replicas: number, image: string, rv: number) {
+function deployment(name: string, namespace: string, d: DeploymentState) {
+  const { replicas, image } = d;
   return {
     kind: 'Deployment',
     apiVersion: 'apps/v1',
-    metadata: { name, namespace, generation: rv % 50, resourceVersion: String(rv), labels: { app: name } },
+    metadata: {
+      name,
+      namespace,
+      uid: d.uid,
+      resourceVersion: String(d.resourceVersion),
+      generation: d.generation,
+      creationTimestamp: d.creationTimestamp,
+      labels: { app: name },
+    },
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
@@ -175,8 +267,22 @@ function deployment(name: string, namespace: string, replicas: number, image: st
   };
 }
 
-/** One "normal" request, drawn from the cluster's background traffic mix. */
-export function backgroundRequest(rnd: Random): Req {
+/** A 409 answer's body: the API server's Status. */
+function conflict(resource: string, name: string): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    reason: 'Conflict',
+    details: { name, kind: resource },
+    code: 409,
+  };
+}
+
+/** One "normal" request at `world.nowUs`, drawn from the cluster's background traffic mix. */
+export function backgroundRequest(rnd: Random, world: World): Req {
   const x = rnd.next();
   const node = rnd.int(0, NODES.length - 1);
   const nodeUser = `system:node:${NODES[node]}`;
@@ -273,7 +379,13 @@ export function backgroundRequest(rnd: Random): Req {
       level: 'Request',
       requestObject: {
         status: {
-          conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-11-24T00:00:00Z' }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              lastHeartbeatTime: `${new Date(Math.floor(world.nowUs / 1000)).toISOString().slice(0, 19)}Z`,
+            },
+          ],
         },
       },
       latencyUs: rnd.int(3000, 9000),
@@ -367,8 +479,12 @@ export function backgroundRequest(rnd: Random): Req {
         level: 'Metadata',
         latencyUs: rnd.int(1000, 6000),
       });
-    const rv = rnd.int(100_000, 9_999_999);
+    const step = rnd.int(100_000, 9_999_999) % 500;
     const replicas = rnd.int(1, 6);
+    const code = rnd.chance(0.03) ? 409 : 200;
+    // Drawn to keep the generator's sequence (and so the demo) as it was; the patch sets replicas only.
+    rnd.int(0, 40);
+    rnd.int(0, 9);
     return req({
       user: p.user,
       groups: p.groups,
@@ -377,16 +493,11 @@ export function backgroundRequest(rnd: Random): Req {
       verb: 'patch',
       ref: ref('deployments', ns, app, 'apps'),
       query: 'fieldManager=kubectl-client-side-apply',
-      code: rnd.chance(0.03) ? 409 : 200,
+      code,
       level: 'RequestResponse',
       requestObject: { spec: { replicas } },
-      responseObject: deployment(
-        app,
-        ns,
-        replicas,
-        `registry.example.com/${app}:1.${rnd.int(0, 40)}.${rnd.int(0, 9)}`,
-        rv,
-      ),
+      responseObject:
+        code === 409 ? conflict('deployments.apps', app) : world.patchDeployment(ns, app, { replicas }, step),
       latencyUs: rnd.int(5000, 25000),
     });
   }
@@ -414,7 +525,8 @@ export function backgroundRequest(rnd: Random): Req {
   const ciGroups = ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'];
   const y = rnd.next();
   if (y < 0.5) {
-    const rv = rnd.int(100_000, 9_999_999);
+    const step = rnd.int(100_000, 9_999_999) % 500;
+    const image = `registry.example.com/${app}:1.${rnd.int(0, 40)}.${rnd.int(0, 9)}`;
     return req({
       user: CI_SA,
       groups: ciGroups,
@@ -424,35 +536,26 @@ export function backgroundRequest(rnd: Random): Req {
       ref: ref('deployments', ns, app, 'apps'),
       code: 200,
       level: 'RequestResponse',
-      requestObject: {
-        spec: {
-          template: {
-            spec: {
-              containers: [
-                { name: app, image: `registry.example.com/${app}:1.${rnd.int(0, 40)}.${rnd.int(0, 9)}` },
-              ],
-            },
-          },
-        },
-      },
-      responseObject: deployment(app, ns, 3, `registry.example.com/${app}:1.2.0`, rv),
+      requestObject: { spec: { template: { spec: { containers: [{ name: app, image }] } } } },
+      responseObject: world.patchDeployment(ns, app, { image }, step),
       latencyUs: rnd.int(5000, 30000),
     });
   }
   if (y < 0.85) {
+    const name = `${app}-config-${rnd.hex(6)}`;
     return req({
       user: CI_SA,
       groups: ciGroups,
       ip,
       ua: 'argocd-application-controller/v2.12.3',
       verb: 'create',
-      ref: ref('configmaps', ns, `${app}-config-${rnd.hex(6)}`),
+      ref: ref('configmaps', ns, name),
       code: 201,
       level: 'RequestResponse',
       requestObject: {
         kind: 'ConfigMap',
         apiVersion: 'v1',
-        metadata: { name: `${app}-config`, namespace: ns },
+        metadata: { name, namespace: ns },
         data: { LOG_LEVEL: rnd.pick(['info', 'debug']), FEATURE_FLAGS: 'search,checkout' },
       },
       latencyUs: rnd.int(3000, 12000),

@@ -1,10 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LEVELS, STAGES, type AuditEvent } from '../core/event.js';
 import { normalizeEvent } from '../ingest/normalize.js';
 import { compileJs, parseQuery } from '../query/index.js';
-import { DEMO_INCIDENTS, demoEvents, generateEvents } from './index.js';
+import {
+  DEMO_INCIDENTS,
+  DEMO_SEED,
+  demoEvents,
+  demoStart,
+  generateEvents,
+  incidentAuditID,
+} from './index.js';
 
-const demo: AuditEvent[] = [...demoEvents()];
+const now = Date.now();
+const demo: AuditEvent[] = [...demoEvents({ now })];
 const sample = () => [
   ...generateEvents({ seed: 7, start: Date.UTC(2026, 0, 1), durationMs: 3_600_000, count: 5000 }),
 ];
@@ -40,10 +49,75 @@ describe('demo data set', () => {
   const matches = (filter: string) =>
     demo.filter((event) => compileJs(parseQuery(filter))({ cluster: 'demo', event }));
 
-  it('spans one day with about 100k events', () => {
+  it('spans the day that ends minutes before it is generated, with about 100k events', () => {
     expect(demo.length).toBeGreaterThan(80_000);
     expect(demo.length).toBeLessThan(150_000);
-    expect(demo[0]!.stageTimestamp.startsWith('2026-11-24')).toBe(true);
+    const last = Math.max(...demo.map((e) => Date.parse(e.stageTimestamp)));
+    expect(last).toBeLessThanOrEqual(now);
+    expect(last).toBeGreaterThan(now - 5 * 60_000);
+    const first = Date.parse(demo[0]!.stageTimestamp);
+    expect(first).toBeGreaterThanOrEqual(now - 24 * 3_600_000 - 5 * 60_000);
+    expect(first).toBeLessThan(now - 23 * 3_600_000);
+  });
+
+  it('is the same day, shifted, whenever it is generated', () => {
+    const later = now + 7 * 86_400_000;
+    const shifted: AuditEvent[] = [];
+    for (const e of demoEvents({ now: later })) if (shifted.push(e) >= 3000) break;
+    expect(shifted.map((e) => e.auditID)).toEqual(demo.slice(0, 3000).map((e) => e.auditID));
+    const at = (e: AuditEvent) => Date.parse(e.stageTimestamp) - Date.parse(demo[0]!.stageTimestamp);
+    expect(shifted.map((e) => at(e) - 7 * 86_400_000)).toEqual(demo.slice(0, 3000).map(at));
+  });
+
+  it('evolves objects as the API server does: uid and creation fixed, generation and resourceVersion up', () => {
+    const seen = new Map<string, { uid: unknown; created: unknown; generation: number; rv: number }>();
+    let objects = 0;
+    let changes = 0;
+    for (const e of demo) {
+      const m = (e.responseObject as { kind?: string; metadata?: Record<string, unknown> } | undefined)
+        ?.metadata;
+      if (!m || m.generation === undefined) continue;
+      objects++;
+      const key = `${String(m.namespace)}/${String(m.name)}`;
+      const cur = {
+        uid: m.uid,
+        created: m.creationTimestamp,
+        generation: m.generation as number,
+        rv: Number(m.resourceVersion),
+      };
+      const prev = seen.get(key);
+      if (prev) {
+        expect(cur.uid, key).toBe(prev.uid);
+        expect(cur.created, key).toBe(prev.created);
+        expect(cur.generation, key).toBeGreaterThanOrEqual(prev.generation);
+        expect(cur.rv, key).toBeGreaterThanOrEqual(prev.rv);
+        if (cur.generation > prev.generation) changes++;
+      }
+      seen.set(key, cur);
+    }
+    expect(objects).toBeGreaterThan(1000);
+    expect(changes).toBeGreaterThan(500);
+  });
+
+  it('scales to the number of events asked for, incidents included', () => {
+    const small = [...demoEvents({ now, events: 5000 })];
+    expect(small.length).toBeGreaterThan(4000);
+    expect(small.length).toBeLessThan(6000);
+    for (const inc of DEMO_INCIDENTS) {
+      const match = compileJs(parseQuery(inc.filter));
+      expect(
+        small.some((event) => match({ cluster: 'demo', event })),
+        inc.id,
+      ).toBe(true);
+    }
+  });
+
+  it('holds the auditID the README shows, on an incident event', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = /kubetrail show ([0-9a-f-]{36})/.exec(readme)?.[1];
+    expect(shown).toBe(incidentAuditID(DEMO_SEED, 'privileged-pod', 0));
+    const event = demo.find((e) => e.auditID === shown);
+    expect(event?.objectRef?.name).toBe('debug-tools');
   });
 
   it.each(DEMO_INCIDENTS.map((i) => [i.id, i]))(
@@ -51,7 +125,7 @@ describe('demo data set', () => {
     (_id, inc) => {
       const found = matches(inc.filter);
       expect(found.length).toBeGreaterThan(0);
-      const start = Date.UTC(2026, 10, 24) + inc.atMs;
+      const start = demoStart(now) + inc.atMs;
       for (const e of found) {
         const t = Date.parse(e.stageTimestamp);
         expect(t).toBeGreaterThanOrEqual(start);

@@ -1,7 +1,7 @@
 // Security incidents woven into the demo day, each at a fixed time, each findable with a filter.
 import type { AuditEvent } from '../core/event.js';
 import { CI_SA, KUBECTL_UA, NAMESPACES } from './cluster.js';
-import { podSpec, ref, req, toEvents, type Req } from './events.js';
+import { podSpec, ref, req, stableUuid, toEvents, type Req } from './events.js';
 import type { Random } from './random.js';
 
 export interface Incident {
@@ -10,7 +10,7 @@ export interface Incident {
   description: string;
   /** A kubetrail filter that finds the incident's events (and nothing else in the demo day). */
   filter: string;
-  /** Offset from the start of the day, ms. */
+  /** Offset from the start of the day, ms (the day ends just before the demo is generated). */
   atMs: number;
   requests(rnd: Random): { offsetMs: number; req: Req }[];
 }
@@ -185,13 +185,25 @@ export const DEMO_INCIDENTS: readonly Incident[] = [
   },
 ];
 
+/**
+ * The auditID of an incident's request: derived from the seed, the incident and the request's index, so
+ * that it stays the same whenever (and however large) the data set is generated.
+ */
+export function incidentAuditID(seed: number, incidentId: string, index: number): string {
+  return stableUuid(`kubetrail-demo/${seed}/${incidentId}/${index}`);
+}
+
 /** The incidents' events, each request at its time (epoch µs offsets from `startMs`). */
-export function incidentEvents(startMs: number, rnd: Random): { atUs: number; events: AuditEvent[] }[] {
+export function incidentEvents(
+  startMs: number,
+  rnd: Random,
+  seed: number,
+): { atUs: number; events: AuditEvent[] }[] {
   const out: { atUs: number; events: AuditEvent[] }[] = [];
   for (const inc of DEMO_INCIDENTS) {
-    for (const r of inc.requests(rnd)) {
+    for (const [i, r] of inc.requests(rnd).entries()) {
       const atUs = (startMs + inc.atMs + r.offsetMs) * 1000;
-      out.push({ atUs, events: toEvents(r.req, atUs, rnd, false) });
+      out.push({ atUs, events: toEvents(r.req, atUs, rnd, false, incidentAuditID(seed, inc.id, i)) });
     }
   }
   return out.sort((a, b) => a.atUs - b.atUs);

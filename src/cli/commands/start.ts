@@ -1,10 +1,12 @@
 // `kubetrail start` (what `npm start` runs): opens the default store, loads the demo data set when the
-// store is empty, prints a summary with queries to try, then runs the server on it (as `kubetrail serve`)
-// until interrupted; `--no-serve` stops after the summary.
+// store is empty (the day that ends now, run through the built-in detection rules as `import --detect`
+// does, so its incidents are on the Alerts page), prints a summary with queries to try, then runs the
+// server on it (as `kubetrail serve`) until interrupted; `--no-serve` stops after the summary.
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { AuditEvent, EventRecord } from '../../core/event.js';
-import { DEMO_INCIDENTS, demoEvents } from '../../generate/index.js';
+import { openDetection } from '../../detect/session.js';
+import { DEMO_INCIDENTS, demoEvents, type DemoOptions } from '../../generate/index.js';
 import { runImport } from '../../importer/run.js';
 import { redactTransform } from '../../redact/index.js';
 import { microsToTime } from '../../fields/catalog.js';
@@ -31,19 +33,34 @@ async function* batches(
   if (batch.length > 0) yield batch;
 }
 
-/** Loads the demo day into an empty store; returns the number of events stored (0 when not empty). */
-export async function loadDemoIfEmpty(store: Store, io: Io): Promise<number> {
+export interface LoadDemoOptions extends DemoOptions {
+  /** Detection's local state file for a store that does not keep it itself (ClickHouse). */
+  stateFile?: string;
+}
+
+/**
+ * Loads the demo day into an empty store and stores the alerts the built-in rules raise on it; returns
+ * the number of events stored (0 when the store was not empty).
+ */
+export async function loadDemoIfEmpty(store: Store, io: Io, opts: LoadDemoOptions = {}): Promise<number> {
   if (await store.span()) return 0;
+  const { stateFile, ...demo } = opts;
+  const detection = await openDetection(store, { resume: false, ...(stateFile ? { stateFile } : {}) });
   const progress = new Progress('loading demo data', io.err, io.interactive);
-  const summary = await runImport({
-    source: batches(demoEvents(), 'demo'),
-    store,
-    transforms: [redactTransform()],
-    onBatch: (p) => progress.update({ bytesRead: 0, totalBytes: undefined, events: p.read }),
-  });
-  progress.done();
+  let summary;
+  try {
+    summary = await runImport({
+      source: batches(demoEvents(demo), 'demo'),
+      store,
+      transforms: [redactTransform(), detection.transform],
+      onBatch: (p) => progress.update({ bytesRead: 0, totalBytes: undefined, events: p.read }),
+    });
+  } finally {
+    progress.done();
+    await detection.finish();
+  }
   io.err(
-    `loaded the demo data set: ${n(summary.stored)} events in ${summary.seconds.toFixed(1)}s (${rate(summary.rate)} events/s)\n`,
+    `loaded the demo data set: ${n(summary.stored)} events in ${summary.seconds.toFixed(1)}s (${rate(summary.rate)} events/s), ${n(detection.stored)} alerts\n`,
   );
   return summary.stored;
 }
@@ -88,9 +105,10 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
     .option('--no-serve', 'stop after loading and printing the summary')
     .action(async (opts: { db?: string; listen?: string; serve: boolean }) => {
       const db = dbLocation(opts.db);
+      const dataDir = path.dirname(path.resolve(db.replace(/^duckdb:/, '')));
       const store = await openStore(db);
       try {
-        await loadDemoIfEmpty(store, io);
+        await loadDemoIfEmpty(store, io, { stateFile: path.join(dataDir, 'detect.duckdb') });
         io.out(await summarize(store, db));
       } finally {
         await store.close();
@@ -100,7 +118,7 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
         db,
         tail: [],
         ...(opts.listen ? { listen: opts.listen } : {}),
-        dataDir: path.dirname(path.resolve(db.replace(/^duckdb:/, ''))),
+        dataDir,
       });
       const { startCollector } = await import('../../server/collector.js');
       const collector = await startCollector({ config });

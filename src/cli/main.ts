@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
 import { registerCoreCommands } from './commands/core.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerDetectionCommands } from './commands/detect.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io = processIo()): Command {
   registerRedactionCommands(program, io);
   registerPolicyCommands(program, io);
   registerTokenCommands(program, io);
+  registerDemoCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

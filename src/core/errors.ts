@@ -56,6 +56,17 @@ export const ERROR_CODES = {
     fix: 'Raise the maximum record size if such events are legitimate.',
     exit: 2,
   },
+  // --- output files
+  KT_OUTPUT_EXISTS: {
+    summary: 'The output file already exists.',
+    fix: 'Choose another path, or pass --force to overwrite it.',
+    exit: 2,
+  },
+  KT_OUTPUT_WRITE: {
+    summary: 'The output file cannot be written (directory missing, permissions, disk full).',
+    fix: 'Check the path and the free space; `--out -` writes to standard output.',
+    exit: 3,
+  },
   // --- query language
   KT_QUERY_SYNTAX: {
     summary: 'The filter expression cannot be parsed.',

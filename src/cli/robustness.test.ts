@@ -3,7 +3,7 @@
 // piped to a reader that stops early, wide tables in pipes, and setup defaults that match the server.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,5 +143,80 @@ describe('-o wide', () => {
     const onTerminal = formatEvents([{ cluster: 'default', event }], 'wide', 120, true);
     expect(onTerminal).not.toContain(ua);
     expect(onTerminal).toContain('…');
+  });
+});
+
+describe('import of inputs that are partly or wholly bad', () => {
+  it('skips a dangling link, a link loop and a subdirectory in a log directory, imports the rest, exits 2', async () => {
+    const logs = path.join(dir, 'import-dir');
+    mkdirSync(logs);
+    writeFileSync(
+      path.join(logs, 'a.log'),
+      ndjson(makeEvent({ verb: 'create' }), makeEvent({ verb: 'patch' })),
+    );
+    symlinkSync(path.join(dir, 'nowhere.log'), path.join(logs, 'gone.log'));
+    symlinkSync(path.join(logs, 'loop.log'), path.join(logs, 'loop.log'));
+    mkdirSync(path.join(logs, 'old.log'));
+    const db = path.join(dir, 'import-dir.duckdb');
+    const r = await runCli(['import', logs, '--db', db]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^stored {7}2$/m);
+    expect(r.out).toMatch(/^skipped {6}3 inputs that could not be read$/m);
+    expect(r.err).toContain(
+      `skipped: ${path.join(logs, 'gone.log')}: a symbolic link to a file that does not exist\n`,
+    );
+    expect(r.err).toContain(`skipped: ${path.join(logs, 'loop.log')}: a loop of symbolic links\n`);
+    expect(r.err).toContain(`skipped: ${path.join(logs, 'old.log')}: a directory, not a log file\n`);
+    expect(r.err).toMatch(
+      /kubetrail: KT_INPUT_READ: 3 inputs could not be read and were skipped \(listed above\); 2 new events/,
+    );
+    expect(r.err).not.toMatch(/KT_INTERNAL|\n\s+at /);
+    const q = await runCli(['query', '--db', db, '-o', 'ndjson', '--asc']);
+    expect(
+      q.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).verb),
+    ).toEqual(['create', 'patch']);
+    const json = await runCli(['import', logs, '--db', db, '-o', 'json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toMatchObject({ read: 2, stored: 0, duplicates: 2 });
+    expect(JSON.parse(json.out).skipped).toHaveLength(3);
+  });
+
+  it('exits 2 with KT_EVENT_INVALID when no record is an event; control bytes are shown escaped', async () => {
+    const name = path.join(dir, 'bad\u001b[31m.log');
+    writeFileSync(name, '\u001b[2J\u001b[31mnot json\n{"kind":"Nothing"}\n\u009b31m\n');
+    const db = path.join(dir, 'garbage.duckdb');
+    const r = await runCli(['import', name, '--db', db, '--quarantine', path.join(dir, 'garbage.jsonl')]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^stored {7}0$/m);
+    expect(r.out).toMatch(/^quarantined {2}3 /m);
+    expect(r.err).toMatch(
+      /kubetrail: KT_EVENT_INVALID: no events imported: none of the 3 records read is an audit event/,
+    );
+    expect(r.err).toContain('quarantined: ');
+    expect(r.err).toContain('bad\\x1b[31m.log:1');
+    expect(r.err).toContain('\\x1b[2J');
+    // No raw escape or C1 control reaches the terminal.
+    expect(r.err).not.toMatch(/[\u001b\u009b]/);
+    expect(r.out).not.toMatch(/[\u001b\u009b]/);
+  });
+
+  it('exits 0 when some records were events and others were set aside, and says so', async () => {
+    const mixed = path.join(dir, 'mixed.log');
+    writeFileSync(mixed, `${ndjson(makeEvent())}garbage\n`);
+    const r = await runCli([
+      'import',
+      mixed,
+      '--db',
+      path.join(dir, 'mixed.duckdb'),
+      '--quarantine',
+      path.join(dir, 'mixed.jsonl'),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^stored {7}1$/m);
+    expect(r.out).toMatch(/^quarantined {2}1 → /m);
+    expect(r.err).toMatch(/^quarantined: .*mixed\.log:2/m);
   });
 });

@@ -2,12 +2,14 @@
 // batches of normalized records. Lines are split on raw bytes and decoded once; a record longer than the
 // maximum is skipped without being buffered whole. A document that spans lines (a pretty-printed Event or
 // EventList, or a JSON array of events) is read whole. Bad records go to the quarantine, never stop reading.
+// An input that cannot be opened (a directory entry that is a dangling link, a loop, a FIFO; a file without
+// read permission) is reported through `onSkip` and the others are read; without `onSkip` it is an error.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DEFAULT_CLUSTER, type EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
-import { listInputFiles, type InputFile } from './files.js';
+import { listInputFiles, unreadableReason, type InputFile, type SkippedInput } from './files.js';
 import { normalizeDocument } from './normalize.js';
 import type { Quarantine } from './quarantine.js';
 import { parseJsonText } from './json-text.js';
@@ -21,6 +23,8 @@ export interface ReadOptions {
   onProgress?: (p: { bytesRead: number; totalBytes: number | undefined; file: string }) => void;
   signal?: AbortSignal;
   stdin?: NodeJS.ReadableStream;
+  /** Hears each input that is skipped because it cannot be read; without it such an input is an error. */
+  onSkip?: (skipped: SkippedInput) => void;
 }
 
 const NEWLINE = 0x0a;
@@ -273,7 +277,7 @@ export async function* readEvents(
   inputs: readonly string[],
   opts: ReadOptions = {},
 ): AsyncGenerator<EventRecord[]> {
-  const files = await listInputFiles(inputs);
+  const files = await listInputFiles(inputs, opts.onSkip);
   const totalBytes = files.some((f) => f.size === undefined)
     ? undefined
     : files.reduce((a, f) => a + (f.size ?? 0), 0);
@@ -302,13 +306,18 @@ export async function* readEvents(
     } catch (err) {
       if (err instanceof KubetrailError) throw err;
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
-        throw new KubetrailError('KT_INPUT_READ', `cannot read ${name}: ${e.message}`, {
-          where: { file: name },
-        });
+      if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP'].includes(e.code ?? '')) {
+        const reason = unreadableReason(f.path, e);
+        if (!opts.onSkip) {
+          throw new KubetrailError('KT_INPUT_READ', `cannot read ${name}: ${reason}`, {
+            where: { file: name },
+          });
+        }
+        opts.onSkip({ file: name, reason });
+      } else {
+        // A corrupt or truncated gzip stream: what was read stays; the rest of this file is reported.
+        decoder.bad(decoder.line + 1, `cannot read the rest of the file: ${e.message}`, '');
       }
-      // A corrupt or truncated gzip stream: what was read stays; the rest of this file is reported.
-      decoder.bad(decoder.line + 1, `cannot read the rest of the file: ${e.message}`, '');
     }
     if (batch.length > 0) {
       const full = batch;

@@ -1,8 +1,15 @@
 // `kubetrail import PATH...`: reads audit logs (files, rotated-log directories, .gz, stdin) into the
 // store through the ingest transforms, with a progress line and a final summary.
+//
+// Exit status: 0 when everything readable was read (records that are not events are set aside in the
+// quarantine file and counted in the summary); 2 (KT_INPUT_READ) when an input or directory entry could not
+// be read and was skipped, after the rest was imported; 2 (KT_EVENT_INVALID) when records were read but not
+// one of them was an audit event. Text from the input (paths, reasons) is escaped before it is printed.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { KubetrailError } from '../../core/errors.js';
 import { createFileQuarantine, readEvents } from '../../ingest/index.js';
+import type { SkippedInput } from '../../ingest/files.js';
 import { runImport, type ImportSummary } from '../../importer/run.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { policyTransform } from '../../policy/apply.js';
@@ -11,6 +18,7 @@ import { loadRedactOptions, redactQuarantine, redactTransform } from '../../reda
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
 import { Progress, rate } from '../progress.js';
+import { safeText } from '../terminal.js';
 
 interface ImportOpts extends ImportDetectOpts {
   db?: string;
@@ -22,7 +30,11 @@ interface ImportOpts extends ImportDetectOpts {
   output: string;
 }
 
-export function formatSummary(s: ImportSummary, quarantineFile: string | undefined): string {
+export function formatSummary(
+  s: ImportSummary,
+  quarantineFile: string | undefined,
+  skipped: readonly SkippedInput[] = [],
+): string {
   const lines = [
     `read         ${n(s.read)} events`,
     `stored       ${n(s.stored)}`,
@@ -30,16 +42,51 @@ export function formatSummary(s: ImportSummary, quarantineFile: string | undefin
   ];
   if (s.dropped > 0) lines.push(`dropped      ${n(s.dropped)} (by the policy)`);
   lines.push(
-    `quarantined  ${n(s.quarantined)}${s.quarantined > 0 && quarantineFile ? ` → ${quarantineFile}` : ''}`,
+    `quarantined  ${n(s.quarantined)}${s.quarantined > 0 && quarantineFile ? ` → ${safeText(quarantineFile)}` : ''}`,
   );
+  if (skipped.length > 0)
+    lines.push(
+      `skipped      ${n(skipped.length)} input${skipped.length === 1 ? '' : 's'} that could not be read`,
+    );
   lines.push(`time         ${s.seconds.toFixed(2)}s (${rate(s.rate)} events/s)`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The error an import ends with although it ran to the end: inputs skipped, or nothing but bad records. */
+export function importFailure(
+  s: ImportSummary,
+  skipped: readonly SkippedInput[],
+  quarantineFile: string,
+): KubetrailError | undefined {
+  if (skipped.length > 0) {
+    const what = skipped.length === 1 ? '1 input' : `${n(skipped.length)} inputs`;
+    return new KubetrailError(
+      'KT_INPUT_READ',
+      `${what} could not be read and ${skipped.length === 1 ? 'was' : 'were'} skipped (listed above); ${n(s.stored)} new events from the others were stored`,
+      {
+        ...(skipped.length === 1 ? { where: { file: safeText(skipped[0]!.file) } } : {}),
+        hint: 'fix or remove the skipped entries and import again: events already stored are not stored twice',
+      },
+    );
+  }
+  if (s.read === 0 && s.quarantined > 0) {
+    return new KubetrailError(
+      'KT_EVENT_INVALID',
+      `no events imported: none of the ${n(s.quarantined)} records read is an audit event (set aside in ${safeText(quarantineFile)})`,
+      {
+        hint: 'import audit logs: audit.k8s.io Events or EventLists (JSON lines or documents, .gz too), or EKS, GKE or AKS exports; the first bad records are listed above',
+      },
+    );
+  }
+  return undefined;
 }
 
 export function registerImportCommand(program: Command, io: Io = processIo()): void {
   program
     .command('import')
-    .description('import audit logs into the store: files, directories of rotated logs, .gz, or - for stdin')
+    .description(
+      'import audit logs into the store: files, directories of rotated logs, .gz, or - for stdin; exit 2 when an input was skipped as unreadable or no record was an event',
+    )
     .argument('<paths...>', 'files, directories or - (stdin)')
     .addOption(dbOption())
     .option('--cluster <name>', 'cluster name to tag the events with', 'default')
@@ -74,12 +121,15 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       let bytesRead = 0;
       let totalBytes: number | undefined;
       let events = 0;
+      const skipped: SkippedInput[] = [];
+      let summary: ImportSummary;
       try {
         const detection = await importDetection(store, opts, io);
-        const summary = await runImport({
+        summary = await runImport({
           source: readEvents(paths, {
             cluster: opts.cluster ?? 'default',
             quarantine,
+            onSkip: (s) => void skipped.push(s),
             onProgress: (p) => {
               bytesRead = p.bytesRead;
               totalBytes = p.totalBytes;
@@ -102,10 +152,10 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         progress.done();
         if (format === 'json') {
           io.out(
-            `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined, redacted: redaction ? redaction.stats.redacted : null, detection: detected ?? null })}\n`,
+            `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined, skipped, redacted: redaction ? redaction.stats.redacted : null, detection: detected ?? null })}\n`,
           );
         } else {
-          io.out(formatSummary(summary, quarantineFile));
+          io.out(formatSummary(summary, quarantineFile, skipped));
           io.out(
             redaction
               ? `redacted     ${n(redaction.stats.redacted)} events\n`
@@ -117,15 +167,19 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             );
           for (const bad of quarantine.samples.slice(0, 5)) {
             io.err(
-              `quarantined: ${bad.file}:${bad.line}${bad.column ? `:${bad.column}` : ''}: ${bad.reason}\n`,
+              `quarantined: ${safeText(bad.file)}:${bad.line}${bad.column ? `:${bad.column}` : ''}: ${safeText(bad.reason)}\n`,
             );
           }
-          if (quarantine.count > 5) io.err(`… and ${n(quarantine.count - 5)} more in ${quarantineFile}\n`);
+          if (quarantine.count > 5)
+            io.err(`… and ${n(quarantine.count - 5)} more in ${safeText(quarantineFile)}\n`);
         }
+        for (const s of skipped) io.err(`skipped: ${safeText(s.file)}: ${safeText(s.reason)}\n`);
       } finally {
         progress.done();
         await quarantine.close();
         await store.close();
       }
+      const failure = importFailure(summary, skipped, quarantineFile);
+      if (failure) throw failure;
     });
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../detect/types.js';
+import { DEFAULT_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../ingest/truncate.js';
 
 const hostPort = z
   .string()
@@ -88,8 +89,24 @@ export const configSchema = z.strictObject({
         .min(1024)
         .max(1024 ** 3)
         .default(64 * 1024 * 1024),
+      /**
+       * Largest event stored whole (its JSON, in bytes); a larger one loses requestObject and
+       * responseObject and is annotated audit.k8s.io/truncated (src/ingest/truncate.ts).
+       */
+      maxEventBytes: z
+        .number()
+        .int()
+        .min(MIN_MAX_EVENT_BYTES)
+        .max(1024 ** 3)
+        .default(DEFAULT_MAX_EVENT_BYTES),
     })
-    .default({ queueEvents: 100_000, writeEvents: 10_000, lingerMs: 20, maxRecordBytes: 64 * 1024 * 1024 }),
+    .default({
+      queueEvents: 100_000,
+      writeEvents: 10_000,
+      lingerMs: 20,
+      maxRecordBytes: 64 * 1024 * 1024,
+      maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
+    }),
   /**
    * How long stored events are kept (a duration of at least 1d, e.g. 90d, 52w): applied at start and
    * every hour, by whole UTC days. Absent: kept until removed with `kubetrail prune`.

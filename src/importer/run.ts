@@ -1,7 +1,8 @@
-// Runs an import: batches from a source go through the transforms (policy, redaction, detection) into
-// the store. Reading the next batch overlaps with writing the previous one; at most one write is in
+// Runs an import: batches from a source go through the transforms (the per-event size cap of
+// src/ingest/truncate.ts, then policy, redaction, detection) into the store. Reading the next batch overlaps with writing the previous one; at most one write is in
 // flight, so memory stays bounded by two batches whatever the input size.
 import type { EventRecord } from '../core/event.js';
+import { DEFAULT_MAX_EVENT_BYTES, truncateTransform } from '../ingest/truncate.js';
 import { runTransforms, type Transform } from '../pipeline/transform.js';
 import type { Store } from '../store/store.js';
 
@@ -16,6 +17,8 @@ export interface ImportSummary {
   dropped: number;
   /** Records set aside as not being events. */
   quarantined: number;
+  /** Events larger than the cap, stored without their bodies (annotation audit.k8s.io/truncated). */
+  truncated: number;
   seconds: number;
   /** Events read per second. */
   rate: number;
@@ -30,11 +33,14 @@ export interface ImportRun {
   onBatch?: (progress: { read: number; stored: number; duplicates: number }) => void;
   /** Events gathered into one store write (larger writes are much cheaper per event). */
   writeBatch?: number;
+  /** Largest event stored whole, in bytes (default DEFAULT_MAX_EVENT_BYTES). */
+  maxEventBytes?: number;
 }
 
 export async function runImport(run: ImportRun): Promise<ImportSummary> {
   const started = performance.now();
-  const transforms = run.transforms ?? [];
+  const truncate = truncateTransform(run.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const transforms = [truncate, ...(run.transforms ?? [])];
   let read = 0;
   let stored = 0;
   let duplicates = 0;
@@ -76,6 +82,7 @@ export async function runImport(run: ImportRun): Promise<ImportSummary> {
     duplicates,
     dropped,
     quarantined: run.quarantined?.() ?? 0,
+    truncated: truncate.stats.truncated,
     seconds,
     rate: seconds > 0 ? read / seconds : read,
   };

@@ -174,6 +174,36 @@ describe('collector: webhook', () => {
     });
   });
 
+  it('stores an event over pipeline.maxEventBytes without its bodies, annotated and counted', async () => {
+    const c = await start({ pipeline: { maxEventBytes: 1024 * 1024 } });
+    const big = makeEvent({
+      auditID: 'big-1',
+      verb: 'update',
+      userAgent: 'u'.repeat(5000),
+      requestObject: { kind: 'ConfigMap', data: { blob: 'x'.repeat(5 * 1024 * 1024) } },
+      responseObject: { kind: 'ConfigMap', data: { blob: 'x'.repeat(1024) } },
+    });
+    const small = makeEvent({
+      auditID: 'small-1',
+      verb: 'update',
+      requestObject: { kind: 'ConfigMap', metadata: { name: 'app-config' } },
+    });
+    const r = await post(`${c.url}/webhook`, eventList([big, small]));
+    expect(r.body).toMatchObject({ stored: 2 });
+    const [stored] = await c.store.getByAuditId('big-1');
+    expect(stored!.event.requestObject).toBeUndefined();
+    expect(stored!.event.responseObject).toBeUndefined();
+    expect(stored!.event.annotations?.['audit.k8s.io/truncated']).toBe('true');
+    expect(stored!.event.userAgent).toBe(`${'u'.repeat(1024)}...TRUNCATED`);
+    expect(stored!.event.objectRef).toEqual(big.objectRef);
+    // A query over a body path still answers, over a range that holds the event.
+    const page = await c.store.query({ filter: parseQuery('requestObject.metadata.name:app-*'), limit: 10 });
+    expect(page.records.map((x) => x.event.auditID)).toEqual(['small-1']);
+    expect((await c.store.getByAuditId('small-1'))[0]!.event.requestObject).toEqual(small.requestObject);
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    expect(text).toContain('kubetrail_events_truncated_total 1');
+  });
+
   it('stores the good items of a batch and sets aside the one nested too deep, with its position', async () => {
     const c = await start();
     const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;

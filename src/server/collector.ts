@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
@@ -15,6 +16,7 @@ import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
 import type { Alert } from '../detect/types.js';
 import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
+import { TRUNCATED_ANNOTATION, truncateTransform } from '../ingest/truncate.js';
 import { FileSource } from '../pipeline/file-source.js';
 import { IngestQueue } from '../pipeline/ingest-queue.js';
 import { detectAuditLogs } from '../pipeline/standard-paths.js';
@@ -97,8 +99,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const redaction = config.redact.enabled
     ? redactTransform(loadRedactOptions(config.redact.config))
     : undefined;
+  // Oversized events are cut after the policy (which may drop their bodies anyway) and before the
+  // redaction, which then does not walk bodies that will not be stored.
+  const truncatedCounter = new Counter({
+    name: 'kubetrail_events_truncated_total',
+    help: `Events larger than pipeline.maxEventBytes, stored without their bodies (annotation ${TRUNCATED_ANNOTATION}).`,
+    registers: [],
+  });
   const transforms: Transform[] = [
     ...(policy ? [policyTransform(policy)] : []),
+    truncateTransform(config.pipeline.maxEventBytes, () => truncatedCounter.inc()),
     ...(redaction ? [redaction] : []),
     ...(opts.transforms ?? []),
   ];
@@ -116,6 +126,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         files: config.detect.rules,
         outputs: config.detect.outputs,
         outputMinSeverity: config.detect.minSeverity,
+        ipListFiles: config.detect.ipLists,
+        onIpListWarning: (message) => logger.warn(message),
         stateFile: detectState,
         onAlerts: (alerts) => {
           for (const a of alerts) logger.info({ rule: a.rule, severity: a.severity }, 'alert');
@@ -155,6 +167,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const metrics = createMetrics(queue, () =>
     sources.map((s) => ({ file: s.name.slice('file:'.length), bytes: s.lagBytes })),
   );
+  metrics.registry.registerMetric(truncatedCounter);
   const quarantines = new Map<string, Quarantine>();
   const quarantineFor = (source: string): Quarantine => {
     let q = quarantines.get(source);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
 import { startCollector, type Collector } from './collector.js';
+import { formatAxisCount } from '../../ui/src/format.js';
 import { CONTENT_SECURITY_POLICY } from './ui.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -148,6 +149,30 @@ function dataset(): AuditEvent[] {
     });
   out.push(deploy(50, 'create', 'deploy-create-1', 2, 'registry.example.com/web:1.0'));
   out.push(deploy(20, 'update', 'deploy-update-1', 3, 'registry.example.com/web:1.1'));
+  // A config map whose one value is a long unbroken CA bundle: the Changes table must stay readable.
+  const bundle = (seed: string) =>
+    `-----BEGIN CERTIFICATE-----MIIC${seed.repeat(1200)}-----END CERTIFICATE-----`;
+  const caMap = (minutesAgo: number, verb: string, auditID: string, seed: string) => {
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kube-root-ca.crt', namespace: 'team-a', resourceVersion: seed },
+      data: { 'ca.crt': bundle(seed) },
+    };
+    return ev(minutesAgo, {
+      level: 'RequestResponse',
+      auditID,
+      verb,
+      ns: 'team-a',
+      name: 'kube-root-ca.crt',
+      resource: 'configmaps',
+      requestObject: obj,
+      responseObject: obj,
+      responseStatus: { metadata: {}, code: verb === 'create' ? 201 : 200 },
+    });
+  };
+  out.push(caMap(45, 'create', 'ca-create-1', 'QUJD'));
+  out.push(caMap(25, 'update', 'ca-update-1', 'WFla'));
   // Payloads in the user agent, names, annotations, user and bodies.
   out.push(
     ev(15, {
@@ -291,6 +316,10 @@ describe('web UI', () => {
     const page = await context.newPage();
     await page.goto(`${collector.url}/`);
     await page.getByLabel('Token').waitFor();
+    // The command in the sign-in text is code, not raw backticks.
+    const help = page.getByTestId('login-help');
+    expect(await help.locator('code').textContent()).toBe('kubetrail token create');
+    expect(await help.textContent()).not.toContain('`');
     await shot(page, 'login');
     await page.getByLabel('Token').fill('not-a-valid-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -445,6 +474,87 @@ describe('web UI', () => {
     await context.close();
   });
 
+  it('says when a chart has nothing to show or its request failed, never a blank chart', async () => {
+    const { context, page } = await loggedIn(tokens.admin);
+    // Nothing matches, split by verb: an empty chart that says so (the store used to fail on this).
+    await page.goto(`${collector.url}/explore?q=${encodeURIComponent('user:nobody')}&split=verb&since=30d`);
+    const chart = page.getByTestId('histogram');
+    await expect.poll(() => chart.getAttribute('data-state')).toBe('empty');
+    await chart.getByText('No events in this range.').waitFor();
+    expect(await chart.getByRole('alert').count()).toBe(0);
+    // The histogram request fails: the dashboard shows its error (and keeps retrying) in the chart's place.
+    await page.route('**/api/v1/histogram?**', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'KT_STORE_QUERY', message: 'query failed: boom', hint: 'Retry.' },
+        }),
+      }),
+    );
+    await page.goto(`${collector.url}/?since=7d`);
+    const rate = page.getByTestId('rate-panel');
+    await rate.getByRole('alert').waitFor({ timeout: 5_000 });
+    expect(await rate.getByRole('alert').innerText()).toContain('KT_STORE_QUERY');
+    expect(await page.getByTestId('rate-histogram').getAttribute('data-state')).toBe('error');
+    await page.unroute('**/api/v1/histogram?**');
+    // Large counts: the y-axis labels are compact (20k), in an axis wide enough for them.
+    expect([0, 5, 950, 1000, 1500, 20_000, 125_000, 2_500_000, 1e9].map(formatAxisCount)).toEqual([
+      '0',
+      '5',
+      '950',
+      '1k',
+      '1.5k',
+      '20k',
+      '125k',
+      '2.5M',
+      '1G',
+    ]);
+    await page.route('**/api/v1/histogram?**', (route) => {
+      const start = Date.now() - 24 * 3_600_000;
+      const buckets = Array.from({ length: 48 }, (_, i) => ({
+        start: new Date(start + i * 1_800_000).toISOString(),
+        counts: { get: 12_000 + ((i * 797) % 9_000), list: 4_000 + ((i * 331) % 3_000), create: 150 },
+      }));
+      return route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ intervalMs: 1_800_000, buckets }),
+      });
+    });
+    await page.goto(`${collector.url}/?since=24h`);
+    await page.locator('[data-testid="rate-histogram"] canvas').first().waitFor();
+    await shot(page, 'dashboard-large-counts');
+    await context.close();
+  });
+
+  it('keeps the Changes table readable when one value is a long unbroken string', async () => {
+    const { context, page } = await loggedIn(tokens.admin);
+    await page.goto(`${collector.url}/events/ca-update-1`);
+    const diff = page.getByTestId('diff');
+    await diff.waitFor();
+    expect(await diff.innerText()).toContain('data.ca.crt');
+    const widths = await diff
+      .locator('thead th')
+      .evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().width));
+    const table = (await diff.boundingBox())!.width;
+    expect(widths).toHaveLength(4);
+    // The path gets its share, and the values split the rest instead of one taking it all.
+    expect(widths[1]!).toBeGreaterThan(table * 0.25);
+    expect(widths[2]!).toBeGreaterThan(table * 0.25);
+    expect(widths[3]!).toBeGreaterThan(table * 0.25);
+    // The path reads on one line; the long value wraps inside its own cell, in a box of bounded height.
+    const pathBox = (await diff.locator('tbody td').nth(1).locator('code').boundingBox())!;
+    expect(pathBox.height).toBeLessThan(40);
+    const valueBox = (await diff.locator('tbody td.diff-new code').first().boundingBox())!;
+    expect(valueBox.height).toBeLessThan(260);
+    // The table fits its panel: nothing spills sideways.
+    const overflow = await diff.evaluate((t) => t.scrollWidth - t.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(1);
+    await shot(page, 'event-long-value');
+    await context.close();
+  });
+
   it('renders HTML and script payloads in events as inert text', async () => {
     const { context, page, dialogs } = await loggedIn(tokens.admin);
     const injected = () =>
@@ -503,6 +613,13 @@ describe('web UI', () => {
     await page.locator('.identity p, .error-box').first().waitFor();
     expect(await page.locator('main').innerText()).not.toContain('payroll-db');
     expect(await page.getByTestId('session').count()).toBe(0);
+    // Object timeline of an in-scope object: bodies are hidden from this token, and it says so.
+    await page.goto(`${collector.url}/objects?object=deployment/web&namespace=team-a`);
+    await page.getByTestId('object-timeline').waitFor();
+    await page.getByTestId('bodies-hidden').waitFor();
+    const timeline = await page.getByTestId('object-timeline').innerText();
+    expect(timeline).toContain('hidden: this token may not see bodies');
+    expect(timeline).not.toContain('not logged');
     // The endpoints behind the views, from the viewer's session.
     const answers = await page.evaluate(async () => {
       const get = async (p: string) => (await fetch(p, { credentials: 'same-origin' })).text();

@@ -38,6 +38,27 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
+/**
+ * A count short enough for a chart axis: 950, 1.5k, 20k, 2.5M, 1G (whole numbers below 1000, at most one
+ * decimal above, never a thousands separator that the axis could cut).
+ */
+export function formatAxisCount(n: number): string {
+  const abs = Math.abs(n);
+  const units: [number, string][] = [
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [size, unit] of units) {
+    if (abs >= size) return `${trimZero((n / size).toFixed(abs / size >= 100 ? 0 : 1))}${unit}`;
+  }
+  return Number.isInteger(n) ? String(n) : trimZero(n.toFixed(1));
+}
+
+function trimZero(s: string): string {
+  return s.endsWith('.0') ? s.slice(0, -2) : s;
+}
+
 export function codeClass(code: number | string | undefined): string {
   const n = Number(code);
   if (!Number.isFinite(n) || n <= 0) return 'none';

@@ -1,10 +1,14 @@
 // Event-rate histogram (uPlot): one stacked area per split value. Dragging across it selects a time range
-// (brush to zoom); a click picks the bucket under the cursor. Both report the range to the page.
+// (brush to zoom); a click picks the bucket under the cursor. Both report the range to the page. The
+// chart is never silently blank: it says when it is loading, when its request failed (and is retried),
+// and when the range holds no event. Counts on the y-axis are compact (20k) in an axis sized to them.
 import { useEffect, useRef, type ReactNode } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Histogram as HistogramData } from '../api.js';
+import { formatAxisCount } from '../format.js';
 import { useTheme } from '../theme.js';
+import { ErrorBox } from './ErrorBox.js';
 
 export const PALETTE = [
   '#3b82f6',
@@ -20,6 +24,15 @@ export const PALETTE = [
 ];
 
 const MAX_SERIES = 9;
+
+/** Whole-number steps for a count axis: 1, 2, 5, 10, 20, 50, … */
+const COUNT_INCRS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3]! * 10 ** Math.floor(i / 3));
+
+/** Room for the widest y-axis label (12px labels, ~7.5px a character), ticks and a gap. */
+function countAxisSize(_u: uPlot, values: string[] | null): number {
+  const longest = (values ?? []).reduce((m, v) => Math.max(m, v.length), 1);
+  return Math.max(36, Math.ceil(longest * 7.5) + 22);
+}
 
 /** Turns buckets into uPlot columns: times (s), then cumulative sums so filled series stack. */
 function prepare(
@@ -55,13 +68,19 @@ function prepare(
 
 export function Histogram(props: {
   data: HistogramData | undefined;
+  /** The request failed (or its last attempt did, while it is retried). */
+  error?: unknown;
+  /** The request has not answered yet. */
+  pending?: boolean;
   height?: number;
   group?: (value: string) => string;
   /** A range was brushed or a bucket clicked: times in ms since the epoch. */
   onRange?: (fromMs: number, toMs: number, series?: string) => void;
   testId?: string;
 }): ReactNode {
-  const { data, height = 180, group, onRange } = props;
+  const { height = 180, group, onRange, error, pending = false } = props;
+  // A failed request shows its error, never the chart of an older answer.
+  const data = error ? undefined : props.data;
   const box = useRef<HTMLDivElement>(null);
   const theme = useTheme();
   const rangeRef = useRef(onRange);
@@ -84,10 +103,20 @@ export function Histogram(props: {
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       legend: { show: names.length > 0 },
-      scales: { x: { time: true, range: (_u, min, max) => [min, max + step] } },
+      scales: {
+        x: { time: true, range: (_u, min, max) => [min, max + step] },
+        y: { range: (_u, _min, max) => (max > 0 ? uPlot.rangeNum(0, max, 0.1, true) : [0, 1]) },
+      },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          incrs: COUNT_INCRS,
+          values: (_u, splits) => splits.map(formatAxisCount),
+          size: countAxisSize,
+        },
       ],
       series: [
         {},
@@ -148,10 +177,26 @@ export function Histogram(props: {
     };
   }, [data, height, group, theme]);
 
+  const empty =
+    data !== undefined && data.buckets.every((b) => Object.values(b.counts).every((n) => n === 0));
   return (
-    <div className="histogram" data-testid={props.testId ?? 'histogram'}>
-      <div ref={box} className="histogram-plot" />
-      {data && data.buckets.length === 0 && <div className="empty">No events in this range.</div>}
+    <div
+      className="histogram"
+      data-testid={props.testId ?? 'histogram'}
+      data-state={error ? 'error' : data ? (empty ? 'empty' : 'ready') : pending ? 'loading' : 'none'}
+    >
+      {error ? (
+        <div className="histogram-message" style={{ minHeight: height }}>
+          <ErrorBox error={error} />
+          {pending && <div className="muted small">Retrying…</div>}
+        </div>
+      ) : !data ? (
+        <div className="histogram-message loading" style={{ minHeight: height }}>
+          {pending ? 'Loading…' : 'No data.'}
+        </div>
+      ) : null}
+      <div ref={box} className="histogram-plot" hidden={!data} />
+      {empty && <div className="histogram-empty empty">No events in this range.</div>}
     </div>
   );
 }

@@ -156,24 +156,18 @@ export function Dashboard(): ReactNode {
             </button>
           </div>
         </div>
-        {histogram.error ? (
-          <ErrorBox error={histogram.error} />
-        ) : (
-          <Histogram
-            data={histogram.data}
-            height={220}
-            testId="rate-histogram"
-            {...(split === 'class' ? { group: classOf } : {})}
-            onRange={(from, to, series) => {
-              const q = series
-                ? split === 'class'
-                  ? (CLASS_FILTER[series] ?? '')
-                  : term('verb', series)
-                : '';
-              navigate(explore(q, new Date(from).toISOString(), new Date(to).toISOString()));
-            }}
-          />
-        )}
+        <Histogram
+          data={histogram.data}
+          error={histogram.error ?? histogram.failureReason}
+          pending={histogram.isFetching}
+          height={220}
+          testId="rate-histogram"
+          {...(split === 'class' ? { group: classOf } : {})}
+          onRange={(from, to, series) => {
+            const q = series ? (split === 'class' ? (CLASS_FILTER[series] ?? '') : term('verb', series)) : '';
+            navigate(explore(q, new Date(from).toISOString(), new Date(to).toISOString()));
+          }}
+        />
       </div>
       <div className="grid3">
         <TopPanel title="Top identities" field="user" since={since} until={until} testId="top-users" />

@@ -13,13 +13,21 @@ function Value(props: { value: unknown }): ReactNode {
   const v = props.value;
   if (v === undefined) return <span className="muted">—</span>;
   if (v !== null && typeof v === 'object') return <JsonView value={v} openDepth={1} />;
-  return <code>{JSON.stringify(v)}</code>;
+  return <code className="diff-scalar">{JSON.stringify(v)}</code>;
 }
 
 export function DiffView(props: { changes: FieldChange[] }): ReactNode {
   if (props.changes.length === 0) return <div className="muted">No change to the object.</div>;
   return (
     <table className="diff" data-testid="diff">
+      {/* Fixed widths: one long unbroken value (a CA bundle) wraps in its cell instead of squeezing
+          the other columns. */}
+      <colgroup>
+        <col className="diff-col-op" />
+        <col className="diff-col-path" />
+        <col />
+        <col />
+      </colgroup>
       <thead>
         <tr>
           <th />
@@ -32,7 +40,7 @@ export function DiffView(props: { changes: FieldChange[] }): ReactNode {
         {props.changes.map((c, i) => (
           <tr key={`${c.path}-${i}`} className={`diff-${c.op}`}>
             <td className="diff-op">{c.op === 'add' ? '+' : c.op === 'remove' ? '−' : '~'}</td>
-            <td>
+            <td className="diff-path">
               <code>{c.path}</code>
             </td>
             <td className="diff-old">{c.op === 'add' ? null : <Value value={c.old} />}</td>

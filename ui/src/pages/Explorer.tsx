@@ -152,20 +152,18 @@ export function Explorer(): ReactNode {
                 </select>
               </label>
             </div>
-            {histogram.error ? (
-              <ErrorBox error={histogram.error} />
-            ) : (
-              <Histogram
-                data={histogram.data}
-                onRange={(from, to, series) =>
-                  updateParams({
-                    since: new Date(from).toISOString(),
-                    until: new Date(to).toISOString(),
-                    ...(series ? { q: addTerm(q, term(split, series)) } : {}),
-                  })
-                }
-              />
-            )}
+            <Histogram
+              data={histogram.data}
+              error={histogram.error ?? histogram.failureReason}
+              pending={histogram.isFetching}
+              onRange={(from, to, series) =>
+                updateParams({
+                  since: new Date(from).toISOString(),
+                  until: new Date(to).toISOString(),
+                  ...(series ? { q: addTerm(q, term(split, series)) } : {}),
+                })
+              }
+            />
           </div>
           <div className="panel results-panel">
             <div className="panel-head">

@@ -24,7 +24,9 @@ export function LoginPage(): ReactNode {
         }}
       >
         <h1>kubetrail</h1>
-        <p className="muted">Sign in with an API token (`kubetrail token create`).</p>
+        <p className="muted" data-testid="login-help">
+          Sign in with an API token (<code>kubetrail token create</code>).
+        </p>
         <label>
           Token
           <input

@@ -15,7 +15,7 @@ import { OverloadedError, type IngestQueue } from '../pipeline/ingest-queue.js';
 import { registerApi, type ApiContext, type ApiRoute } from './api/index.js';
 import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
-import { registerUi } from './ui.js';
+import { frameworkError, registerUi } from './ui.js';
 import { WebhookAuth, contentTypeRefusal } from './webhook-auth.js';
 import { parseJsonDocument } from '../ingest/json-text.js';
 
@@ -115,6 +115,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: config.webhook.maxBodyBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
     ...(deps.tls
       ? {
           https: {

@@ -155,6 +155,15 @@ describe('the running server', () => {
     expectErrorShape(a, 'KT_NOT_FOUND');
   });
 
+  it('answers a path that is not valid URL encoding with the JSON error shape', async () => {
+    for (const p of ['/%zz', '/api/v1/%zz', '/assets/%zz', '/webhook/%']) {
+      const a = await get(c.url, p);
+      expect(a.status, p).toBe(400);
+      expectErrorShape(a, 'KT_API_REQUEST');
+      expect(a.body.error!.message).toBe(`the path ${JSON.stringify(p)} is not valid URL encoding`);
+    }
+  });
+
   it('refuses a login body over its small limit with a hint about the login, not webhook batches', async () => {
     const post = (body: string) =>
       get(c.url, '/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -82,6 +82,29 @@ export function notFoundError(method: string, url: string): KubetrailError {
   });
 }
 
+/**
+ * Fastify's own refusals before any route runs (a path that is not valid percent-encoding, `/%zz`), in
+ * the documented error shape instead of fastify's. Given to Fastify as its `frameworkErrors` option.
+ */
+export function frameworkError(
+  err: Error & { code?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const p = req.url.split('?')[0]!;
+  const shown = JSON.stringify(p.length > 200 ? `${p.slice(0, 200)}…` : p);
+  const e =
+    err.code === 'FST_ERR_BAD_URL'
+      ? new KubetrailError('KT_API_REQUEST', `the path ${shown} is not valid URL encoding`, {
+          hint: 'a % in a path must be followed by two hex digits (%25 for a % itself)',
+        })
+      : new KubetrailError('KT_API_REQUEST', err.message);
+  return secure(reply)
+    .code(400)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send({ error: e.toJSON() });
+}
+
 function sendNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return secure(reply)
     .code(404)

@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopOnClosedOutput } from './common.js';
+import type { EventRecord } from '../core/event.js';
+import { followFile } from './commands/tail.js';
+import { stopOnClosedOutput, type Io } from './common.js';
 import { formatEvents } from './event-output.js';
 import { MAX_FILTER_DEPTH, MAX_JSON_PATH_STEPS } from '../query/syntax/parser.js';
 import { runCli } from '../test-support/cli.js';
@@ -218,5 +220,42 @@ describe('import of inputs that are partly or wholly bad', () => {
     expect(r.out).toMatch(/^stored {7}1$/m);
     expect(r.out).toMatch(/^quarantined {2}1 → /m);
     expect(r.err).toMatch(/^quarantined: .*mixed\.log:2/m);
+  });
+});
+
+describe('tail -f on a file that does not exist yet', () => {
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(check()).toBe(true);
+  }
+
+  it('says so on stderr, waits, then reads the file from its start when it appears', async () => {
+    const file = path.join(dir, 'later', 'audit.log');
+    let err = '';
+    const io: Io = { out: () => undefined, err: (t) => void (err += t), width: 120, interactive: false };
+    const seen: EventRecord[] = [];
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const following = followFile(
+      { file, filter: 'verb:delete', fromStart: false, stop: stopped, pollMs: 20 },
+      io,
+      (r) => void seen.push(r),
+    );
+    await until(() => err.includes('does not exist yet'));
+    expect(err).toBe(`kubetrail: ${file} does not exist yet; waiting for it to appear (Ctrl-C to stop)\n`);
+    mkdirSync(path.dirname(file));
+    writeFileSync(file, ndjson(makeEvent({ verb: 'get' }), makeEvent({ verb: 'delete' })));
+    await until(() => seen.length === 1 && err.includes('appeared'));
+    expect(seen[0]!.event.verb).toBe('delete');
+    expect(err).toContain(`kubetrail: ${file} appeared; following it\n`);
+    stop();
+    await following;
+  });
+
+  it('refuses a directory', async () => {
+    const io: Io = { out: () => undefined, err: () => undefined, width: 120, interactive: false };
+    await expect(
+      followFile({ file: dir, filter: '*', fromStart: false, stop: Promise.resolve() }, io, () => undefined),
+    ).rejects.toMatchObject({ code: 'KT_INPUT_READ' });
   });
 });

@@ -1,7 +1,8 @@
 // `kubetrail tail [FILTER]`: a live view from the terminal. Streams matching events from a running
 // server (server-sent events, reconnecting when the connection drops) or, with -f FILE, straight from an
-// audit log file as it grows. One colored line per event for people, or -o json (one event per line).
-import { mkdtempSync, rmSync } from 'node:fs';
+// audit log file as it grows (a file that does not exist yet is waited for, as `tail -F` does, with a
+// note on stderr). One colored line per event for people, or -o json (one event per line).
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -110,17 +111,50 @@ async function tailServer(filter: string, opts: TailOpts, io: Io, print: (r: Eve
   }
 }
 
-async function tailFile(filter: string, opts: TailOpts, io: Io, print: (r: EventRecord) => void) {
-  const accept = compileJs(parseQuery(filter));
+export interface FollowOptions {
+  file: string;
+  filter: string;
+  fromStart: boolean;
+  /** Resolves when following should end (Ctrl-C, SIGTERM). */
+  stop: Promise<void>;
+  pollMs?: number;
+}
+
+/**
+ * Follows an audit log file, printing the events that match, until `stop` resolves. A file that does not
+ * exist yet is waited for (it is read from its start once it appears), and stderr says so, then says when
+ * it appears; a directory is refused.
+ */
+export async function followFile(o: FollowOptions, io: Io, print: (r: EventRecord) => void): Promise<void> {
+  const accept = compileJs(parseQuery(o.filter));
+  const file = path.resolve(o.file);
+  const pollMs = o.pollMs ?? 250;
+  let watch: NodeJS.Timeout | undefined;
+  const missing = !existsSync(file);
+  if (missing) {
+    io.err(`kubetrail: ${safeText(file)} does not exist yet; waiting for it to appear (Ctrl-C to stop)\n`);
+    watch = setInterval(() => {
+      if (!existsSync(file)) return;
+      clearInterval(watch);
+      io.err(`kubetrail: ${safeText(file)} appeared; following it\n`);
+    }, pollMs);
+  } else if (statSync(file).isDirectory()) {
+    throw new KubetrailError('KT_INPUT_READ', `${file} is a directory; -f follows one audit log file`, {
+      where: { file, path: '--file' },
+      hint: 'name the live audit log file, e.g. -f /var/log/kubernetes/audit/audit.log',
+    });
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-tail-'));
   const quarantine = createMemoryQuarantine();
   let reported = 0;
   const source = new FileSource({
-    path: path.resolve(opts.file!),
+    path: file,
     cluster: 'default',
-    startAt: opts.fromStart ? 'beginning' : 'end',
+    // Everything in a file that appears later is new (as with `tail -F`), even if its folder appears later.
+    startAt: o.fromStart || missing ? 'beginning' : 'end',
     checkpointFile: path.join(dir, 'position.json'),
     quarantine,
+    pollMs,
     sink: async (records) => {
       for (const r of records) if (accept(r)) print(r);
       for (; reported < quarantine.all.length; reported++) {
@@ -130,13 +164,22 @@ async function tailFile(filter: string, opts: TailOpts, io: Io, print: (r: Event
     },
   });
   source.start();
-  await new Promise<void>((resolve) => {
+  try {
+    await o.stop;
+  } finally {
+    clearInterval(watch);
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves on Ctrl-C or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await source.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 export function registerTailCommand(program: Command, io: Io = processIo()): void {
@@ -159,7 +202,12 @@ export function registerTailCommand(program: Command, io: Io = processIo()): voi
       const color = opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       const print = (r: EventRecord) =>
         io.out(format === 'json' ? `${JSON.stringify(r.event)}\n` : tailLine(r, color));
-      if (opts.file) await tailFile(filter, opts, io, print);
+      if (opts.file)
+        await followFile(
+          { file: opts.file, filter, fromStart: Boolean(opts.fromStart), stop: untilSignal() },
+          io,
+          print,
+        );
       else await tailServer(filter, opts, io, print);
     });
 }

@@ -41,7 +41,7 @@ export async function openStore(location: string, opts: { readOnly?: boolean } =
       server.close();
       throw new KubetrailError(
         'KT_STORE_OPEN',
-        `${file} is held by the kubetrail server at ${server.url} (pid ${server.discovery.pid})`,
+        `the kubetrail server at ${server.url} (pid ${server.discovery.pid}) holds this store`,
         {
           where: { file },
           hint: 'this command writes to the store: stop the server first (reading commands such as query, stats and alerts go through it)',

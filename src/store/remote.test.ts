@@ -19,11 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import { openAlertLog } from '../detect/alert-state.js';
 import { generateEvents } from '../generate/index.js';
+import { parseQuery } from '../query/index.js';
 import { startCollector, type Collector } from '../server/collector.js';
 import { runCli, type CliRun } from '../test-support/cli.js';
-import { discoveryFileFor, type Discovery } from './discovery.js';
+import { canonicalDbPath, discoveryFileFor, type Discovery } from './discovery.js';
 import { openStore } from './open.js';
-import { LOCAL_MAX_PAGE, RemoteStore } from './remote.js';
+import { connectLocal, RemoteStore } from './remote.js';
 
 const START = Date.UTC(2025, 2, 3, 0, 0, 0);
 const SINCE = '2025-03-01T00:00:00Z';
@@ -157,7 +158,9 @@ describe('the CLI while a server holds the store', () => {
       const save = await runCli(['detect', '--db', db, '--save']);
       expect(save.code).toBe(3);
       expect(save.err).toContain('KT_STORE_OPEN');
-      expect(save.err).toContain(`held by the kubetrail server at ${server.url}`);
+      expect(save.err).toContain(
+        `the kubetrail server at ${server.url} (pid ${process.pid}) holds this store`,
+      );
       const store = await openStore(db, { readOnly: true });
       try {
         expect(store).toBeInstanceOf(RemoteStore);
@@ -187,7 +190,7 @@ describe('the CLI while a server holds the store', () => {
       expect(run.err, name).toBe(direct[name]!.err);
     }
     // The runs compared are not empty.
-    expect(direct['query ndjson many']!.out.split('\n').length).toBeGreaterThan(LOCAL_MAX_PAGE + 1);
+    expect(direct['query ndjson many']!.out.split('\n').length).toBeGreaterThan(1000);
     expect(direct.alerts!.out).not.toBe('');
     expect(direct.show!.out).toContain(someID);
     const ackedLog = await openStore(db, { readOnly: true });
@@ -218,6 +221,35 @@ describe('the CLI while a server holds the store', () => {
       const out: Record<string, CliRun> = {};
       for (const [name, args] of Object.entries(cmds)) out[name] = await runCli([...args, '--db', db]);
       return out;
+    }
+  });
+
+  it('joins pages larger than one call from keyset pages, as the store pages them', async () => {
+    const server = await startServer();
+    try {
+      const d = JSON.parse(readFileSync(discoveryFileFor(db), 'utf8')) as Discovery;
+      const client = (await connectLocal(d, canonicalDbPath(db)))!;
+      expect(client).toBeDefined();
+      const remote = new RemoteStore(client, db, 7);
+      try {
+        const filter = parseQuery('verb:get');
+        for (const order of ['asc', 'desc'] as const) {
+          const mine = await remote.query({ filter, limit: 20, order });
+          const theirs = await server.store.query({ filter, limit: 20, order });
+          expect(mine).toEqual(theirs);
+          expect(mine.nextCursor).toBeDefined();
+          const next = { filter, limit: 16, order, cursor: mine.nextCursor! };
+          expect(await remote.query(next)).toEqual(await server.store.query(next));
+        }
+        const all = await server.store.count(filter);
+        const rest = await remote.query({ filter, limit: all + 5 });
+        expect(rest.records).toHaveLength(all);
+        expect(rest.nextCursor).toBeUndefined();
+      } finally {
+        await remote.close();
+      }
+    } finally {
+      await server.close();
     }
   });
 

@@ -33,7 +33,7 @@ import type {
 /** The endpoint's path on the server. */
 export const LOCAL_STORE_PATH = '/api/v1/local/store';
 /** The most events the endpoint returns in one answer. */
-export const LOCAL_MAX_PAGE = 1000;
+export const LOCAL_MAX_PAGE = 5000;
 /** The most bytes of a request body the endpoint accepts. */
 export const LOCAL_MAX_BODY = 1024 * 1024;
 
@@ -205,6 +205,8 @@ export class RemoteStore implements Store {
     private readonly client: LocalClient,
     /** The store file the server holds. */
     readonly file: string,
+    /** Events asked for per call (at most LOCAL_MAX_PAGE). */
+    private readonly pageSize = LOCAL_MAX_PAGE,
   ) {}
 
   /** The server's URL, for messages. */
@@ -233,7 +235,7 @@ export class RemoteStore implements Store {
     const records: EventRecord[] = [];
     let cursor = q.cursor;
     for (;;) {
-      const want = Math.min(q.limit - records.length, LOCAL_MAX_PAGE);
+      const want = Math.min(q.limit - records.length, this.pageSize);
       const page = await this.client.call<EventPage>('query', {
         filter: filterText(q.filter),
         ...rangeArgs(q),

@@ -138,8 +138,15 @@ export const configSchema = z.strictObject({
       outputs: z.array(z.string().min(1)).default([]),
       /** Lowest severity sent to outputs (all alerts are stored). */
       minSeverity: z.enum(SEVERITIES).default('low'),
+      /** IP lists that rules name with `ipList:` (name → file of addresses and CIDR ranges, re-read when changed). */
+      ipLists: z
+        .record(
+          z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be a word, as in tor-exit-nodes'),
+          z.string().min(1),
+        )
+        .default({}),
     })
-    .default({ enabled: true, rules: [], outputs: [], minSeverity: 'low' }),
+    .default({ enabled: true, rules: [], outputs: [], minSeverity: 'low', ipLists: {} }),
   api: z
     .strictObject({
       /** Lifetime of a web UI session (login cookie), in hours. */

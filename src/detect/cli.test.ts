@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corpusPath } from '../test-support/requirements.js';
 import { runCli } from '../test-support/cli.js';
+import { resolveServeConfig } from '../cli/commands/serve.js';
+import { ConfigError, parseConfig } from '../config/load.js';
 
 const corpus = corpusPath();
 const dir = mkdtempSync(path.join(tmpdir(), 'kubetrail-detect-cli-'));
@@ -124,4 +126,53 @@ describe('detection commands', () => {
       }
     },
   );
+
+  it('detect --ip-list fires the Tor rule for a listed range and warns about a bad line with its place', async () => {
+    const list = path.join(dir, 'tor.txt');
+    writeFileSync(list, '203.0.113.0/28\n203.0.113.300\n2001:db8::/32\n');
+    const events = path.join(dir, 'tor-events.jsonl');
+    const ev = (id: string, ip: string) =>
+      JSON.stringify({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'Metadata',
+        auditID: id,
+        stage: 'ResponseComplete',
+        requestURI: '/api/v1/namespaces/default/pods',
+        verb: 'list',
+        user: { username: 'mallory@example.com' },
+        sourceIPs: [ip],
+        objectRef: { resource: 'pods', namespace: 'default' },
+        responseStatus: { code: 200 },
+        stageTimestamp: '2026-11-30T10:00:00Z',
+      });
+    writeFileSync(events, `${ev('a1', '203.0.113.9')}\n${ev('a2', '198.51.100.9')}\n`);
+    const withList = await run(['detect', events, '--ip-list', `tor-exit-nodes=${list}`, '-o', 'ndjson']);
+    expect(withList.code).toBe(0);
+    const tor = withList.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((a) => a.rule === 'tor-exit-node');
+    expect(tor.map((a) => a.auditIDs)).toEqual([['a1']]);
+    expect(withList.err).toContain(`warning: IP list tor-exit-nodes: ${list}:2: "203.0.113.300"`);
+    // Without the list the rule is inert.
+    const without = await run(['detect', events, '-o', 'ndjson']);
+    expect(without.out).not.toContain('tor-exit-node');
+    const bad = await run(['detect', events, '--ip-list', list]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('NAME=FILE');
+    const missing = await run(['detect', events, '--ip-list', `tor-exit-nodes=${list}.gone`]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('KT_INPUT_NOT_FOUND');
+  });
+
+  it('serve takes IP lists from detect.ipLists and --ip-list', () => {
+    const config = parseConfig('detect:\n  ipLists:\n    tor-exit-nodes: /etc/kubetrail/tor.txt\n', 'c.yaml');
+    expect(config.detect.ipLists).toEqual({ 'tor-exit-nodes': '/etc/kubetrail/tor.txt' });
+    expect(() => parseConfig('detect:\n  ipLists:\n    "tor exits": /x\n', 'c.yaml')).toThrow(ConfigError);
+    const flags = resolveServeConfig({ tail: [], ipList: ['node-networks=/etc/nodes.txt'] }, {});
+    expect(flags.detect.ipLists).toEqual({ 'node-networks': '/etc/nodes.txt' });
+    expect(() => resolveServeConfig({ tail: [], ipList: ['a=/x', 'a=/y'] }, {})).toThrow(/given twice/);
+  });
 });

@@ -10,6 +10,8 @@ import { DetectionEngine } from './engine.js';
 import { exampleEvent } from './examples.js';
 import { IpLists, parseIpList, parseIpListOption } from './ip-list.js';
 import { inspectRules, loadRules } from './rules.js';
+import { openDetection } from './session.js';
+import { openStore } from '../store/open.js';
 
 let dir: string;
 beforeEach(() => {
@@ -188,5 +190,32 @@ describe('IP list files', () => {
     expect(() => ipLists.add('tor-exit-nodes', missing)).toThrow(
       expect.objectContaining({ code: 'KT_INPUT_NOT_FOUND', where: { file: missing } }),
     );
+  });
+
+  it("are read and watched by a detection session (the server's detect.ipLists)", async () => {
+    const file = path.join(dir, 'tor.txt');
+    writeFileSync(file, '192.0.2.1\n');
+    const warnings: string[] = [];
+    const store = await openStore(path.join(dir, 'store.duckdb'));
+    try {
+      const session = await openDetection(store, {
+        ipListFiles: { 'tor-exit-nodes': file },
+        ipListCheckMs: 1000,
+        onIpListWarning: (m) => warnings.push(m),
+        resume: false,
+      });
+      try {
+        const tor = (r: EventRecord) => session.engine.process(r).filter((a) => a.rule === 'tor-exit-node');
+        expect(tor(event(['192.0.2.1']))).toHaveLength(1);
+        expect(tor(event(['192.0.2.2'], 'bob'))).toHaveLength(0);
+        writeFileSync(file, '192.0.2.1\n192.0.2.2\nbad\n');
+        await vi.waitFor(() => expect(warnings).toHaveLength(1), { timeout: 4000, interval: 100 });
+        expect(tor(event(['192.0.2.2'], 'carol'))).toHaveLength(1);
+      } finally {
+        await session.finish(0);
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

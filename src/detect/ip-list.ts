@@ -249,6 +249,27 @@ export function parseIpListOption(spec: string): { name: string; file: string } 
   return { name, file };
 }
 
+/** Parses repeated --ip-list options into name → file; a name given twice is refused. */
+export function ipListOptions(specs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const { name, file } = parseIpListOption(spec);
+    if (name in out)
+      throw new KubetrailError('KT_USAGE', `--ip-list ${name} is given twice`, {
+        where: { path: '--ip-list' },
+      });
+    out[name] = file;
+  }
+  return out;
+}
+
+/** IP lists read from files (name → file), as configured; throws KubetrailError for a file that cannot be read. */
+export function openIpLists(files: Readonly<Record<string, string>>, opts: IpListsOptions = {}): IpLists {
+  const lists = new IpLists(opts);
+  for (const [name, file] of Object.entries(files)) lists.add(name, file);
+  return lists;
+}
+
 export interface IpListsOptions {
   /** Where bad lines and unreadable files are reported (default: nowhere). */
   onWarning?: (message: string) => void;

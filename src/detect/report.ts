@@ -54,15 +54,21 @@ export async function reportMarkdown(corpus: string): Promise<string> {
 
   out.push('', '### Panther rules (plain EKS audit events)', '');
   out.push(
-    '| Panther rule | kubetrail rule | expected true | expected false | result |',
+    '| Panther rule | kubetrail rules | expected true | expected false | result |',
     '|---|---|---|---|---|',
   );
-  const panther = runPantherSuite(path.join(corpus, 'panther-k8s', 'tests.jsonl'));
+  const panther = runPantherSuite([
+    path.join(corpus, 'panther-k8s', 'tests.jsonl'),
+    path.join(corpus, 'panther-k8s', 'tests-eks-legacy-and-azure-activity.jsonl'),
+  ]);
   for (const c of panther) {
     const t = c.tests.filter((x) => x.test.expected);
     const f = c.tests.filter((x) => !x.test.expected);
+    const listed = c.tests.filter((x) => x.difference && x.ok).length;
     const result = c.ok
-      ? 'pass'
+      ? listed > 0
+        ? `pass, ${listed} listed difference${listed === 1 ? '' : 's'}`
+        : 'pass'
       : c.tests.every((x) => x.note === 'not an audit event')
         ? 'not applicable: its test records are not audit events'
         : `**fail**: ${c.tests
@@ -70,8 +76,25 @@ export async function reportMarkdown(corpus: string): Promise<string> {
             .map((x) => x.test.test)
             .join('; ')}`;
     out.push(
-      `| ${c.rule} | ${c.covering.map((x) => `\`${x}\``).join(', ') || '-'} | ${t.filter((x) => x.fired).length}/${t.length} fire | ${f.filter((x) => !x.fired).length}/${f.length} quiet | ${result} |`,
+      `| ${c.rule} | ${c.covering.map((x) => `\`${x}\``).join(', ') || '-'} | ${t.filter((x) => x.fired).length}/${t.length} alert | ${f.filter((x) => !x.fired).length}/${f.length} quiet | ${result} |`,
     );
+  }
+  out.push('', '### Listed differences', '');
+  out.push('| Panther rule | test | kubetrail | why |', '|---|---|---|---|');
+  for (const c of panther) {
+    for (const x of c.tests) {
+      const d = x.difference;
+      if (!d) continue;
+      const what =
+        d.outcome === 'counts'
+          ? 'counts toward the threshold'
+          : d.outcome === 'quiet'
+            ? 'no alert'
+            : d.outcome;
+      out.push(
+        `| ${c.rule} | ${cell(d.test)} | ${what}${d.alsoRaisedBy ? `; \`${d.alsoRaisedBy}\` alerts` : ''} | ${cell(d.reason)} |`,
+      );
+    }
   }
   return `${out.join('\n')}\n`;
 }

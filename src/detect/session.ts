@@ -10,6 +10,7 @@ import { openAlertState, type AlertStateOptions } from './alert-state.js';
 import { DetectionEngine } from './engine.js';
 import { Dispatcher, DEFAULT_BACKOFF, type BackoffOptions } from './outbox.js';
 import { createOutput, type AlertOutput } from './outputs.js';
+import { openIpLists } from './ip-list.js';
 import { loadRules, type LoadRulesOptions } from './rules.js';
 import { DetectTransform } from './transform.js';
 import type { Alert, Severity } from './types.js';
@@ -28,6 +29,14 @@ export interface SessionOptions extends LoadRulesOptions, AlertStateOptions {
   resume?: boolean;
   /** Called with the alerts that were new (not already stored). */
   onAlerts?: (alerts: Alert[]) => void;
+  /**
+   * IP list files (name → file) rules may name; read now, then checked for changes every
+   * `ipListCheckMs` (default 30 s) until finish(). Ignored when `ipLists` is given.
+   */
+  ipListFiles?: Readonly<Record<string, string>>;
+  ipListCheckMs?: number;
+  /** Bad lines and unreadable files of the IP lists, as `file:line: message`. */
+  onIpListWarning?: (message: string) => void;
 }
 
 export interface DetectionSession {
@@ -47,7 +56,12 @@ export interface DetectionSession {
 }
 
 export async function openDetection(store: Store, opts: SessionOptions = {}): Promise<DetectionSession> {
-  const rules = loadRules(opts);
+  const ipLists =
+    opts.ipLists ??
+    (opts.ipListFiles && Object.keys(opts.ipListFiles).length > 0
+      ? openIpLists(opts.ipListFiles, opts.onIpListWarning ? { onWarning: opts.onIpListWarning } : {})
+      : undefined);
+  const rules = loadRules({ ...opts, ...(ipLists ? { ipLists } : {}) });
   const configured = (opts.outputs ?? []).map((spec) =>
     createOutput(spec, {
       minSeverity: opts.outputMinSeverity ?? 'low',
@@ -79,6 +93,8 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
     checkpoint: (snap) => alerts.saveState(snap),
   });
   if (outputs.length > 0) dispatcher.start();
+  // Lists opened here are re-read when their files change, until finish().
+  if (ipLists && !opts.ipLists) ipLists.watch(opts.ipListCheckMs ?? 30_000);
   return {
     engine,
     alerts,
@@ -98,6 +114,7 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
         }
         return await dispatcher.drain(drainMs);
       } finally {
+        if (!opts.ipLists) ipLists?.close();
         await place.close();
       }
     },

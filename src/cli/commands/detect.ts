@@ -8,6 +8,7 @@ import { hunt, inRange, storedEvents } from '../../detect/hunt.js';
 import { openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
+import { ipListOptions, openIpLists } from '../../detect/ip-list.js';
 import { loadRules } from '../../detect/rules.js';
 import { openDetection, type DetectionSession } from '../../detect/session.js';
 import { severityRank, type Alert } from '../../detect/types.js';
@@ -43,6 +44,7 @@ interface DetectOpts {
   alertOutput?: string[];
   state?: string;
   failOn?: string;
+  ipList?: string[];
 }
 
 export function registerDetectCommand(program: Command, io: Io = processIo()): void {
@@ -60,6 +62,12 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
       [],
     )
     .option('--no-builtin', 'leave the built-in rule pack out')
+    .option(
+      '--ip-list <name=file>',
+      'IP list rules name with ipList: (tor-exit-nodes=FILE; repeatable)',
+      collect,
+      [],
+    )
     .option('--min-severity <level>', 'lowest severity printed: info, low, medium, high, critical', 'low')
     .option('-o, --output <format>', `output format: ${ALERT_FORMATS.join(', ')}`, 'table')
     .option('--cluster <name>', 'cluster name for events read from files', 'default')
@@ -87,8 +95,11 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
         );
       if (opts.state && !opts.save)
         throw new KubetrailError('KT_USAGE', '--state needs --save', { where: { path: '--state' } });
+      const ipLists = openIpLists(ipListOptions(opts.ipList ?? []), {
+        onWarning: (m) => io.err(`warning: ${m}\n`),
+      });
       const engine = new DetectionEngine(
-        loadRules({ files: opts.rules ?? [], builtin: opts.builtin !== false }),
+        loadRules({ files: opts.rules ?? [], builtin: opts.builtin !== false, ipLists }),
       );
       const shown: Alert[] = [];
       const all: Alert[] = [];
@@ -151,6 +162,7 @@ export interface ImportDetectOpts {
   alertMinSeverity?: string;
   alertDrain?: string;
   state?: string;
+  ipList?: string[];
 }
 
 /** Adds import's detection options to a command. */
@@ -174,6 +186,12 @@ export function addImportDetectOptions(cmd: Command): Command {
     )
     .option('--alert-min-severity <level>', 'with --detect: lowest severity sent to outputs', 'low')
     .option(
+      '--ip-list <name=file>',
+      'with --detect: IP list rules name with ipList: (tor-exit-nodes=FILE; repeatable)',
+      collect,
+      [],
+    )
+    .option(
       '--alert-drain <duration>',
       'with --detect: how long to keep delivering queued alerts at the end',
       '10s',
@@ -195,8 +213,13 @@ export async function importDetection(
   io: Io,
 ): Promise<ImportDetection> {
   if (!opts.detect) {
-    if ((opts.alertOutput ?? []).length > 0 || (opts.rules ?? []).length > 0 || opts.state)
-      throw new KubetrailError('KT_USAGE', '--rules, --alert-output and --state need --detect', {
+    if (
+      (opts.alertOutput ?? []).length > 0 ||
+      (opts.rules ?? []).length > 0 ||
+      (opts.ipList ?? []).length > 0 ||
+      opts.state
+    )
+      throw new KubetrailError('KT_USAGE', '--rules, --ip-list, --alert-output and --state need --detect', {
         where: { path: '--detect' },
       });
     return { transforms: [], finish: async () => undefined };
@@ -205,6 +228,8 @@ export async function importDetection(
     files: opts.rules ?? [],
     outputs: opts.alertOutput ?? [],
     outputMinSeverity: parseSeverity(opts.alertMinSeverity ?? 'low', '--alert-min-severity'),
+    ipListFiles: ipListOptions(opts.ipList ?? []),
+    onIpListWarning: (m) => io.err(`warning: ${m}\n`),
     write: io.out,
     stateFile: stateLocation(opts.state),
   });

@@ -5,6 +5,7 @@ import { defaultConfig, describe, loadConfig, ConfigError } from '../../config/l
 import type { Config } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { Collector } from '../../server/collector.js';
+import { ipListOptions } from '../../detect/ip-list.js';
 import { choice, collect, processIo, type Io } from '../common.js';
 
 export interface ServeFlags {
@@ -16,6 +17,7 @@ export interface ServeFlags {
   cluster?: string;
   dataDir?: string;
   role?: string;
+  ipList?: string[];
 }
 
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
@@ -34,6 +36,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   }
   if (flags.cluster) config.cluster = flags.cluster;
   if (flags.role !== undefined) config.role = choice('--role', flags.role, ['all', 'api'] as const);
+  if (flags.ipList && flags.ipList.length > 0)
+    config.detect.ipLists = { ...config.detect.ipLists, ...ipListOptions(flags.ipList) };
   return config;
 }
 
@@ -87,6 +91,12 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     )
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7480)')
     .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
+    .option(
+      '--ip-list <name=file>',
+      'IP list rules name with ipList: (tor-exit-nodes=FILE), re-read when the file changes (repeatable)',
+      collect,
+      [],
+    )
     .option('--cluster <name>', 'cluster name for events whose source names none')
     .option('--data-dir <dir>', 'where the store, checkpoints and quarantine live (default ./data)')
     .option(

@@ -259,3 +259,26 @@ describe('tail -f on a file that does not exist yet', () => {
     ).rejects.toMatchObject({ code: 'KT_INPUT_READ' });
   });
 });
+
+describe('setup webhook', () => {
+  it('points at where `kubetrail serve` listens by default', async () => {
+    const r = await runCli(['setup', 'webhook']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('server: http://127.0.0.1:7480/webhook');
+    expect(r.out).toContain('WARNING: plain http');
+  });
+
+  it('refuses a token the server would refuse, by the server rule', async () => {
+    for (const token of ['abc', '0123456789abcde', '0123456789 abcdef']) {
+      const r = await runCli(['setup', 'webhook', '--token', token]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(
+        /^kubetrail: KT_USAGE: --token: the token (must be at least 16 characters|must not contain white space); kubetrail serve would refuse it/,
+      );
+    }
+    const ok = await runCli(['setup', 'webhook', '--token', '0123456789abcdef']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('token: 0123456789abcdef');
+  });
+});

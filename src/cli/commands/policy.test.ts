@@ -184,11 +184,14 @@ describe('setup', () => {
       '--server',
       'https://10.0.0.5:8443/webhook',
       '--token',
-      't0k',
+      't0k-0123456789abcdef',
       '--cluster',
       'prod',
     );
-    expect(parse(w.out)).toMatchObject({ kind: 'Config', users: [{ user: { token: 't0k' } }] });
+    expect(parse(w.out)).toMatchObject({
+      kind: 'Config',
+      users: [{ user: { token: 't0k-0123456789abcdef' } }],
+    });
     const k = await run('setup', 'kubeadm');
     expect(parse(k.out)[0]).toMatchObject({ op: 'add', path: '/spec/containers/0/command/-' });
     const c = await run('setup', 'kubeadm', '--format', 'v1beta4');

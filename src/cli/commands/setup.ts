@@ -1,9 +1,13 @@
 // `kubetrail setup apiserver|webhook|kubeadm|kind`: prints the configuration that turns auditing on and
 // sends it to kubetrail: kube-apiserver flags, the webhook kubeconfig, a kubeadm static-pod patch (or
-// ClusterConfiguration) and a kind cluster config. Output is YAML on stdout.
+// ClusterConfiguration) and a kind cluster config. Output is YAML on stdout. The webhook defaults match
+// what `kubetrail serve` does without a configuration (its listen address, plain http), and a token is
+// checked by the server's own rule for webhook tokens, so the kubeconfig printed is one the server accepts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { defaultConfig } from '../../config/load.js';
+import { configSchema } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
 import {
   apiserverArgsText,
@@ -106,6 +110,27 @@ async function fileText(flag: string, file: string): Promise<string> {
   }
 }
 
+/** The webhook URL of `kubetrail serve` started without a configuration file. */
+export function defaultWebhookUrl(): string {
+  const c = defaultConfig();
+  return `${c.tls ? 'https' : 'http'}://${c.listen}/webhook`;
+}
+
+/**
+ * Refuses a token that `kubetrail serve` would refuse: checked by the server's configuration schema for
+ * `webhook.tokens[].token`, and free of white space (it travels as `Authorization: Bearer TOKEN`).
+ */
+export function checkWebhookToken(token: string): void {
+  const r = configSchema.safeParse({ webhook: { tokens: [{ token, cluster: 'default' }] } });
+  const issue = r.success ? undefined : r.error.issues.find((i) => i.path.at(-1) === 'token');
+  const problem = issue ? issue.message : /\s/.test(token) ? 'must not contain white space' : undefined;
+  if (problem)
+    throw new KubetrailError('KT_USAGE', `the token ${problem}; kubetrail serve would refuse it`, {
+      where: { path: '--token' },
+      hint: 'make one with `openssl rand -hex 32` and give the server the same token (webhook.tokens in its configuration), or use `kubetrail token create --role ingest`',
+    });
+}
+
 interface WebhookOpts {
   server: string;
   cluster?: string;
@@ -146,12 +171,12 @@ export function registerSetupCommands(program: Command, io: Io = processIo()): v
     )
     .option(
       '--server <url>',
-      'the kubetrail webhook URL as the API server reaches it',
-      'https://127.0.0.1:8443/webhook',
+      'the kubetrail webhook URL as the API server reaches it (default: where `kubetrail serve` listens)',
+      defaultWebhookUrl(),
     )
     .option('--cluster <name>', 'cluster name to tag the events with (appended to the URL path)')
     .option('--ca <file>', 'CA bundle that signed the kubetrail server certificate')
-    .option('--token <token>', 'bearer token the API server sends')
+    .option('--token <token>', 'bearer token the API server sends (at least 16 characters)')
     .option('--token-file <file>', 'file holding the bearer token, on the control-plane node')
     .option('--client-cert <file>', 'client certificate the API server presents')
     .option('--client-key <file>', 'key of the client certificate')
@@ -171,7 +196,10 @@ export function registerSetupCommands(program: Command, io: Io = processIo()): v
       if (opts.cluster !== undefined) o.cluster = opts.cluster;
       const ca = await ref('--ca', opts.ca);
       if (ca) o.ca = ca;
-      if (opts.token !== undefined) o.token = opts.token;
+      if (opts.token !== undefined) {
+        checkWebhookToken(opts.token);
+        o.token = opts.token;
+      }
       if (opts.tokenFile !== undefined) o.tokenFile = path.resolve(opts.tokenFile);
       const cert = await ref('--client-cert', opts.clientCert);
       if (cert) o.clientCert = cert;

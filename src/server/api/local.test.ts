@@ -1,6 +1,9 @@
 // The local store endpoint takes the local credential of the server's discovery file and nothing else:
 // not an admin or viewer API token, not a wrong or truncated credential, not a browser; it serves read
-// methods only, validated; the discovery file is the owner's only and leaves with the server.
+// methods only, validated; the discovery file is the owner's only and leaves with the server; over HTTPS
+// the CLI talks only to the certificate the discovery file names.
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,8 +11,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { makeEvent } from '../../test-support/events.js';
-import { discoveryFileFor, type Discovery } from '../../store/discovery.js';
-import { LOCAL_STORE_PATH } from '../../store/remote.js';
+import { canonicalDbPath, discoveryFileFor, type Discovery } from '../../store/discovery.js';
+import { connectLocal, LocalClient, LOCAL_STORE_PATH } from '../../store/remote.js';
 import { startCollector, type Collector } from '../collector.js';
 import { localUrl } from '../announce.js';
 
@@ -94,6 +97,65 @@ describe('local store endpoint', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(path.join(dir, 'tokens.json'), 'utf8')).not.toContain(d.credential);
     expect(existsSync(file)).toBe(true);
+  });
+
+  it('over HTTPS, talks only to the certificate named in the discovery file', async () => {
+    const tlsDir = mkdtempSync(path.join(tmpdir(), 'kt-local-tls-'));
+    const other = mkdtempSync(path.join(tmpdir(), 'kt-local-tls-'));
+    try {
+      const cert = (where: string) =>
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-keyout',
+            'server.key',
+            '-out',
+            'server.crt',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=localhost',
+          ],
+          { cwd: where, stdio: 'pipe' },
+        );
+      cert(tlsDir);
+      cert(other);
+      const config = configSchema.parse({
+        dataDir: tlsDir,
+        listen: '127.0.0.1:0',
+        autodetect: false,
+        tls: { cert: path.join(tlsDir, 'server.crt'), key: path.join(tlsDir, 'server.key') },
+      });
+      const tls = await startCollector({ config, logger: pino({ level: 'silent' }) });
+      try {
+        const db = path.join(tlsDir, 'kubetrail.duckdb');
+        const td = JSON.parse(readFileSync(discoveryFileFor(db), 'utf8')) as Discovery;
+        expect(td.url).toBe(tls.url);
+        expect(td.tlsCertSha256).toBe(
+          new X509Certificate(readFileSync(path.join(tlsDir, 'server.crt'))).fingerprint256,
+        );
+        const client = await connectLocal(td, canonicalDbPath(db));
+        expect(client).toBeDefined();
+        client!.close();
+        // Another certificate (a server that took the port, a man in the middle) gets nothing.
+        const wrong = new X509Certificate(readFileSync(path.join(other, 'server.crt'))).fingerprint256;
+        await expect(new LocalClient({ ...td, tlsCertSha256: wrong }).call('ping')).rejects.toThrow(
+          /not the one named in the discovery file/,
+        );
+      } finally {
+        await tls.close();
+      }
+    } finally {
+      rmSync(tlsDir, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('announces a loopback URL for a wildcard listen address', () => {

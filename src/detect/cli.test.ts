@@ -42,6 +42,9 @@ describe('detection commands', () => {
     const r = await run(['rules', 'show', 'pod-exec']);
     expect(r.out).toContain('falco:Attach/Exec Pod');
     expect((await run(['rules', 'show', 'pod-exe'])).code).toBe(1);
+    expect((await run(['rules', 'show', 'tor-exit-node'])).out).toContain(
+      'IP list      a source address in tor-exit-nodes (the rule is inert until --ip-list tor-exit-nodes=FILE',
+    );
   });
 
   it.skipIf(!corpus)(

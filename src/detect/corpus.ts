@@ -1,7 +1,9 @@
 // Runs the built-in rules against other tools' own test data: Falco's k8s_audit regression cases (trace
 // files and expected per-rule hit counts, with Falco's override files replayed as kubetrail rule files)
-// and Panther's Kubernetes rule unit tests (events expected to fire or not). Used by the tests that hold
-// kubetrail to them and by the report in docs/rules.md.
+// and Panther's Kubernetes rule unit tests (events expected to fire or not, each run alone through the
+// pack as shipped, Panther's enrichment given as IP lists), with the deliberate differences from Panther
+// listed and their reasons. Used by the tests that hold kubetrail to them and by the report in
+// docs/rules.md.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EventRecord } from '../core/event.js';

@@ -321,13 +321,25 @@ export class IpLists {
    * at once. A list that is not configured or not yet read matches nothing either way.
    */
   matcher(name: string, outside = false): (r: EventRecord) => boolean {
+    // Source addresses repeat from event to event: answers are remembered per contents read.
+    let cacheFor: IpSet | undefined;
+    const cache = new Map<string, boolean>();
+    const has = (set: IpSet, ip: string): boolean => {
+      if (cacheFor !== set || cache.size >= 10_000) {
+        cache.clear();
+        cacheFor = set;
+      }
+      let v = cache.get(ip);
+      if (v === undefined) cache.set(ip, (v = set.has(ip)));
+      return v;
+    };
     return (r) => {
       const set = this.lists.get(name)?.current;
       if (!set) return false;
       const ips = r.event.sourceIPs ?? [];
       let inside = false;
       for (const ip of ips) {
-        if (typeof ip === 'string' && set.has(ip)) {
+        if (typeof ip === 'string' && has(set, ip)) {
           inside = true;
           break;
         }

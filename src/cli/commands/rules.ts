@@ -52,6 +52,10 @@ function describeRule(r: CompiledRule): string {
     `  expanded     ${r.expanded}`,
   ];
   for (const s of d.search) lines.push(`  search       under ${s.under} for ${s.for}`);
+  if (d.ipList)
+    lines.push(
+      `  IP list      ${d.ipList.outside ? 'no source address' : 'a source address'} in ${d.ipList.name} (the rule is inert until --ip-list ${d.ipList.name}=FILE or detect.ipLists gives it)`,
+    );
   for (const e of d.exceptions)
     lines.push(
       `  except       ${e.name}: ${e.condition ?? `every ${e.every!.join(', ')} in ${e.in}${e.repository ? ' (repositories)' : ''}`}`,

@@ -1,6 +1,8 @@
 // Output templates of rules: `{field}` is replaced by the field's values in the triggering event (any
-// filter field: catalog names, annotations.KEY, JSON paths), several values joined with commas, absent
-// values shown as <none>. Aggregations and first-seen rules add {count}, {threshold}, {window}, {key}
+// filter field: catalog names, annotations.KEY, JSON paths), several values joined with commas. An absent
+// value is left out with the separator that joins it to its neighbour (`{ns}/{name}` is `name` for a
+// cluster-scoped object and nothing when both are absent), and the spaces and empty brackets it would
+// leave are tidied, so an alert never reads `<none>/<none>`. Aggregations and first-seen rules add {count}, {threshold}, {window}, {key}
 // and {value}. `{a|b}` shows the first of the fields that has a value (a pod's name is only in the
 // response when the client used generateName). Values are shortened so a crafted event cannot flood an alert.
 import type { EventRecord } from '../core/event.js';
@@ -20,8 +22,30 @@ export function templateFields(template: string): string[] {
 }
 
 function clip(s: string): string {
-  const flat = s.replace(/[\r\n\t]+/g, ' ');
+  const flat = s.replace(/[\r\n\t]+/g, ' ').replace(/\u0000/g, '\uFFFD');
   return flat.length > MAX_VALUE ? `${flat.slice(0, MAX_VALUE)}…` : flat;
+}
+
+/** Stands for an absent value while a message is built; never in a value (clip shows a NUL as U+FFFD). */
+const ABSENT = '\u0000';
+
+/**
+ * Leaves the absent values out. Only the template's own text next to an absent value is touched (values
+ * from the event are kept as they are): one `/` or `:` joining it to a neighbour, brackets left empty,
+ * and the spaces around it (one space where there was any, none at an edge or next to a bracket).
+ */
+function leaveOutAbsent(text: string): string {
+  return text
+    .replace(/\u0000(?:\s*[/:]?\s*\u0000)+/g, ABSENT)
+    .replace(/([/:])?\u0000([/:])?/g, (_, left?: string, right?: string) =>
+      left && right ? `${ABSENT}${right}` : ABSENT,
+    )
+    .replace(/\(\s*\u0000\s*\)|\[\s*\u0000\s*\]/g, ABSENT)
+    .replace(/\s*\u0000\s*/g, (m: string, at: number, whole: string) => {
+      const between = at > 0 && at + m.length < whole.length;
+      const inside = /[([]$/.test(whole.slice(0, at)) || /^[)\]]/.test(whole.slice(at + m.length));
+      return between && !inside && /\s/.test(m) ? ' ' : '';
+    });
 }
 
 /** Renders a template against an event and the special values. */
@@ -30,7 +54,7 @@ export function renderTemplate(
   r: EventRecord,
   special: Partial<Record<'count' | 'threshold' | 'window' | 'key' | 'value', string | number>> = {},
 ): string {
-  return template.replace(PLACEHOLDER, (_, names: string) => {
+  const text = template.replace(PLACEHOLDER, (_, names: string) => {
     for (const name of names.split('|')) {
       if (SPECIAL.has(name)) {
         const v = special[name as keyof typeof special];
@@ -40,8 +64,9 @@ export function renderTemplate(
       const values = fieldValues(r, name);
       if (values.length > 0) return clip([...new Set(values.map(String))].join(','));
     }
-    return '<none>';
+    return ABSENT;
   });
+  return text.includes(ABSENT) ? leaveOutAbsent(text) : text;
 }
 
 /** The values of some fields joined into one key ("" for absent fields). */

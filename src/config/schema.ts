@@ -1,5 +1,5 @@
 // The server's configuration file: its schema (every key, its type, its default) and the resolved
-// configuration the server runs with. docs/collector.md lists the same keys; keep them together.
+// configuration the server runs with. docs/configuration.md lists every key (a test keeps them in step).
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../detect/types.js';

@@ -182,7 +182,7 @@ export const ERROR_CODES = {
   },
   KT_BODY_TOO_LARGE: {
     summary: 'The request body is larger than the accepted maximum.',
-    fix: 'Lower the webhook batch size or raise the server body limit.',
+    fix: "Send a smaller body: for the webhook, lower the API server's --audit-webhook-batch-max-size or raise webhook.maxBodyBytes; for other requests, the error says the limit that applies.",
     exit: 2,
   },
   KT_OVERLOADED: {

@@ -76,7 +76,7 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
   program
     .command('serve')
     .description('run the live collector: follow audit log files, receive the audit webhook, stream live')
-    .option('--config <file>', 'configuration file (YAML or JSON); see docs/collector.md')
+    .option('--config <file>', 'configuration file (YAML or JSON); every key is in docs/configuration.md')
     .addOption(
       new Option(
         '--db <path>',

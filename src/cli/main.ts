@@ -1,6 +1,7 @@
 // The kubetrail command line: builds the command tree from each area's command module, runs it, and
 // turns errors into a clear message and a stable exit code (0 ok, 1 "found"/no match, 2 usage or
-// input error, 3 store or I/O fault).
+// input error, 3 store or I/O fault). Error text may quote input (paths, values), so control characters
+// in it are shown escaped.
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
 import { registerCoreCommands } from './commands/core.js';
@@ -12,6 +13,10 @@ import { registerRedactionCommands } from './commands/redact.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTokenCommands } from './commands/token.js';
 import { processIo, type Io } from './common.js';
+import { safeText } from './terminal.js';
+
+/** Escapes control characters line by line, keeping the message's own line breaks. */
+const safeLines = (text: string) => text.split('\n').map(safeText).join('\n');
 
 export const VERSION = '0.1.0';
 
@@ -57,11 +62,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return 2;
     }
     if (isKubetrailError(err)) {
-      io.err(`kubetrail: ${err.format()}\n`);
+      io.err(`kubetrail: ${safeLines(err.format())}\n`);
       return err.exitCode;
     }
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    io.err(`kubetrail: KT_INTERNAL: ${message}\n  hint: ${ERROR_CODES.KT_INTERNAL.fix}\n`);
+    io.err(`kubetrail: KT_INTERNAL: ${safeLines(message)}\n  hint: ${ERROR_CODES.KT_INTERNAL.fix}\n`);
     return 3;
   }
 }

@@ -49,6 +49,16 @@ describe('filters past the limits', () => {
     }
   });
 
+  it('echoes a hostile filter in an error without its control characters, caret in place', async () => {
+    const r = await runCli(['query', '--db', db, 'usr:\u001b[2J\u202e x']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('KT_QUERY_FIELD');
+    expect(r.err).not.toMatch(/[\u001b\u202e]/);
+    const [, shown, caret] = r.err.split('\n');
+    expect(shown).toBe('  usr:\uFFFD[2J\uFFFD x');
+    expect(caret).toBe('  ^');
+  });
+
   it('answers a filter at the limits from the store (DuckDB keeps within its expression depth)', async () => {
     const half = MAX_FILTER_DEPTH / 2;
     const path63 = `requestObject${'.a'.repeat(MAX_JSON_PATH_STEPS - 1)}`;

@@ -1,6 +1,6 @@
 // Holds the built-in rules to other tools' own test data in the shared corpus: Falco's k8s_audit
 // regression cases must produce exactly the hit counts Falco expects (stock rules and documented
-// overrides), and every Panther Kubernetes rule with plain EKS audit events must be covered by a rule that
+// overrides), and every Panther Kubernetes rule with EKS and AKS audit events must be covered by rules that
 // alerts (at low or above, as shown by default) on each expected-true event and on no expected-false one,
 // except the differences listed with their reasons in corpus.ts, which must still be differences.
 // Skipped when the corpus is absent.
@@ -18,14 +18,20 @@ describe.skipIf(!corpus)('shared corpus (skipped without ../shared/corpus)', () 
     expect(results.filter((r) => !r.ok).map((r) => `${r.case.test}: ${r.problem}`)).toEqual([]);
   });
 
-  it('covers every Panther rule tested on plain audit events, differing only as listed', () => {
+  it('covers every Panther rule tested on EKS and AKS audit events, differing only as listed', () => {
     const dir = path.join(corpus!, 'panther-k8s');
     const coverage = runPantherSuite([
       path.join(dir, 'tests.jsonl'),
       path.join(dir, 'tests-eks-legacy-and-azure-activity.jsonl'),
     ]);
-    // GCP.K8s.IOC.Activity's events are GCP operation records, not audit events: nothing can fire on them.
-    const applicable = coverage.filter((c) => c.rule !== 'GCP.K8s.IOC.Activity');
+    // GCP.K8s.IOC.Activity's records are GCP operation records and the AKS RoleBinding rule's are Azure
+    // Activity (ARM) records, not audit events: nothing can fire on them.
+    const notAudit = coverage.filter((c) => c.tests.every((t) => t.note === 'not an audit event'));
+    expect(notAudit.map((c) => c.rule)).toEqual([
+      'Azure.MonitorActivity.Kubernetes.RoleBindingCreated',
+      'GCP.K8s.IOC.Activity',
+    ]);
+    const applicable = coverage.filter((c) => !notAudit.includes(c));
     expect(applicable.length).toBeGreaterThanOrEqual(33);
     const failing = applicable
       .filter((c) => !c.ok)
@@ -59,7 +65,15 @@ describe.skipIf(!corpus)('shared corpus (skipped without ../shared/corpus)', () 
         'legitimate EKS node from AWS IP - should not alert',
       ),
     ).toBe('quiet');
+    expect(result('Kubernetes.System.Principal.PublicIP', 'AKS CSI Disk Driver from Azure Node')).toBe(
+      'quiet',
+    );
+    expect(result('Kubernetes.System.Principal.PublicIP', 'AKS CSI File Driver from Azure Node')).toBe(
+      'quiet',
+    );
+    expect(result('Kubernetes.System.Principal.PublicIP', 'AKS System Node from Azure IP')).toBe('quiet');
     expect(result('Kubernetes.ServiceAccount.TokenCreated', 'EKS long-lived token created')).toBe('alert');
+    expect(result('Kubernetes.ServiceAccount.TokenCreated', 'AKS long-lived token created')).toBe('alert');
     expect(result('Kubernetes.ServiceAccount.TokenCreated', 'Token created in default namespace')).toBe(
       'alert',
     );

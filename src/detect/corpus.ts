@@ -190,12 +190,12 @@ export const PANTHER_DIFFERENCES: readonly PantherDifference[] = [
     reason:
       "a load balancer's health probe of /healthz: Panther's older EKS-only rule alerts when it comes from a public address, its newer Kubernetes.API.AnonymousAccess leaves health endpoints out, as anonymous-access does",
   },
-  {
+  ...['EKS 403 from Public IP', 'AKS 403 from Public IP'].map((test): PantherDifference => ({
     rule: 'Kubernetes.API.Multiple403.PublicIP',
-    test: 'EKS 403 from Public IP',
+    test,
     outcome: 'counts',
     reason: THRESHOLD_403,
-  },
+  })),
   {
     rule: 'Amazon.EKS.Audit.Multiple403',
     test: '403 and Public IP',
@@ -205,6 +205,7 @@ export const PANTHER_DIFFERENCES: readonly PantherDifference[] = [
   ...[
     'EKS failed secret get (403 Forbidden)',
     'EKS failed secret get (404 Not Found)',
+    'AKS failed secret get (401 Unauthorized)',
     'Service account failed to get secret',
   ].map((test): PantherDifference => ({
     rule: 'Kubernetes.Secret.AccessDenied',
@@ -226,17 +227,46 @@ export const PANTHER_DIFFERENCES: readonly PantherDifference[] = [
   })),
 ];
 
-/** The kubetrail IP list standing for Panther's Tor enrichment (p_enrichment.tor_exit_nodes). */
-export function pantherTorList(): string {
-  return path.join(builtinRulesDir(), 'examples', 'panther', 'tor-exit-nodes.txt');
-}
+/**
+ * The log types whose records are audit events kubetrail imports: EKS (a plain audit event) and AKS
+ * diagnostics (the event as JSON in properties.log). GKE's Cloud Audit Logs entries are not run here.
+ */
+export const PANTHER_LOG_TYPES: readonly string[] = ['Amazon.EKS.Audit', 'Azure.MonitorActivity'];
 
-export function readPantherTests(file: string, logType = 'Amazon.EKS.Audit'): PantherTest[] {
+export function readPantherTests(file: string, logTypes = PANTHER_LOG_TYPES): PantherTest[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as PantherTest)
-    .filter((t) => t.log_type === logType);
+    .filter((t) => logTypes.includes(t.log_type));
+}
+
+/** Autonomous systems of the cloud providers whose addresses Panther's rules treat as theirs. */
+const CLOUD_ASNS = new Set(['AS16509', 'AS8075', 'AS15169', 'AS396982']);
+
+/**
+ * Panther's enrichment of its test events, as the IP lists a user would configure: `tor-exit-nodes`
+ * holds every address its Tor enrichment (p_enrichment.tor_exit_nodes) names, `node-networks` every
+ * range (or, without one, address) its IPinfo data attributes to a cloud provider's network.
+ */
+export function pantherIpLists(tests: readonly PantherTest[]): IpLists {
+  const tor = new Set<string>();
+  const cloud = new Set<string>();
+  for (const t of tests) {
+    const e = t.log.p_enrichment as Record<string, unknown> | undefined;
+    for (const ip of (e?.tor_exit_nodes as unknown[] | undefined) ?? [])
+      if (typeof ip === 'string') tor.add(ip);
+    const asn = (e?.ipinfo_asn as { sourceIPs?: Record<string, unknown>[] } | undefined)?.sourceIPs ?? [];
+    for (const a of asn) {
+      if (!CLOUD_ASNS.has(String(a.asn))) continue;
+      const where = typeof a.route === 'string' ? a.route : a.p_match;
+      if (typeof where === 'string') cloud.add(where);
+    }
+  }
+  const ipLists = new IpLists();
+  ipLists.addEntries('tor-exit-nodes', [...tor]);
+  ipLists.addEntries('node-networks', [...cloud]);
+  return ipLists;
 }
 
 /** Alerts one rule raises on one event on its own (a fresh engine, the rule switched on). */
@@ -267,14 +297,6 @@ export interface PantherSuiteOptions {
 
 const OUTCOME_RANK: Record<PantherOutcome, number> = { quiet: 0, counts: 1, info: 2, alert: 3 };
 
-/** The IP lists standing for Panther's enrichment, configured as a user would with --ip-list. */
-export function pantherIpLists(): IpLists {
-  const ipLists = new IpLists();
-  ipLists.add('tor-exit-nodes', pantherTorList());
-  ipLists.add('node-networks', path.join(builtinRulesDir(), 'examples', 'panther', 'node-networks.txt'));
-  return ipLists;
-}
-
 /**
  * Runs Panther's tests (of one or more files) against the built-in pack as it ships, with Panther's
  * enrichment given as IP lists (pantherIpLists). A Panther rule is covered by every kubetrail rule that
@@ -286,9 +308,9 @@ export function runPantherSuite(
   opts: PantherSuiteOptions = {},
 ): PantherCoverage[] {
   const differences = opts.differences ?? PANTHER_DIFFERENCES;
-  const rules = loadRules({ ipLists: pantherIpLists() });
-  const byId = new Map(rules.map((r) => [r.def.id, r]));
   const tests = (typeof files === 'string' ? [files] : files).flatMap((f) => readPantherTests(f));
+  const rules = loadRules({ ipLists: pantherIpLists(tests) });
+  const byId = new Map(rules.map((r) => [r.def.id, r]));
   const byRule = new Map<string, PantherTest[]>();
   for (const t of tests) byRule.set(t.rule, [...(byRule.get(t.rule) ?? []), t]);
   const out: PantherCoverage[] = [];

@@ -52,7 +52,7 @@ export async function reportMarkdown(corpus: string): Promise<string> {
   }
   out.push('', `${falco.filter((r) => r.ok).length} of ${falco.length} cases pass.`);
 
-  out.push('', '### Panther rules (plain EKS audit events)', '');
+  out.push('', '### Panther rules (EKS and AKS audit events)', '');
   out.push(
     '| Panther rule | kubetrail rules | expected true | expected false | result |',
     '|---|---|---|---|---|',

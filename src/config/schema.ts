@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../detect/types.js';
-import { DEFAULT_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../ingest/truncate.js';
+import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../ingest/truncate.js';
 
 const hostPort = z
   .string()
@@ -97,7 +97,7 @@ export const configSchema = z.strictObject({
         .number()
         .int()
         .min(MIN_MAX_EVENT_BYTES)
-        .max(1024 ** 3)
+        .max(MAX_MAX_EVENT_BYTES)
         .default(DEFAULT_MAX_EVENT_BYTES),
     })
     .default({

@@ -20,6 +20,8 @@ export const TRUNCATED_ANNOTATION = 'audit.k8s.io/truncated';
 export const DEFAULT_MAX_EVENT_BYTES = 3 * 1024 * 1024;
 /** Smallest cap accepted: what any event's metadata fits in once long strings are cut. */
 export const MIN_MAX_EVENT_BYTES = 64 * 1024;
+/** Largest cap accepted (1 GiB). */
+export const MAX_MAX_EVENT_BYTES = 1024 ** 3;
 
 /** The API server's user-agent limit (bytes) and the suffix it appends to a longer one. */
 export const MAX_USER_AGENT_BYTES = 1024;

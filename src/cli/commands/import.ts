@@ -11,6 +11,7 @@ import { KubetrailError } from '../../core/errors.js';
 import { createFileQuarantine, readEvents } from '../../ingest/index.js';
 import type { SkippedInput } from '../../ingest/files.js';
 import { runImport, type ImportSummary } from '../../importer/run.js';
+import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { policyTransform } from '../../policy/apply.js';
 import { isClickHouseLocation, openStore } from '../../store/open.js';
@@ -28,6 +29,7 @@ interface ImportOpts extends ImportDetectOpts {
   redactConfig?: string;
   policy?: string;
   output: string;
+  maxEventBytes?: string;
 }
 
 export function formatSummary(
@@ -41,6 +43,8 @@ export function formatSummary(
     `duplicates   ${n(s.duplicates)}`,
   ];
   if (s.dropped > 0) lines.push(`dropped      ${n(s.dropped)} (by the policy)`);
+  if (s.truncated > 0)
+    lines.push(`truncated    ${n(s.truncated)} (larger than the cap: stored without their bodies)`);
   lines.push(
     `quarantined  ${n(s.quarantined)}${s.quarantined > 0 && quarantineFile ? ` → ${safeText(quarantineFile)}` : ''}`,
   );
@@ -50,6 +54,20 @@ export function formatSummary(
     );
   lines.push(`time         ${s.seconds.toFixed(2)}s (${rate(s.rate)} events/s)`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Reads --max-event-bytes: a whole number of bytes within the range the configuration accepts. */
+export function parseMaxEventBytes(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_EVENT_BYTES;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < MIN_MAX_EVENT_BYTES || value > MAX_MAX_EVENT_BYTES) {
+    throw new KubetrailError(
+      'KT_USAGE',
+      `--max-event-bytes takes a whole number of bytes from ${MIN_MAX_EVENT_BYTES} to ${MAX_MAX_EVENT_BYTES}, not ${JSON.stringify(text)}`,
+      { where: { path: '--max-event-bytes' } },
+    );
+  }
+  return value;
 }
 
 /** The error an import ends with although it ran to the end: inputs skipped, or nothing but bad records. */
@@ -100,9 +118,14 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
     )
     .option('--no-redact', 'store events as they are, secrets included (redaction is on by default)')
     .option('--redact-config <file>', 'redaction configuration: extra patterns, allow-lists, keyed hashes')
+    .option(
+      '--max-event-bytes <n>',
+      `events larger than this are stored without their request and response bodies, annotated audit.k8s.io/truncated (default ${DEFAULT_MAX_EVENT_BYTES}, as pipeline.maxEventBytes)`,
+    )
     .option('-o, --output <format>', 'summary format: table or json', 'table')
     .action(async (paths: string[], opts: ImportOpts) => {
       const format = choice('--output', opts.output, ['table', 'json'] as const);
+      const maxEventBytes = parseMaxEventBytes(opts.maxEventBytes);
       const policy = opts.policy ? (await loadPolicyFile(opts.policy)).policy : undefined;
       const db = dbLocation(opts.db);
       // Beside a DuckDB store; for a ClickHouse store in the CLI's data directory (never a path made of
@@ -143,6 +166,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             ...detection.transforms,
           ],
           quarantined: () => quarantine.count,
+          maxEventBytes,
           onBatch: (p) => {
             events = p.read;
             progress.update({ bytesRead, totalBytes, events });

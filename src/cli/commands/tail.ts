@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { EventRecord } from '../../core/event.js';
-import { KubetrailError } from '../../core/errors.js';
+import { ERROR_CODES, KubetrailError, type ErrorCode } from '../../core/errors.js';
 import { createMemoryQuarantine } from '../../ingest/quarantine.js';
 import { FileSource } from '../../pipeline/file-source.js';
 import { compileJs, parseQuery } from '../../query/index.js';
@@ -92,11 +92,7 @@ async function tailServer(filter: string, opts: TailOpts, io: Io, print: (r: Eve
     if (!res.ok) {
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
       const message = `${opts.server} answered ${res.status}: ${body.error?.message ?? res.statusText}`;
-      if (res.status === 401 || res.status === 403)
-        throw new KubetrailError(res.status === 401 ? 'KT_AUTH_REQUIRED' : 'KT_FORBIDDEN', message, {
-          hint: 'set KUBETRAIL_TOKEN to a token from `kubetrail token create` (role analyst, or a scoped viewer)',
-        });
-      throw new KubetrailError(res.status === 400 ? 'KT_QUERY_SYNTAX' : 'KT_SERVER_UNREACHABLE', message);
+      throw serverError(res.status, body.error, message);
     }
     backoff = 500;
     await readSse(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
@@ -180,6 +176,32 @@ function untilSignal(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/**
+ * The error for a refused stream: the server's own code when it sent a known one (a body field the token
+ * may not name, too many streams), else one chosen by the status.
+ */
+export function serverError(
+  status: number,
+  error: { code?: string; hint?: string } | undefined,
+  message: string,
+): KubetrailError {
+  const hint =
+    status === 401
+      ? 'set KUBETRAIL_TOKEN to a token from `kubetrail token create` (role analyst, or a scoped viewer)'
+      : error?.hint;
+  const known = error?.code !== undefined && Object.hasOwn(ERROR_CODES, error.code);
+  const code: ErrorCode = known
+    ? (error.code as ErrorCode)
+    : status === 401
+      ? 'KT_AUTH_REQUIRED'
+      : status === 403
+        ? 'KT_FORBIDDEN'
+        : status === 400
+          ? 'KT_QUERY_SYNTAX'
+          : 'KT_SERVER_UNREACHABLE';
+  return new KubetrailError(code, message, hint ? { hint } : {});
 }
 
 export function registerTailCommand(program: Command, io: Io = processIo()): void {

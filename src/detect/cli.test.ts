@@ -168,6 +168,23 @@ describe('detection commands', () => {
     const missing = await run(['detect', events, '--ip-list', `tor-exit-nodes=${list}.gone`]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('KT_INPUT_NOT_FOUND');
+    // import --detect takes the lists too; they need --detect.
+    const db = path.join(dir, 'tor.duckdb');
+    const imported = await run([
+      'import',
+      events,
+      '--db',
+      db,
+      '--detect',
+      '--ip-list',
+      `tor-exit-nodes=${list}`,
+    ]);
+    expect(imported.code).toBe(0);
+    const stored = await run(['alerts', '--db', db, '--since', '3000d', '-o', 'ndjson']);
+    expect(stored.out).toContain('"rule":"tor-exit-node"');
+    const noDetect = await run(['import', events, '--db', db, '--ip-list', `tor-exit-nodes=${list}`]);
+    expect(noDetect.code).toBe(2);
+    expect(noDetect.err).toContain('need --detect');
   });
 
   it('serve takes IP lists from detect.ipLists and --ip-list', () => {

@@ -7,9 +7,9 @@ import { fieldValues } from '../../fields/values.js';
 import { openStore } from '../../store/open.js';
 import { redactBatches } from '../../redact/index.js';
 import type { StatsRow } from '../../store/store.js';
-import { KubetrailError } from '../../core/errors.js';
 import type { EventRecord } from '../../core/event.js';
-import { eventTime, microsToTime, resolveField, suggestField, timeToMicros } from '../../fields/catalog.js';
+import { eventTime, microsToTime, resolveField, timeToMicros } from '../../fields/catalog.js';
+import { resolveNamedField } from '../../query/field-name.js';
 import { csvRow } from '../csv.js';
 import { renderTable } from '../terminal.js';
 import {
@@ -88,13 +88,7 @@ export function registerStatsCommand(program: Command, io: Io = processIo()): vo
       const limit = parseLimit(opts.limit);
       const range = timeRange(opts);
       const filter = parseQuery(filterText);
-      if (!resolveField(opts.by)) {
-        const s = suggestField(opts.by);
-        throw new KubetrailError('KT_QUERY_FIELD', `unknown field ${JSON.stringify(opts.by)} for --by`, {
-          where: { path: '--by' },
-          ...(s ? { hint: `did you mean \`${s}\`? docs/fields.md lists every field` } : {}),
-        });
-      }
+      resolveNamedField(opts.by, '--by');
       let rows: StatsRow[];
       let total: number;
       if (opts.file.length > 0) {

@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema.js';
 import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/errors.js';
 import type { AlertLog } from '../../detect/alert-log.js';
-import { resolveField, suggestField } from '../../fields/catalog.js';
+import { resolveNamedField } from '../../query/field-name.js';
 import { parseQuery, type QueryNode } from '../../query/index.js';
 import type { Store, TimeRange } from '../../store/store.js';
 import { assertFieldAllowed, assertFilterAllowed, scoped, type Principal } from '../auth/scope.js';
@@ -140,13 +140,7 @@ export function filterOf(user: Principal, q: string | undefined, param = 'q'): Q
  * checked against what the caller may name; throws KT_QUERY_FIELD for an unknown field.
  */
 export function fieldOf(user: Principal, param: string, name: string): string {
-  if (!resolveField(name)) {
-    const s = suggestField(name);
-    throw new KubetrailError('KT_QUERY_FIELD', `\`${param}\`: unknown field ${JSON.stringify(name)}`, {
-      where: { path: param },
-      ...(s ? { hint: `did you mean \`${s}\`?` } : { hint: 'GET /api/v1/fields lists the fields' }),
-    });
-  }
+  resolveNamedField(name, param, 'GET /api/v1/fields lists the fields');
   assertFieldAllowed(user, param, name);
   return name;
 }

@@ -3,6 +3,7 @@ import {
   appendFileSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   renameSync,
   rmSync,
@@ -121,6 +122,21 @@ describe('file source', () => {
     await waitFor(() => h.has([b.id]), 'line completed after start');
     await h.stop();
     expect(h.delivered).toEqual([b.id]);
+  });
+
+  it('reads a file whole when it and its folder appear after the start, even when starting at the end', async () => {
+    const h = new Harness();
+    const nested = path.join(h.dir, 'later', 'audit', 'audit.log');
+    (h as { file: string }).file = nested;
+    h.start('end');
+    await new Promise((r) => setTimeout(r, 40));
+    const a = line();
+    const b = line();
+    mkdirSync(path.dirname(nested), { recursive: true });
+    appendFileSync(nested, a.text + b.text);
+    await waitFor(() => h.has([a.id, b.id]), 'lines of a file that appeared later');
+    await h.stop();
+    expect(h.delivered).toEqual([a.id, b.id]);
   });
 
   it('sets aside bad lines with file and line number and keeps reading', async () => {

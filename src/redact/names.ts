@@ -109,8 +109,14 @@ export class NameClassifier {
   private readonly safe: readonly string[];
   private readonly allowed: ReadonlySet<string>;
   private readonly cache = new Map<string, boolean>();
-  /** Whether words beyond the built-in ones are configured (text pre-checks must then not skip). */
+  /** Whether words beyond the built-in ones are configured. */
   readonly hasExtraWords: boolean;
+  /**
+   * Matches text that may hold a sensitive `name=value` key (letters, digits, `_`, `.`, `-`): one of the
+   * words or exact names, in any case, with `_`, `.` or `-` between its letters (`TO_KEN` is `token`).
+   * Derived from the same lists as isSensitive, so that text it does not match holds no such key.
+   */
+  readonly keyHint: RegExp;
 
   constructor(rules: NameRules = {}) {
     const extra = (rules.extraWords ?? []).map(normalizeName).filter(Boolean);
@@ -119,6 +125,8 @@ export class NameClassifier {
     this.exact = new Set(SENSITIVE_EXACT);
     this.safe = SAFE_SUFFIXES;
     this.allowed = new Set((rules.allowNames ?? []).map(normalizeName));
+    const spelled = [...this.words, ...this.exact].map((w) => w.split('').join('[_.-]*'));
+    this.keyHint = new RegExp(spelled.join('|'), 'i');
   }
 
   /** Whether a value stored under this name is to be treated as a credential. */

@@ -6,7 +6,14 @@
 // known shapes of credentials anywhere in text. Optional pseudonymization of users, e-mails and source IPs
 // runs last. Events are changed in place; a changed event gets the `kubetrail.io/redacted` annotation.
 import { REDACTED_ANNOTATION, type AuditEvent } from '../core/event.js';
-import { ASSIGNMENT_RULE, findAssignments, findPatterns, type Detector, type Hit } from './detectors.js';
+import {
+  ASSIGNMENT_RULE,
+  findAssignments,
+  findPatterns,
+  hintOf,
+  type Detector,
+  type Hit,
+} from './detectors.js';
 import { isMarker, isPlaceholder, MARKER, type Marker } from './marker.js';
 import type { NameClassifier } from './names.js';
 import { EMBEDDED, formatPath, summarizePaths, type PathStep } from './paths.js';
@@ -48,6 +55,17 @@ export interface Finding {
   rule: string;
 }
 
+/**
+ * Every kind, resource and subresource the structural rules act on (Secret, SecretList, secrets,
+ * TokenRequest, serviceaccounts/token, TokenReview, tokenreviews, CertificateSigningRequest,
+ * certificatesigningrequests) holds one of these words once lower-cased; the pre-check (precheck.ts) walks
+ * every event whose text holds one. A new structural rule must name its word here.
+ */
+export const STRUCTURAL_WORDS: readonly string[] = ['secret', 'token', 'certificatesigningrequest'];
+
+/** Deeper than any real Kubernetes object (CRD schemas included); also bounds the walk's recursion. */
+export const MAX_DEPTH = 128;
+
 type Obj = Record<string, unknown>;
 
 interface Walk {
@@ -64,13 +82,8 @@ interface BodyContext {
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-// Strings that may hold a built-in detector's match; the others skip the detectors entirely.
-const DETECTOR_HINT =
-  /BEGIN|LS0tLS1|eyJ|AKIA|ASIA|ABIA|ACCA|AIza|ya29\.|AccountKey|SharedAccessKey|sig=|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|soat)-|xox[abeoprs]-|hooks\.slack|_live_|_test_|sk-|npm_|pypi-|dckr_pat_|SG\.|hv[sbr]\.|_v1_|:\/\/|Bearer|Basic|Token|Digest|\.[a-z0-9]{16}/;
 const FLAG = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=([\s\S]*))?$/;
 const MIN_TEXT = 5;
-/** Deeper than any real Kubernetes object (CRD schemas included); also bounds the walk's recursion. */
-const MAX_DEPTH = 128;
 const MARKER_TEXT = MARKER;
 const TOO_DEEP_KEY = 'kubetrail.io/too-deep';
 const CLEAN_CACHE_SIZE = 20_000;
@@ -92,12 +105,15 @@ function asText(v: unknown): string {
 export class Redactor {
   readonly options: RedactOptions;
   private readonly builtinHinted: readonly Detector[];
+  /** Strings that may hold a built-in detector's match (the union of their hints); others skip them. */
+  private readonly builtinHint: RegExp;
   private readonly alwaysRun: readonly Detector[];
   private readonly clean = new Set<string>();
 
   constructor(options: RedactOptions) {
     this.options = options;
     this.builtinHinted = options.detectors.filter((d) => d.builtin === true);
+    this.builtinHint = hintOf(this.builtinHinted);
     this.alwaysRun = options.detectors.filter((d) => d.builtin !== true);
   }
 
@@ -620,7 +636,7 @@ export class Redactor {
     const cacheable = s.length <= CLEAN_CACHE_MAX_LENGTH;
     if (cacheable && this.clean.has(s)) return s;
     const hits: Hit[] = [];
-    if (DETECTOR_HINT.test(s)) findPatterns(s, this.builtinHinted, hits);
+    if (this.builtinHint.test(s)) findPatterns(s, this.builtinHinted, hits);
     if (this.alwaysRun.length > 0) findPatterns(s, this.alwaysRun, hits);
     if (this.options.assignments) findAssignments(s, this.options.names, hits);
     const kept = hits.length === 0 ? hits : hits.filter((h) => !this.allowed(s.slice(h.start, h.end)));

@@ -17,15 +17,13 @@ export interface FileQueryOptions {
   until?: number;
   limit: number;
   order?: 'desc' | 'asc';
-  /** Anchors relative times in the filter (epoch ms; default now). */
-  now?: number;
 }
 
 export async function queryBatches(
   source: AsyncIterable<EventRecord[]>,
   opts: FileQueryOptions,
 ): Promise<FileQueryResult> {
-  const accept = compileJs(opts.filter, opts.now);
+  const accept = compileJs(opts.filter);
   const asc = opts.order === 'asc';
   let kept: { t: number; r: EventRecord }[] = [];
   let matched = 0;

@@ -68,8 +68,19 @@ export const configSchema = z.strictObject({
       tokens: z.array(webhookToken).default([]),
       /** With client certificates: tag events with the certificate's common name as cluster. */
       clusterFromCertificate: z.boolean().default(false),
+      /**
+       * When a batch is answered 200: `log` once it is on disk in the segment log (DATADIR/segments),
+       * which feeds the store; `store` once the store has committed it.
+       */
+      acknowledge: z.enum(['log', 'store']).default('log'),
     })
-    .default({ enabled: true, maxBodyBytes: 64 * 1024 * 1024, tokens: [], clusterFromCertificate: false }),
+    .default({
+      enabled: true,
+      maxBodyBytes: 64 * 1024 * 1024,
+      tokens: [],
+      clusterFromCertificate: false,
+      acknowledge: 'log',
+    }),
   /** Audit log files to follow. */
   files: z.array(fileSourceSchema).default([]),
   /** Follow the standard audit log paths (kubeadm, k3s, kind, minikube) when no files are given. */
@@ -99,6 +110,13 @@ export const configSchema = z.strictObject({
         .min(MIN_MAX_EVENT_BYTES)
         .max(MAX_MAX_EVENT_BYTES)
         .default(DEFAULT_MAX_EVENT_BYTES),
+      /** Most bytes of webhook batches in the segment log not yet stored; beyond it the webhook answers 429. */
+      segmentMaxBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .max(1024 ** 4)
+        .default(1024 ** 3),
     })
     .default({
       queueEvents: 100_000,
@@ -106,6 +124,7 @@ export const configSchema = z.strictObject({
       lingerMs: 20,
       maxRecordBytes: 64 * 1024 * 1024,
       maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
+      segmentMaxBytes: 1024 ** 3,
     }),
   /**
    * How long stored events are kept (a duration of at least 1d, e.g. 90d, 52w): applied at start and

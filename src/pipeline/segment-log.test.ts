@@ -105,7 +105,7 @@ describe('segment log', () => {
     const file = path.join(dir, segmentFiles(dir)[0]!);
     const bytes = readFileSync(file);
     // Flip one payload byte of the second record.
-    bytes[bytes.length - 2] ^= 0xff;
+    bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0xff;
     writeFileSync(file, bytes);
     const damage: string[] = [];
     const again = await SegmentLog.open({ dir, maxBytes: 1 << 20, onDamage: (d) => damage.push(d.reason) });

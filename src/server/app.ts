@@ -1,15 +1,15 @@
 // The collector's HTTP server: the audit webhook (`POST /webhook`, `POST /webhook/{cluster}`), the HTTP API
 // with the live stream (`/api/...`, src/server/api), health (`/healthz`, `/readyz`) and Prometheus `/metrics`.
-// The webhook answers 200 only once the batch is durably stored, 429 with Retry-After when the pipeline
-// is full, 503 when the store fails; the API server retries anything but a 2xx.
+// The webhook answers 200 once the batch is durable: on disk in the segment log that feeds the store
+// (webhook.acknowledge: log, the default; src/pipeline/sources/webhook.ts) or committed to the store
+// (acknowledge: store); 429 with Retry-After when the log or the pipeline is full, 503 when the write
+// fails; the API server retries anything but a 2xx.
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { EventRecord } from '../core/event.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../core/errors.js';
-import { normalizeDocument } from '../ingest/normalize.js';
 import type { Quarantine } from '../ingest/quarantine.js';
 import { OverloadedError, type IngestQueue } from '../pipeline/ingest-queue.js';
 import { registerApi, type ApiContext, type ApiRoute } from './api/index.js';
@@ -17,13 +17,16 @@ import type { LiveHub } from './live.js';
 import type { CollectorMetrics } from './metrics.js';
 import { frameworkError, registerUi } from './ui.js';
 import { WebhookAuth, contentTypeRefusal } from './webhook-auth.js';
-import { parseJsonDocument } from '../ingest/json-text.js';
+import type { SegmentLog } from '../pipeline/segment-log.js';
+import { encodeWebhookEntry, eventsOf, parseWebhookBody } from '../pipeline/sources/webhook.js';
 
 const gunzipAsync = promisify(gunzip);
 
 export interface ServerDeps {
   config: Config;
   queue: IngestQueue;
+  /** The segment log accepted batches are written to (with webhook.acknowledge: log). */
+  webhookLog?: SegmentLog;
   quarantine: (source: string) => Quarantine;
   metrics: CollectorMetrics;
   hub: LiveHub;
@@ -52,52 +55,6 @@ function sendError(
 ): FastifyReply {
   const err = new KubetrailError(code, message, hint ? { hint } : {});
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(errorBody(err));
-}
-
-/**
- * Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. A record nested too deep
- * becomes a TooDeepRecord (set aside by normalization with its position), not an error for the body.
- */
-function parseBody(text: string): {
-  values: unknown[];
-  /** The line each value starts on. */
-  lines: number[];
-  error?: string;
-  line?: number;
-  column?: number;
-} {
-  try {
-    return { values: [parseJsonDocument(text)], lines: [1] };
-  } catch (err) {
-    // JSON lines: every non-empty line is a document.
-    const lines = text.split('\n');
-    if (lines.filter((l) => l.trim() !== '').length < 2) {
-      const m = /position (\d+)/.exec((err as Error).message);
-      return {
-        values: [],
-        lines: [],
-        error: `invalid JSON: ${(err as Error).message}`,
-        ...(m ? { column: Number(m[1]) + 1 } : {}),
-      };
-    }
-    const values: unknown[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      if (lines[i]!.trim() === '') continue;
-      try {
-        values.push(parseJsonDocument(lines[i]!));
-        at.push(i + 1);
-      } catch (e) {
-        return {
-          values: [],
-          lines: [],
-          error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`,
-          line: i + 1,
-        };
-      }
-    }
-    return { values, lines: at };
-  }
 }
 
 declare module 'fastify' {
@@ -231,10 +188,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const source = `webhook:${cluster}`;
     const quarantine = deps.quarantine(source);
     const text = body.toString('utf8');
-    const parsed = parseBody(text);
+    const parsed = parseWebhookBody(text);
+    const where = `POST ${req.url.split('?')[0]}`;
     if (parsed.error) {
       quarantine.add({
-        file: `POST ${req.url.split('?')[0]}`,
+        file: where,
         line: parsed.line ?? 1,
         ...(parsed.column !== undefined ? { column: parsed.column } : {}),
         reason: parsed.error,
@@ -247,23 +205,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         `${parsed.error}; the body was set aside in the quarantine file`,
       );
     }
-    const records: EventRecord[] = [];
     let bad = 0;
-    for (const [i, value] of parsed.values.entries()) {
-      let raw: string | undefined;
-      for (const n of normalizeDocument(value)) {
-        if ('event' in n) records.push({ cluster, event: n.event });
-        else {
-          bad++;
-          // The position of a bad item is in `reason` (`at items[3]`); the document is kept once, cut.
-          raw ??= JSON.stringify(value).slice(0, 65536);
-          quarantine.add({
-            file: `POST ${req.url.split('?')[0]}`,
-            line: parsed.lines[i] ?? 1,
-            reason: n.path ? `${n.error} (at ${n.path})` : n.error,
-            raw,
-          });
-        }
+    const records = eventsOf(parsed, cluster, (item) => {
+      bad++;
+      quarantine.add({ file: where, ...item });
+    });
+    const log = deps.webhookLog;
+    if (log && config.webhook.acknowledge === 'log') {
+      try {
+        // The body as received: the feeder decodes it again and leaves out the items set aside here.
+        if (records.length > 0) await log.append(encodeWebhookEntry({ cluster, source, body }));
+        answer(200);
+        return reply.code(200).send({ received: records.length, quarantined: bad });
+      } catch (err) {
+        return overloadedOrFailed(reply, err, answer);
       }
     }
     try {
@@ -277,17 +232,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         quarantined: bad,
       });
     } catch (err) {
-      if (err instanceof OverloadedError) {
-        metrics.webhookRejected.inc({ reason: 'overloaded' });
-        answer(429);
-        return reply.code(429).header('retry-after', String(err.retryAfterSeconds)).send(errorBody(err));
-      }
-      const e = isKubetrailError(err) ? err : new KubetrailError('KT_STORE_WRITE', (err as Error).message);
-      metrics.webhookRejected.inc({ reason: e.code === 'KT_OVERLOADED' ? 'overloaded' : 'store_error' });
-      logger.error({ code: e.code, err: e.message }, 'webhook batch not stored');
-      answer(503);
-      return reply.code(503).header('retry-after', '5').send(errorBody(e));
+      return overloadedOrFailed(reply, err, answer);
     }
+  };
+  const overloadedOrFailed = (reply: FastifyReply, err: unknown, answer: (status: number) => void) => {
+    if (err instanceof OverloadedError) {
+      metrics.webhookRejected.inc({ reason: 'overloaded' });
+      answer(429);
+      return reply.code(429).header('retry-after', String(err.retryAfterSeconds)).send(errorBody(err));
+    }
+    const e = isKubetrailError(err) ? err : new KubetrailError('KT_STORE_WRITE', (err as Error).message);
+    metrics.webhookRejected.inc({ reason: e.code === 'KT_OVERLOADED' ? 'overloaded' : 'store_error' });
+    logger.error({ code: e.code, err: e.message }, 'webhook batch not stored');
+    answer(503);
+    return reply.code(503).header('retry-after', '5').send(errorBody(e));
   };
   app.post('/webhook', webhook);
   app.post('/webhook/:cluster', webhook);

@@ -36,6 +36,9 @@ async function start(
     listen: '127.0.0.1:0',
     autodetect: false,
     ...overrides,
+    // These tests read the store write's counts in the answer (acknowledge: store); the default, an
+    // answer once the batch is in the segment log, is tested in src/pipeline/sources/webhook.test.ts.
+    webhook: { acknowledge: 'store', ...(overrides.webhook as object | undefined) },
   });
   const c = await startCollector({ config, logger: pino({ level: 'silent' }), ...extra });
   cleanups.push(() => c.close());

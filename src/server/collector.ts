@@ -1,12 +1,13 @@
-// Runs the live collector: opens the store, starts the pipeline queue, the file sources and the HTTP
-// server, and shuts them down in the order that loses nothing: stop accepting, let in-flight webhook
-// batches finish, stop the file sources (final checkpoints), drain the queue, close the store.
+// Runs the live collector: opens the store, starts the pipeline queue, the webhook's segment log and its
+// feeder, the file sources and the HTTP server, and shuts them down in the order that loses nothing: stop
+// accepting, let in-flight webhook batches finish, stop the file sources (final checkpoints), feed what
+// the segment log holds, drain the queue, close the store.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
@@ -19,6 +20,8 @@ import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
 import { TRUNCATED_ANNOTATION, truncateTransform } from '../ingest/truncate.js';
 import { FileSource } from '../pipeline/file-source.js';
 import { IngestQueue } from '../pipeline/ingest-queue.js';
+import { SegmentLog } from '../pipeline/segment-log.js';
+import { WebhookFeeder } from '../pipeline/sources/webhook.js';
 import { detectAuditLogs } from '../pipeline/standard-paths.js';
 import type { Transform } from '../pipeline/transform.js';
 import { policyTransform } from '../policy/apply.js';
@@ -52,6 +55,8 @@ export interface Collector {
   hub: LiveHub;
   /** API authentication: tokens, sessions, access log. */
   auth: ApiAuth;
+  /** Resolves once every webhook batch acknowledged so far is stored. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -145,6 +150,33 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     maxWrite: config.pipeline.writeEvents,
     lingerMs: config.pipeline.lingerMs,
   });
+  // The webhook's segment log (DATADIR/segments): opened whenever the webhook is on, so that batches a
+  // previous run acknowledged are fed to the store even when webhook.acknowledge is now `store`.
+  let webhookLog: SegmentLog | undefined;
+  if (config.webhook.enabled) {
+    try {
+      webhookLog = await SegmentLog.open({
+        dir: path.join(dataDir, 'segments'),
+        maxBytes: config.pipeline.segmentMaxBytes,
+        onDamage: (d) =>
+          logger.error(
+            { file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason },
+            'segment log: damaged bytes cut off',
+          ),
+      });
+    } catch (err) {
+      await queue.close();
+      await detection?.finish(0).catch(() => 0);
+      await store.close();
+      throw err;
+    }
+  }
+  const feeder = webhookLog
+    ? new WebhookFeeder(webhookLog, queue, {
+        maxEvents: config.pipeline.writeEvents,
+        onError: (message, err) => logger.error({ err: (err as Error).message }, message),
+      })
+    : undefined;
   const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
   const fileQuarantine = createFileQuarantine(quarantineFile);
   const baseQuarantine = redaction ? redactQuarantine(fileQuarantine, redaction.redactor) : fileQuarantine;
@@ -168,6 +200,34 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     sources.map((s) => ({ file: s.name.slice('file:'.length), bytes: s.lagBytes })),
   );
   metrics.registry.registerMetric(truncatedCounter);
+  if (webhookLog) {
+    const log = webhookLog;
+    new Gauge({
+      name: 'kubetrail_segment_log_pending_bytes',
+      help: 'Bytes of webhook batches in the segment log, acknowledged and not yet stored.',
+      registers: [metrics.registry],
+      collect() {
+        this.set(log.pendingBytes);
+      },
+    });
+    new Gauge({
+      name: 'kubetrail_segment_log_capacity_bytes',
+      help: 'The segment log bound (pipeline.segmentMaxBytes); beyond it the webhook answers 429.',
+      registers: [metrics.registry],
+      collect() {
+        this.set(log.maxBytes);
+      },
+    });
+    new Gauge({
+      name: 'kubetrail_segment_log_oldest_pending_seconds',
+      help: 'Age of the oldest webhook batch in the segment log not yet stored (0 when none).',
+      registers: [metrics.registry],
+      async collect() {
+        const t = await log.oldestPendingTime().catch(() => undefined);
+        this.set(t === undefined ? 0 : Math.max(0, (Date.now() - t) / 1000));
+      },
+    });
+  }
   const quarantines = new Map<string, Quarantine>();
   const quarantineFor = (source: string): Quarantine => {
     let q = quarantines.get(source);
@@ -252,6 +312,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const server = await buildServer({
     config,
     queue,
+    ...(webhookLog ? { webhookLog } : {}),
     quarantine: quarantineFor,
     metrics,
     hub,
@@ -261,7 +322,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         ? { ok: false, reason: 'the last store write failed' }
         : queue.depth >= queue.capacity
           ? { ok: false, reason: 'the pipeline is full' }
-          : { ok: true },
+          : webhookLog &&
+              webhookLog.pendingBytes > webhookLog.maxBytes - Math.min(webhookLog.maxBytes / 2, 1 << 20)
+            ? { ok: false, reason: 'the webhook segment log is full' }
+            : { ok: true },
     ...(tls ? { tls } : {}),
     api: { store, auth, rules: ruleList, ...(apiAlerts ? { alerts: apiAlerts } : {}) },
   });
@@ -271,6 +335,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     url = await server.listen({ host, port: Number(portText) });
   } catch (err) {
     await queue.close();
+    await webhookLog?.close();
     await detection?.finish(0).catch(() => 0);
     await store.close();
     throw new KubetrailError('KT_USAGE', `cannot listen on ${config.listen}: ${(err as Error).message}`, {
@@ -278,6 +343,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     });
   }
   for (const s of sources) s.start();
+  feeder?.start();
   // The discovery file beside a DuckDB store lets the CLI read through this server (src/server/announce.ts).
   const announcement = announceServer({ db, store, server, auth, ...(tls ? { tls } : {}), logger });
   // Retention: whole UTC days older than `retention` leave the store, at start and every hour.
@@ -312,15 +378,18 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       hub.close();
       await server.close();
       await Promise.all(sources.map((s) => s.stop()));
+      await feeder?.stop();
       await retention?.stop();
       await queue.close();
+      await webhookLog?.close();
       await detection?.finish(2000);
       await store.close();
       await baseQuarantine.close();
       logger.info('stopped');
       logger.flush();
     })());
-  return { url, store, queue, sources, server, hub, auth, close };
+  const settled = () => feeder?.settled() ?? Promise.resolve();
+  return { url, store, queue, sources, server, hub, auth, settled, close };
 }
 
 export function splitHostPort(listen: string): [string, string] {

@@ -221,6 +221,8 @@ async function postEvents(url: string, events: AuditEvent[]): Promise<void> {
     body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events }),
   });
   expect(res.status).toBe(200);
+  // Answered once in the segment log; stored right after.
+  await collector.settled();
 }
 
 // --- the run

@@ -49,12 +49,15 @@ async function call(
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Answer['body']) : {} };
 }
 
-function webhook(c: Collector, events: AuditEvent[], cluster = 'prod') {
-  return fetch(`${c.url}/webhook/${cluster}`, {
+/** Posts a batch and waits until it is stored (the webhook answers once it is in the segment log). */
+async function webhook(c: Collector, events: AuditEvent[], cluster = 'prod') {
+  const res = await fetch(`${c.url}/webhook/${cluster}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events }),
   });
+  await c.settled();
+  return res;
 }
 
 const at = (minute: number) =>
@@ -152,6 +155,7 @@ describe('HTTP API', () => {
       body: JSON.stringify({ kind: 'EventList', items: [makeEvent({ auditID: 'edge-1' })] }),
     });
     expect(res.status).toBe(200);
+    await c.settled();
     expect((await c.store.getByAuditId('edge-1'))[0]?.cluster).toBe('edge');
     const other = await fetch(`${c.url}/webhook/prod`, {
       method: 'POST',

@@ -44,6 +44,8 @@ async function collector(
     db,
     role,
     detect: { enabled: detect },
+    // Collectors without a volume of their own: answered once ClickHouse has the batch.
+    webhook: { acknowledge: 'store' },
   });
   return Object.assign(await startCollector({ config, logger: pino({ level: 'silent' }) }), { dir });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,5 +86,29 @@ describe('DuckDB store', () => {
     expect(page.records[0]!.event.userAgent).toBe(nasty);
     expect(await s.count(parseQuery('*'))).toBe(1);
     await s.close();
+  });
+
+  it('stores a batch holding a response code beyond 32 bits, without that code in the column', async () => {
+    const s = await openDuckDBStore(':memory:');
+    const odd = rec(makeEvent({ auditID: 'huge-code', responseStatus: { code: 1e12 } }));
+    expect(await s.write([rec(makeEvent()), odd])).toEqual({ stored: 2, duplicates: 0 });
+    const r = await s.connection.runAndReadAll(`SELECT code FROM events WHERE audit_id = 'huge-code'`);
+    expect(r.getRows()).toEqual([[null]]);
+    expect((await s.getByAuditId('huge-code'))[0]!.event.responseStatus?.code).toBe(1e12);
+    await s.close();
+  });
+
+  it('deduplicates against hashes written by earlier versions (SHA-1 of cluster, NUL, event JSON)', async () => {
+    const file = path.join(dir, 'older-hashes.duckdb');
+    const e = makeEvent({ userAgent: 'é \u0000 😀' });
+    const s = await openDuckDBStore(file);
+    await s.write([rec(e, 'prod')]);
+    const legacy = createHash('sha1').update('prod').update('\0').update(JSON.stringify(e)).digest('hex');
+    const r = await s.connection.runAndReadAll('SELECT content_hash FROM events');
+    expect(r.getRows()).toEqual([[legacy.slice(0, 32)]]);
+    await s.close();
+    const again = await openDuckDBStore(file);
+    expect(await again.write([rec(e, 'prod')])).toEqual({ stored: 0, duplicates: 1 });
+    await again.close();
   });
 });

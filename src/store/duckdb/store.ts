@@ -141,7 +141,9 @@ export class DuckDBStore implements Store {
       try {
         await conn.run('BEGIN TRANSACTION');
         const appender = await conn.createAppender('kt_staging', 'main', 'temp');
-        appendRows(appender, unique);
+        // Appended in time order, so that the plain INSERT below keeps it (DuckDB preserves insertion
+        // order) without a sort of the wide rows: each row group then spans a narrow time range.
+        appendRows(appender, inTimeOrder(unique));
         appender.closeSync();
         // When nothing is stored in the batch's time range (the usual case for an import in time
         // order), no stored event can be a duplicate and the anti-join is skipped.
@@ -154,9 +156,7 @@ export class DuckDBStore implements Store {
         // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
         const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
         const r = !anyStored
-          ? await conn.runAndReadAll(
-              `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s ORDER BY s.ts`,
-            )
+          ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s`)
           : await conn.runAndReadAll(
               `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
                    SELECT 1 FROM events e
@@ -464,6 +464,14 @@ export function groupExprOf(f: ResolvedField, params: unknown[]): { expr: string
       return { expr: `CASE WHEN len(${list}) = 0 THEN [NULL::VARCHAR] ELSE ${list} END`, unnest: true };
     }
   }
+}
+
+/** The rows sorted by time (stable), or the same array when they already are, as imports mostly are. */
+function inTimeOrder(rows: readonly EventRow[]): readonly EventRow[] {
+  for (let i = 1; i < rows.length; i++) {
+    if (rows[i]!.ts < rows[i - 1]!.ts) return [...rows].sort((a, b) => a.ts - b.ts);
+  }
+  return rows;
 }
 
 function appendRows(a: DuckDBAppender, rows: readonly EventRow[]): void {

@@ -111,4 +111,20 @@ describe('DuckDB store', () => {
     expect(await again.write([rec(e, 'prod')])).toEqual({ stored: 0, duplicates: 1 });
     await again.close();
   });
+
+  it('lays a batch out in time order whatever order it arrives in', async () => {
+    const s = await openDuckDBStore(':memory:');
+    const at = (sec: number) => `2024-05-01T10:00:${String(sec).padStart(2, '0')}.000000Z`;
+    const batch = [5, 1, 4, 1, 3].map((sec, i) =>
+      rec(makeEvent({ auditID: `a${i}`, stageTimestamp: at(sec), requestReceivedTimestamp: at(sec) })),
+    );
+    expect(await s.write(batch, { reportNew: true })).toEqual({
+      stored: 5,
+      duplicates: 0,
+      fresh: [0, 1, 2, 3, 4],
+    });
+    const r = await s.connection.runAndReadAll('SELECT audit_id FROM events ORDER BY rowid');
+    expect(r.getRows().map((x) => x[0])).toEqual(['a1', 'a3', 'a4', 'a2', 'a0']);
+    await s.close();
+  });
 });

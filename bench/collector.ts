@@ -1,8 +1,11 @@
 // Collector load test on loopback: (1) sustained webhook ingest into a `kubetrail serve` process by a
 // real HTTP client with several connections, with the latency of the 200 answers and the server's peak
-// memory; (2) file-tail lag while a writer appends at a fixed rate; (3) memory while the store is slowed
-// down artificially (the webhook must answer 429 instead of buffering).
-// Usage: node dist/bench/collector.js [--seconds 20] [--concurrency 8] [--batch 100] [--rate 20000]
+// memory, side by side with a bare node:http receiver that parses each batch and appends it to a file
+// (the baseline), and with both acknowledgement modes (webhook.acknowledge: log, the default, answered
+// once the batch is fsynced in the segment log; store, answered after the store commit), plus how long
+// the store takes to catch up after the load; (2) file-tail lag while a writer appends at a fixed rate;
+// (3) memory while the store is slowed down artificially (the webhook must answer 429 instead of buffering).
+// Usage: node dist/bench/collector.js [--seconds 20] [--concurrency 8] [--batch 400] [--rate 20000]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,7 +28,7 @@ function arg(name: string, dflt: number): number {
 }
 const seconds = arg('--seconds', 20);
 const concurrency = arg('--concurrency', 8);
-const batchSize = arg('--batch', 100);
+const batchSize = arg('--batch', 400);
 const fileRate = arg('--rate', 20_000);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +86,51 @@ async function serve(dir: string, port: number, extra: string[] = []): Promise<C
     await sleep(25);
   }
   throw new Error('server did not start');
+}
+
+/** The baseline: a bare node:http receiver that parses each body and appends it to a file, then answers. */
+const BARE_RECEIVER = `
+const http = require('node:http');
+const fs = require('node:fs');
+const out = fs.openSync(process.argv[2], 'a');
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    try { JSON.parse(body.toString('utf8')); } catch { res.writeHead(400).end(); return; }
+    fs.write(out, body, (err) => {
+      res.writeHead(err ? 503 : 200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+}).listen(Number(process.argv[1]), '127.0.0.1');
+`;
+
+async function bareReceiver(dir: string, port: number): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(process.execPath, ['-e', BARE_RECEIVER, String(port), path.join(dir, 'bodies.jsonl')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 400; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' });
+      return child;
+    } catch {
+      await sleep(25);
+    }
+  }
+  throw new Error('the bare receiver did not start');
+}
+
+/** Seconds until the server has stored every acknowledged batch (its segment log holds nothing pending). */
+async function catchUp(url: string): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^kubetrail_segment_log_pending_bytes (\d+)/m.exec(text);
+    if (!m || Number(m[1]) === 0) return (performance.now() - started) / 1000;
+    await sleep(100);
+  }
 }
 
 function makeBodies(count: number, seed: number): string[] {
@@ -219,13 +267,29 @@ const dir = mkdtempSync(path.join(tmpdir(), 'kt-bench-collector-'));
 try {
   const port = await freePort();
   log(`webhook: ${seconds}s, ${concurrency} connections, ${batchSize} events per batch`);
-  const bodies = makeBodies(Math.ceil(((seconds + 1) * 30_000) / batchSize), 1);
-  const server = await serve(path.join(dir, 'a'), port);
-  const w = await webhookLoad(`http://127.0.0.1:${port}`, server.pid, seconds, bodies);
+  const bodies = makeBodies(Math.ceil(((seconds + 1) * 60_000) / batchSize), 1);
+  // The same bodies go to each receiver, one after the other.
+  const bare = await bareReceiver(path.join(dir, 'bare'), port);
+  const b = await webhookLoad(`http://127.0.0.1:${port}`, bare.pid, seconds, bodies);
+  bare.kill('SIGTERM');
+  await new Promise((r) => bare.once('exit', r));
+  const runs: Record<string, Awaited<ReturnType<typeof webhookLoad>> & { peak: number; catchUp: number }> =
+    {};
+  for (const mode of ['log', 'store'] as const) {
+    log(`webhook, acknowledge: ${mode}`);
+    const d = path.join(dir, `a-${mode}`);
+    mkdirSync(d, { recursive: true });
+    const config = path.join(d, 'kubetrail.yaml');
+    writeFileSync(config, `webhook: { acknowledge: ${mode} }\nautodetect: false\nlog: { level: warn }\n`);
+    const p = await freePort();
+    const server = await serve(d, p, ['--config', config]);
+    const w = await webhookLoad(`http://127.0.0.1:${p}`, server.pid, seconds, bodies);
+    const c = await catchUp(`http://127.0.0.1:${p}`);
+    runs[mode] = { ...w, peak: rssMb(server.pid!, 'VmHWM'), catchUp: c };
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
   bodies.length = 0;
-  const serverPeak = rssMb(server.pid!, 'VmHWM');
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
   log(`file tail at ${fileRate} events/s`);
   const f = await fileLag(path.join(dir, 'b'), await freePort());
   log('slowed-down store');
@@ -234,10 +298,17 @@ try {
   const out = [
     '| measurement | value |',
     '|---|---:|',
-    `| webhook: sustained events/s (${concurrency} connections, ${batchSize}-event batches, ${seconds}s) | ${fmt(w.eventsPerSecond)} |`,
-    `| webhook: latency of the 200, p50 / p99 / max (ms) | ${fmt(w.p50, 1)} / ${fmt(w.p99, 1)} / ${fmt(w.max, 1)} |`,
-    `| webhook: 429 answers | ${w.refused} |`,
-    `| webhook: server peak RSS (MB) | ${fmt(serverPeak)} |`,
+    `| webhook baseline (bare node:http: parse, append to a file, no fsync): events/s / p50 / p99 (ms) | ${fmt(b.eventsPerSecond)} / ${fmt(b.p50, 1)} / ${fmt(b.p99, 1)} |`,
+    ...(['log', 'store'] as const).flatMap((mode) => {
+      const w = runs[mode]!;
+      const stored = (w.eventsPerSecond * seconds) / (seconds + w.catchUp);
+      return [
+        `| webhook (acknowledge: ${mode}): sustained events/s (${concurrency} connections, ${batchSize}-event batches, ${seconds}s) / ratio to the baseline | ${fmt(w.eventsPerSecond)} / ${fmt(w.eventsPerSecond / b.eventsPerSecond, 2)} |`,
+        `| webhook (acknowledge: ${mode}): latency of the 200, p50 / p99 / max (ms) | ${fmt(w.p50, 1)} / ${fmt(w.p99, 1)} / ${fmt(w.max, 1)} |`,
+        `| webhook (acknowledge: ${mode}): 429 answers / store catch-up after the load (s) / events/s stored, catch-up included | ${w.refused} / ${fmt(w.catchUp, 1)} / ${fmt(stored)} |`,
+        `| webhook (acknowledge: ${mode}): server peak RSS (MB) | ${fmt(w.peak)} |`,
+      ];
+    }),
     `| file tail: write rate (events/s) | ${fmt(f.rate)} |`,
     `| file tail: most events written but not yet stored / as seconds at that rate | ${fmt(f.maxBehindEvents)} / ${fmt(f.maxLagSeconds, 2)} s |`,
     `| file tail: catch-up after the writer stops (s) | ${fmt(f.catchUpSeconds, 2)} |`,

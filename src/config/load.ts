@@ -1,8 +1,8 @@
 // Loads the configuration file (YAML or JSON) and validates it against the schema, reporting every
 // problem at once with its key path and the line and column where it is in the file.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { KubetrailError } from '../core/errors.js';
+import { parseLocated, pathText, placeOf } from '../core/located-yaml.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigProblem {
@@ -43,43 +43,17 @@ export function describe(file: string, p: ConfigProblem): string {
   return `${place}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
 }
 
-function pathText(path: readonly PropertyKey[]): string {
-  return path
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`))
-    .join('');
-}
-
-/** Line and column of the value at a key path (or of the nearest existing parent). */
-function locate(
-  doc: Document,
-  lc: LineCounter,
-  path: readonly PropertyKey[],
-): { line?: number; column?: number } {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as unknown[], true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
-}
-
 /** Validates an already-read configuration text; `file` names it in messages. */
 export function parseConfig(text: string, file: string): Config {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const y = parseLocated(text, { uniqueKeys: true });
+  if (y.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { path: '', line: pos.line, column: pos.col, message: e.message.split('\n')[0]! };
-      }),
+      y.errors.map((e) => ({ path: '', ...e })),
       'KT_CONFIG_READ',
     );
   }
-  const value: unknown = doc.toJS() ?? {};
+  const value: unknown = y.doc.toJS() ?? {};
   const result = configSchema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -89,7 +63,7 @@ export function parseConfig(text: string, file: string): Config {
       message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
       path = [...issue.path, issue.keys[0]!];
     }
-    return { path: pathText(path), ...locate(doc, lc, path), message };
+    return { path: pathText(path), ...placeOf(y, path), message };
   });
   throw new ConfigError(file, problems);
 }

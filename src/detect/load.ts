@@ -5,9 +5,10 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isSeq } from 'yaml';
 import { z } from 'zod';
 import { KubetrailError } from '../core/errors.js';
+import { parseLocated, pathText, placeOf } from '../core/located-yaml.js';
 import { SEVERITIES, type ExampleCase, type ExceptionDef, type Origin, type RuleDef } from './types.js';
 
 export interface Problem {
@@ -153,25 +154,6 @@ const fileSchema = z
 
 type RuleEntry = z.infer<typeof ruleSchema>;
 
-/** Line of a YAML path in a document (1-based), when it can be found. */
-function lineOf(doc: Document, lc: LineCounter, p: readonly (string | number)[]): number | undefined {
-  for (let n = p.length; n >= 0; n--) {
-    const node = doc.getIn(p.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) return lc.linePos(node.range[0]).line;
-    if (n === 0) {
-      const c = doc.contents as { range?: [number, number, number] } | null;
-      if (c?.range) return lc.linePos(c.range[0]).line;
-    }
-  }
-  return undefined;
-}
-
-function pathText(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out ? `.${String(k)}` : String(k);
-  return out;
-}
-
 interface ParsedFile {
   file: string;
   data: z.infer<typeof fileSchema>;
@@ -180,12 +162,10 @@ interface ParsedFile {
 
 /** Parses and validates one rule file; problems are appended, undefined when unusable. */
 export function parseRuleFile(file: string, text: string, problems: Problem[]): ParsedFile | undefined {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      problems.push({ file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
-    }
+  const y = parseLocated(text, { uniqueKeys: true });
+  const { doc } = y;
+  if (y.errors.length > 0) {
+    for (const e of y.errors) problems.push({ file, line: e.line, message: `YAML: ${e.message}` });
     return undefined;
   }
   if (doc.contents !== null && !isMap(doc.contents)) {
@@ -197,13 +177,13 @@ export function parseRuleFile(file: string, text: string, problems: Problem[]): 
   if (!r.success) {
     for (const issue of r.error.issues) {
       const p = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
-      problems.push({ file, line: lineOf(doc, lc, p), path: pathText(p), message: issue.message });
+      problems.push({ file, line: placeOf(y, p)?.line, path: pathText(p), message: issue.message });
     }
     return undefined;
   }
   // Sequences in `rules` must be a list of mappings: zod checked it; keep the YAML for line lookups.
   if (doc.has('rules') && !isSeq(doc.get('rules'))) return undefined;
-  return { file, data: r.data, line: (p) => lineOf(doc, lc, p) };
+  return { file, data: r.data, line: (p) => placeOf(y, p)?.line };
 }
 
 function toCase(raw: unknown, expect: 'fire' | 'quiet', index: number, line?: number): ExampleCase {

@@ -1,6 +1,7 @@
 // The field catalog: every queryable field once, with its aliases, type, description, how to read it from
 // an event and the store column that holds it. It drives the query parser's validation, the compilers,
 // rule validation, UI autocomplete and docs/fields.md. Browser-safe: imports no node: modules.
+import { editDistance, typoDistance } from '../core/did-you-mean.js';
 import type { AuditEvent, EventRecord } from '../core/event.js';
 
 export type FieldType = 'string' | 'number' | 'time' | 'duration';
@@ -416,35 +417,20 @@ export function allFieldNames(): string[] {
   ];
 }
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
-
 /** The closest known field name to an unknown one, when close enough to be a likely typo. */
 export function suggestField(name: string): string | undefined {
   const lower = name.toLowerCase();
   let best: { n: string; d: number } | undefined;
   for (const f of FIELDS) {
     for (const n of [f.name, ...f.aliases]) {
-      const d = distance(lower, n.toLowerCase());
+      const d = editDistance(lower, n.toLowerCase());
       if (!best || d < best.d) best = { n: f.name, d };
     }
   }
   for (const r of JSON_ROOTS) {
     const head = lower.split('.')[0]!;
-    const d = distance(head, r.toLowerCase());
+    const d = editDistance(head, r.toLowerCase());
     if (d <= 2 && (!best || d < best.d)) best = { n: `${r}${name.slice(head.length)}`, d };
   }
-  return best && best.d <= Math.max(2, Math.floor(lower.length / 3)) ? best.n : undefined;
+  return best && best.d <= typoDistance(lower) ? best.n : undefined;
 }

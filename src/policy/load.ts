@@ -4,8 +4,17 @@
 // keys and extra YAML documents do not stop it loading (they are warnings here); wrong types, a missing
 // or unknown level, bad stages, bad non-resource URLs, bad groups and a policy without rules are errors.
 import { readFile, stat } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 import { KubetrailError } from '../core/errors.js';
+import {
+  closest,
+  parentPathText,
+  parseLocatedAll,
+  placeOfNode,
+  placeOfOffset,
+  syntaxErrors,
+  type Place,
+} from '../core/located-yaml.js';
 import { LEVELS, STAGES, type Level, type Stage } from '../core/event.js';
 import type { GroupResources, Policy, PolicyRule, Problem } from './types.js';
 
@@ -14,10 +23,7 @@ export const MAX_POLICY_BYTES = 1024 * 1024;
 
 export const POLICY_API_VERSIONS = ['audit.k8s.io/v1', 'audit.k8s.io/v1beta1'] as const;
 
-export interface Position {
-  line: number;
-  column: number;
-}
+export type Position = Place;
 
 export interface LoadedPolicy {
   /** The policy as the API server would use it (unknown keys dropped, last duplicate key kept). */
@@ -55,10 +61,7 @@ const RULE_KEYS = [
 const GROUP_RESOURCE_KEYS = ['group', 'resources', 'resourceNames'];
 
 function posOf(ctx: Ctx, node: YNode): Position | undefined {
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  if (!range) return undefined;
-  const p = ctx.lc.linePos(range[0]);
-  return { line: p.line, column: p.col };
+  return placeOfNode(ctx.lc, node);
 }
 
 function report(
@@ -86,8 +89,7 @@ function nearest(positions: Map<string, Position>, path: string): Position | und
     const hit = positions.get(p);
     if (hit) return hit;
     if (p === '') return undefined;
-    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
-    p = cut <= 0 ? '' : p.slice(0, cut);
+    p = parentPathText(p);
   }
 }
 
@@ -129,37 +131,6 @@ function isNull(node: YNode): boolean {
   return node === null || node === undefined || (isScalar(node) && node.value === null);
 }
 
-function suggestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const exact = known.find((k) => k.toLowerCase() === lower);
-  if (exact) return exact;
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(lower, k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 99;
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** Iterates a mapping's keys: records positions, warns on unknown and duplicate keys (the last one wins). */
 function fields(
   ctx: Ctx,
@@ -187,7 +158,7 @@ function fields(
       continue;
     }
     if (!known.includes(key)) {
-      const s = suggestKey(key, known);
+      const s = closest(key, known, 2);
       const consequence =
         what === 'rule' || what === 'resources entry'
           ? ' (the API server drops it, which can make the rule match more than intended)'
@@ -444,19 +415,12 @@ function validate(ctx: Ctx, policy: Policy): void {
 
 /** Parses and validates policy text. Never throws for content problems: they are in `problems`. */
 export function parsePolicy(text: string, file?: string): LoadedPolicy {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, {
-    version: '1.1',
-    uniqueKeys: false,
-    lineCounter: lc,
-    prettyErrors: false,
-  });
+  const { docs: list, lc } = parseLocatedAll(text, { version: '1.1', uniqueKeys: false });
   const problems: Problem[] = [];
   const positions = new Map<string, Position>();
   const policy: Policy = { apiVersion: '', kind: 'Policy', rules: [] };
   const positionOf = (path: string) => nearest(positions, path);
   const result: LoadedPolicy = { policy, problems, positionOf, ...(file !== undefined ? { file } : {}) };
-  const list = Array.isArray(docs) ? docs : [];
   const first = list[0];
   const ctx: Ctx = { problems, positions, lc, doc: first as Document, file, aliases: 0 };
   if (!first || isNull(first.contents)) {
@@ -473,25 +437,23 @@ export function parsePolicy(text: string, file?: string): LoadedPolicy {
     );
     return result;
   }
-  const syntax = first.errors[0];
+  const syntax = syntaxErrors(first, lc)[0];
   if (syntax) {
-    const at = lc.linePos(syntax.pos[0]);
-    report(ctx, 'error', 'syntax', '', `YAML/JSON syntax: ${syntax.message.split('\n')[0]}`, {
-      line: at.line,
-      column: at.col,
+    report(ctx, 'error', 'syntax', '', `YAML/JSON syntax: ${syntax.message}`, {
+      line: syntax.line,
+      column: syntax.column,
     });
     return result;
   }
   if (list.length > 1) {
     const extra = list[1]!;
-    const at = extra.range ? lc.linePos(extra.range[0]) : undefined;
     report(
       ctx,
       'warning',
       'extra-document',
       '',
       `the file holds ${list.length} YAML documents; the API server reads only the first`,
-      at ? { line: at.line, column: at.col } : undefined,
+      extra.range ? placeOfOffset(lc, extra.range[0]) : undefined,
     );
   }
   const root = deref(ctx, first.contents);

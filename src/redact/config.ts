@@ -3,9 +3,9 @@
 // unknown keys, unknown rule ids), the key for keyed hashes and pseudonyms, and the compiled options the
 // redactor runs with. With no file, the built-in rules apply.
 import { readFileSync } from 'node:fs';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { KubetrailError } from '../core/errors.js';
+import { closest, exactPlaceOf, parseLocated, pathText } from '../core/located-yaml.js';
 import { ASSIGNMENT_RULE, BUILTIN_DETECTOR_IDS, BUILTIN_DETECTORS, type Detector } from './detectors.js';
 import { Marker } from './marker.js';
 import { NameClassifier, normalizeName } from './names.js';
@@ -115,42 +115,6 @@ const STRUCTURAL_RULES: readonly string[] = [
 ];
 const SWITCHABLE_RULES: readonly string[] = [...BUILTIN_DETECTOR_IDS, ASSIGNMENT_RULE, RULES.sensitiveFlag];
 
-function pathText(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out || '(top level)';
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
 /** Keys each object of the file accepts, for "did you mean" hints. */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(configSchema.shape),
@@ -207,39 +171,12 @@ export function checkPattern(
   return { warnings };
 }
 
-function locate(doc: Document | undefined, lc: LineCounter, path: readonly PropertyKey[], key?: string) {
-  if (!doc) return {};
-  const node = doc.getIn(path as unknown[], true) as { range?: [number, number, number] } | undefined;
-  let offset: number | undefined = node?.range?.[0];
-  if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-    const r = (pair?.key as { range?: [number, number, number] } | null)?.range;
-    if (r) offset = r[0];
-  }
-  if (offset === undefined) return {};
-  const pos = lc.linePos(offset);
-  return { line: pos.line, column: pos.col };
-}
-
 /** Validates configuration text; reports every problem with its place. */
 export function checkRedactConfigText(text: string): CheckedConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  const problems: ConfigProblem[] = [];
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = lc.linePos(e.pos[0]);
-      problems.push({
-        severity: 'error',
-        path: '(syntax)',
-        line: pos.line,
-        column: pos.col,
-        message: e.message.split('\n')[0]!,
-      });
-    }
-    return { config: undefined, problems };
-  }
-  let raw = doc.toJS() as unknown;
+  const y = parseLocated(text);
+  const problems: ConfigProblem[] = y.errors.map((e) => ({ severity: 'error', path: '(syntax)', ...e }));
+  if (problems.length > 0) return { config: undefined, problems };
+  let raw = y.doc.toJS() as unknown;
   let prefix: PropertyKey[] = [];
   if (raw === null || raw === undefined) raw = {};
   // The settings may also sit under a `redaction:` key (a section of a larger file).
@@ -255,8 +192,8 @@ export function checkRedactConfigText(text: string): CheckedConfig {
     const full = [...prefix, ...path];
     problems.push({
       severity,
-      path: pathText(key !== undefined ? [...full, key] : full),
-      ...locate(doc, lc, full, key),
+      path: pathText(key !== undefined ? [...full, key] : full, '(top level)'),
+      ...exactPlaceOf(y, full, key),
       message,
     });
   };

@@ -1,31 +1,11 @@
-// Batch hunting: runs the engine over events already stored (oldest first) or over audit log files, the
-// same evaluation the live pipeline does, so hunting over history raises the alerts the stream would have.
+// Batch hunting: runs the engine over events already stored (oldest first, read with the store's
+// allEvents) or over audit log files, the same evaluation the live pipeline does, so hunting over history
+// raises the alerts the stream would have.
 import type { EventRecord } from '../core/event.js';
-import type { Store, TimeRange } from '../store/store.js';
+import type { TimeRange } from '../store/store.js';
 import { timeToMicros, eventTime } from '../fields/catalog.js';
 import type { DetectionEngine } from './engine.js';
 import type { Alert } from './types.js';
-
-/** Stored events in time order, in pages. */
-export async function* storedEvents(
-  store: Store,
-  range: TimeRange = {},
-  page = 5000,
-): AsyncGenerator<EventRecord[]> {
-  let cursor: string | undefined;
-  for (;;) {
-    const r = await store.query({
-      filter: { type: 'all' },
-      ...range,
-      limit: page,
-      order: 'asc',
-      ...(cursor ? { cursor } : {}),
-    });
-    if (r.records.length > 0) yield r.records;
-    if (!r.nextCursor) return;
-    cursor = r.nextCursor;
-  }
-}
 
 /** Keeps the events of a time range (epoch µs) from a source. */
 export async function* inRange(

@@ -6,7 +6,7 @@
 import type { EventRecord } from '../core/event.js';
 import { resolveField, type ResolvedField } from '../fields/catalog.js';
 import { resolvedValues } from '../fields/values.js';
-import { compileJs, valuesOf, type Predicate, type QueryNode } from '../query/index.js';
+import { anyValue, compileJs, type Predicate, type QueryNode } from '../query/index.js';
 import { isScalar, scalarText, wildcardRegExp } from '../query/semantics.js';
 
 /** Values a rule requires of a few catalog fields; a missing entry means "any". */
@@ -128,14 +128,7 @@ function mergedOr(node: Extract<QueryNode, { type: 'or' }>): Predicate | undefin
     for (const p of contains) if (s.includes(p)) return true;
     return re !== undefined && re.test(s);
   };
-  if (field.kind === 'column' && !field.field.multi) {
-    const get = field.field.get;
-    return (r) => {
-      const v = get(r);
-      return v !== undefined && test(v);
-    };
-  }
-  return (r) => valuesOf(r, field).some(test);
+  return anyValue(field, test);
 }
 
 /** Compiles an expanded condition; same meaning as compileJs. */

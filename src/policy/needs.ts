@@ -76,6 +76,26 @@ export const BUILTIN_NEEDS: readonly DetectionNeed[] = [
   },
 ].map((n) => ({ ...n, source: 'builtin' as const }));
 
+/**
+ * The requests detection needs: the built-in list, the filters of the given incidents (the demo data
+ * set's, which the commands pass in), then the user's filters.
+ */
+export function detectionNeeds(
+  extra: readonly string[] = [],
+  incidents: readonly { id: string; title: string; filter: string }[] = [],
+): DetectionNeed[] {
+  return [
+    ...BUILTIN_NEEDS,
+    ...incidents.map((i) => ({
+      id: `demo:${i.id}`,
+      title: i.title,
+      filter: i.filter,
+      source: 'demo-incident' as const,
+    })),
+    ...extra.map((filter, k) => ({ id: `user:${k + 1}`, title: filter, filter, source: 'user' as const })),
+  ];
+}
+
 /** Compiles needs once; a filter that does not parse raises the filter language's error. */
 export function compileNeeds(needs: readonly DetectionNeed[]): CompiledNeed[] {
   return needs.map((n) => ({ ...n, match: compileJs(parseQuery(n.filter)) }));

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
 import { DetectionEngine } from '../../detect/engine.js';
-import { hunt, inRange, storedEvents } from '../../detect/hunt.js';
+import { hunt, inRange } from '../../detect/hunt.js';
 import { openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
@@ -15,6 +15,7 @@ import { severityRank, type Alert } from '../../detect/types.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
 import type { Transform } from '../../pipeline/transform.js';
 import { openStore } from '../../store/open.js';
+import { allEvents } from '../../store/paging.js';
 import type { Store } from '../../store/store.js';
 import {
   choice,
@@ -119,7 +120,7 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
       try {
         const source = fromFiles
           ? inRange(readEvents(files, { cluster: opts.cluster, quarantine }), range)
-          : storedEvents(store!, range);
+          : allEvents(store!, range);
         const events = await hunt(source, engine, show);
         if (format !== 'ndjson') io.out(formatAlerts(shown, format, io.width));
         io.err(

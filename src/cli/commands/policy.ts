@@ -10,28 +10,16 @@ import { DEMO_INCIDENTS } from '../../generate/index.js';
 import { PolicyEvaluator } from '../../policy/evaluate.js';
 import { formatProblem, loadPolicyFile, readPolicyFile } from '../../policy/load.js';
 import { lintPolicy } from '../../policy/lint.js';
-import { BUILTIN_NEEDS, compileNeeds, type DetectionNeed } from '../../policy/needs.js';
+import { compileNeeds, detectionNeeds } from '../../policy/needs.js';
 import { PRESET_NAMES, presetYaml } from '../../policy/presets.js';
-import { recommend } from '../../policy/recommend.js';
+import { recommend, type Recommendation } from '../../policy/recommend.js';
 import { simulate, type SimulationReport } from '../../policy/simulate.js';
-import { fileBatches, storeBatches } from '../../policy/source.js';
+import { fileBatches } from '../../policy/source.js';
+import { openStore } from '../../store/open.js';
+import { allEvents } from '../../store/paging.js';
 import { renderTable } from '../terminal.js';
 import { choice, collect, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { registerSetupCommands } from './setup.js';
-
-/** The requests detection needs: kubetrail's built-in list, the demo incidents, and the user's filters. */
-export function detectionNeeds(extra: readonly string[] = []): DetectionNeed[] {
-  return [
-    ...BUILTIN_NEEDS,
-    ...DEMO_INCIDENTS.map((i) => ({
-      id: `demo:${i.id}`,
-      title: i.title,
-      filter: i.filter,
-      source: 'demo-incident' as const,
-    })),
-    ...extra.map((filter, k) => ({ id: `user:${k + 1}`, title: filter, filter, source: 'user' as const })),
-  ];
-}
 
 function mb(bytes: number): string {
   if (bytes < 1024) return `${Math.round(bytes)} B`;
@@ -42,14 +30,16 @@ function mb(bytes: number): string {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-function sourceOf(
+/** Where events come from: files (or stdin), or the store, opened read-only once; `close` ends it. */
+async function sourceOf(
   paths: readonly string[],
   db: string | undefined,
-): {
+): Promise<{
   batches: () => AsyncIterable<EventRecord[]>;
   describe: string;
   skipped: () => number;
-} {
+  close: () => Promise<void>;
+}> {
   const quarantine = createMemoryQuarantine();
   if (paths.length > 0) {
     if (paths.filter((p) => p === '-').length > 0 && paths.length > 1)
@@ -60,10 +50,17 @@ function sourceOf(
       batches: () => fileBatches(paths, { quarantine }),
       describe: paths.join(', '),
       skipped: () => quarantine.count,
+      close: async () => {},
     };
   }
   const location = dbLocation(db);
-  return { batches: () => storeBatches(location), describe: `the store ${location}`, skipped: () => 0 };
+  const store = await openStore(location, { readOnly: true });
+  return {
+    batches: () => allEvents(store),
+    describe: `the store ${location}`,
+    skipped: () => 0,
+    close: () => store.close(),
+  };
 }
 
 /** Reads stdin once into memory so that it can be read twice (recommend profiles, then measures). */
@@ -237,9 +234,14 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
     .action(async (sources: string[], opts: SimulateOpts) => {
       const format = choice('--output', opts.output, ['table', 'json'] as const);
       const loaded = await loadPolicyFile(opts.policy);
-      const needs = compileNeeds(detectionNeeds(opts.need));
-      const src = sourceOf(sources, opts.db);
-      const report = await simulate(loaded.policy, src.batches(), { needs });
+      const needs = compileNeeds(detectionNeeds(opts.need, DEMO_INCIDENTS));
+      const src = await sourceOf(sources, opts.db);
+      let report: SimulationReport;
+      try {
+        report = await simulate(loaded.policy, src.batches(), { needs });
+      } finally {
+        await src.close();
+      }
       if (format === 'json') io.out(`${JSON.stringify({ source: src.describe, ...report })}\n`);
       else io.out(formatSimulation(report, io.width));
       if (src.skipped() > 0)
@@ -260,21 +262,28 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
     .option('-o, --output <format>', 'yaml (the policy) or json (policy, profile and measurement)', 'yaml')
     .action(async (sources: string[], opts: RecommendOpts) => {
       const format = choice('--output', opts.output, ['yaml', 'json'] as const);
-      const needs = compileNeeds(detectionNeeds(opts.need));
+      const needs = compileNeeds(detectionNeeds(opts.need, DEMO_INCIDENTS));
       let batches: () => AsyncIterable<EventRecord[]> | Iterable<EventRecord[]>;
       let describe: string;
       let skipped = () => 0;
+      let close = async () => {};
       if (sources.length === 1 && sources[0] === '-') {
         const buffered = await bufferedStdin();
         batches = () => buffered;
         describe = 'standard input';
       } else {
-        const src = sourceOf(sources, opts.db);
+        const src = await sourceOf(sources, opts.db);
         batches = src.batches;
         describe = src.describe;
         skipped = src.skipped;
+        close = src.close;
       }
-      const rec = await recommend(batches, { needs, describeSource: describe });
+      let rec: Recommendation;
+      try {
+        rec = await recommend(batches, { needs, describeSource: describe });
+      } finally {
+        await close();
+      }
       if (rec.profile.events === 0)
         throw new KubetrailError(
           'KT_USAGE',

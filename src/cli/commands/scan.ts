@@ -2,12 +2,10 @@
 // reached them: which events, which paths, which kind of secret, the policy rule that logged them (with
 // --policy) and the policy change that stops it. Exits 1 when leaks are found, for CI pipelines.
 import type { Command } from 'commander';
-import type { EventRecord } from '../../core/event.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
 import { PolicyEvaluator } from '../../policy/evaluate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { ruleSummary } from '../../policy/simulate.js';
-import { parseQuery } from '../../query/index.js';
 import {
   LeakScanner,
   loadRedactOptions,
@@ -17,6 +15,7 @@ import {
   type ScanReport,
 } from '../../redact/index.js';
 import { openStore } from '../../store/open.js';
+import { allEvents } from '../../store/paging.js';
 import { renderTable } from '../terminal.js';
 import { choice, dbLocation, dbOption, n, parseLimit, processIo, type Io } from '../common.js';
 
@@ -27,23 +26,6 @@ interface ScanOpts {
   output: string;
   limit: string;
   cluster: string;
-}
-
-const PAGE = 5000;
-
-async function* storeBatches(location: string): AsyncGenerator<EventRecord[]> {
-  const store = await openStore(location, { readOnly: true });
-  try {
-    const filter = parseQuery('*');
-    let cursor: string | undefined;
-    do {
-      const page = await store.query({ filter, limit: PAGE, order: 'asc', ...(cursor ? { cursor } : {}) });
-      if (page.records.length > 0) yield page.records;
-      cursor = page.nextCursor;
-    } while (cursor);
-  } finally {
-    await store.close();
-  }
 }
 
 function objectOf(l: Leak): string {
@@ -141,11 +123,17 @@ export function registerScanCommand(program: Command, io: Io = processIo()): voi
       }
       const scanner = new LeakScanner(redactor, attribute ? { attribute } : {});
       const quarantine = createMemoryQuarantine();
-      const batches =
-        sources.length > 0
-          ? readEvents(sources, { cluster: opts.cluster, quarantine })
-          : storeBatches(dbLocation(opts.db));
-      for await (const batch of batches) scanner.add(batch);
+      if (sources.length > 0) {
+        for await (const batch of readEvents(sources, { cluster: opts.cluster, quarantine }))
+          scanner.add(batch);
+      } else {
+        const store = await openStore(dbLocation(opts.db), { readOnly: true });
+        try {
+          for await (const batch of allEvents(store)) scanner.add(batch);
+        } finally {
+          await store.close();
+        }
+      }
       const report = scanner.report();
       if (format === 'json') io.out(`${JSON.stringify({ ...report, quarantined: quarantine.count })}\n`);
       else io.out(formatTable(report, limit, io.width));

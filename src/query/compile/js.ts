@@ -15,7 +15,8 @@ function resolved(name: string): ResolvedField {
   return f;
 }
 
-function anyValue(field: ResolvedField, test: (v: unknown) => boolean): Predicate {
+/** Whether any value of the field in an event passes `test` (a single-valued column is read directly). */
+export function anyValue(field: ResolvedField, test: (v: unknown) => boolean): Predicate {
   if (field.kind === 'column' && !field.field.multi) {
     const get = field.field.get;
     return (r) => {

@@ -9,9 +9,9 @@ import type { EventRecord } from '../../core/event.js';
 import { DEMO_INCIDENTS } from '../../generate/index.js';
 import { lintPolicy } from '../../policy/lint.js';
 import { assertValid, MAX_POLICY_BYTES, parsePolicy } from '../../policy/load.js';
-import { BUILTIN_NEEDS, compileNeeds, type DetectionNeed } from '../../policy/needs.js';
+import { compileNeeds, detectionNeeds } from '../../policy/needs.js';
 import { simulate } from '../../policy/simulate.js';
-import type { QueryNode } from '../../query/index.js';
+import { allEvents } from '../../store/paging.js';
 import { project, seesBodies, type Principal } from '../auth/scope.js';
 import { filterOf, jsonBody, timeRangeOf, userFilter, userOf, validate, type ApiContext } from './common.js';
 import type { Guard } from './index.js';
@@ -37,50 +37,12 @@ const simulateBody = z.strictObject({
   need: z.array(z.string().max(10_000)).max(50).optional(),
 });
 
-/** The requests detection needs: kubetrail's built-in list, the demo incidents, and the caller's filters. */
-function needsOf(extra: readonly string[]): DetectionNeed[] {
-  return [
-    ...BUILTIN_NEEDS,
-    ...DEMO_INCIDENTS.map((i) => ({
-      id: `demo:${i.id}`,
-      title: i.title,
-      filter: i.filter,
-      source: 'demo-incident' as const,
-    })),
-    ...extra.map((filter, k) => ({ id: `user:${k + 1}`, title: filter, filter, source: 'user' as const })),
-  ];
-}
-
-/** Stored events in pages, oldest first, stopping after `max`; `state` tells how many were read. */
-async function* storedBatches(
-  ctx: ApiContext,
+/** Pages of events as the caller may see them (bodies removed for a token without bodies). */
+async function* projected(
+  pages: AsyncIterable<EventRecord[]>,
   user: Principal,
-  filter: QueryNode,
-  range: { since?: number; until?: number },
-  max: number,
-  state: { events: number; truncated: boolean },
 ): AsyncGenerator<EventRecord[]> {
-  let cursor: string | undefined;
-  for (;;) {
-    const limit = Math.min(5000, max - state.events);
-    if (limit <= 0) {
-      state.truncated =
-        (await ctx.store.query({ filter, ...range, limit: 1, order: 'asc', ...(cursor ? { cursor } : {}) }))
-          .records.length > 0;
-      return;
-    }
-    const page = await ctx.store.query({
-      filter,
-      ...range,
-      limit,
-      order: 'asc',
-      ...(cursor ? { cursor } : {}),
-    });
-    state.events += page.records.length;
-    if (page.records.length > 0) yield page.records.map((r) => project(user, r));
-    if (!page.nextCursor) return;
-    cursor = page.nextCursor;
-  }
+  for await (const page of pages) yield page.map((r) => project(user, r));
 }
 
 export function registerPolicyRoutes(app: FastifyInstance, ctx: ApiContext, guard: Guard): void {
@@ -104,10 +66,11 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: ApiContext, guar
     const filter = filterOf(user, body.q);
     (body.need ?? []).forEach((n, k) => userFilter(user, `need.${k}`, n));
     const range = timeRangeOf(body);
-    const needs = compileNeeds(needsOf(body.need ?? []));
+    const needs = compileNeeds(detectionNeeds(body.need ?? [], DEMO_INCIDENTS));
     const max = ctx.config.api.simulateMaxEvents;
     const state = { events: 0, truncated: false };
-    const report = await simulate(policy, storedBatches(ctx, user, filter, range, max, state), { needs });
+    const pages = allEvents(ctx.store, { filter, ...range, max, progress: state });
+    const report = await simulate(policy, projected(pages, user), { needs });
     return {
       source: {
         events: state.events,

@@ -2,7 +2,7 @@
 // configuration the server runs with. docs/configuration.md lists every key (a test keeps them in step).
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
-import { SEVERITIES } from '../detect/types.js';
+import { SEVERITIES } from '../core/alert.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../ingest/truncate.js';
 
 const hostPort = z

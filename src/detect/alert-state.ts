@@ -16,7 +16,7 @@ import { KubetrailError } from '../core/errors.js';
 import type { ClickHouseAlertLog } from '../store/clickhouse/alerts.js';
 import type { ClickHouseStore } from '../store/clickhouse/store.js';
 import type { Store } from '../store/store.js';
-import type { AlertLog } from './alert-log.js';
+import type { AlertLog } from '../core/alert.js';
 import { AlertStore } from './alert-store.js';
 import type { AlertOutput } from './outputs.js';
 

@@ -7,11 +7,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../core/errors.js';
 import { microsToTime, timeToMicros } from '../fields/catalog.js';
-import type { AlertAck, AlertLog, AlertQuery } from './alert-log.js';
+import type { AlertAck, AlertLog, AlertQuery } from '../core/alert.js';
 import type { EngineSnapshot } from './engine.js';
 import { SEVERITIES, severityRank, type Alert, type Severity } from './types.js';
 
-export type { AlertAck, AlertQuery } from './alert-log.js';
+export type { AlertAck, AlertQuery } from '../core/alert.js';
 
 export const DETECT_SCHEMA_VERSION = 1;
 

@@ -4,7 +4,7 @@
 // state, the outbox and the alerts live depends on the store (src/detect/alert-state.ts): on ClickHouse,
 // in a local state file, every new alert being delivered to ClickHouse through the outbox.
 import type { Store } from '../store/store.js';
-import type { AlertLog } from './alert-log.js';
+import type { AlertLog } from '../core/alert.js';
 import type { AlertStore } from './alert-store.js';
 import { openAlertState, type AlertStateOptions } from './alert-state.js';
 import { DetectionEngine } from './engine.js';

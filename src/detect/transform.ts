@@ -3,7 +3,7 @@
 // state is checkpointed every few seconds and when the pipeline closes, so windows and first-seen
 // values survive a restart.
 import type { EventRecord } from '../core/event.js';
-import type { Transform } from '../pipeline/transform.js';
+import type { Transform } from '../core/transform.js';
 import type { EngineSnapshot } from './engine.js';
 import type { DetectionEngine } from './engine.js';
 import type { Alert } from './types.js';

@@ -1,16 +1,13 @@
-// Types shared by the detection modules: severities, rule definitions as loaded from YAML, compiled rules
+// Types shared by the detection modules: rule definitions as loaded from YAML, compiled rules
 // ready for the engine, and the alerts the engine raises.
+import type { Severity } from '../core/alert.js';
 import type { EventRecord } from '../core/event.js';
 import type { Predicate } from '../query/index.js';
 import type { Requirements } from './plan.js';
 
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-/** Rank of a severity: info 0 … critical 4. */
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
+// Severities and alerts are defined in src/core/alert.ts (stores keep alerts too); re-exported here
+// because every rule has a severity.
+export { SEVERITIES, severityRank, type Alert, type Severity } from '../core/alert.js';
 
 /** Where a definition came from, for error messages and `rules show`. */
 export interface Origin {
@@ -168,24 +165,4 @@ export interface CompiledRule {
   firstSeen?: { key: string[]; value: string[]; learnUs: number; newKeys: boolean };
   suppress: { windowUs: number; by: string[] };
   references: string[];
-}
-
-export interface Alert {
-  /** Stable id: the same detection on the same events always gets the same id. */
-  id: string;
-  rule: string;
-  title: string;
-  severity: Severity;
-  /** Time of the event that raised it (RFC 3339, UTC). */
-  time: string;
-  cluster: string;
-  /** audit IDs of the events that raised it (for aggregations: those in the window). */
-  auditIDs: string[];
-  message: string;
-  /** ATT&CK technique ids, then covered rules of other tools (falco:…, panther:…). */
-  references: string[];
-  /** The suppression / grouping key. */
-  key: string;
-  /** Events counted (aggregations), else 1. */
-  count: number;
 }

@@ -3,7 +3,7 @@
 // flight, so memory stays bounded by two batches whatever the input size.
 import type { EventRecord } from '../core/event.js';
 import { DEFAULT_MAX_EVENT_BYTES, truncateTransform } from '../ingest/truncate.js';
-import { runTransforms, type Transform } from '../pipeline/transform.js';
+import { runTransforms, type Transform } from '../core/transform.js';
 import type { Store } from '../store/store.js';
 
 export interface ImportSummary {

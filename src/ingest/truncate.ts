@@ -7,7 +7,7 @@
 // never dropped. The user agent is cut at 1024 bytes with `...TRUNCATED` appended, as the API server
 // does. Applied as a pipeline transform by every source (webhook, file tail, import).
 import type { AuditEvent, EventRecord } from '../core/event.js';
-import type { Transform } from '../pipeline/transform.js';
+import type { Transform } from '../core/transform.js';
 
 /** The annotation the API server (and kubetrail) sets on an event whose bodies were dropped. */
 export const TRUNCATED_ANNOTATION = 'audit.k8s.io/truncated';

@@ -7,7 +7,7 @@
 import type { EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
 import type { Store, WriteResult } from '../store/store.js';
-import { runTransforms, type Transform } from './transform.js';
+import { runTransforms, type Transform } from '../core/transform.js';
 
 export interface QueueOptions {
   /** Most events waiting or being written at once; beyond it sources wait or are refused. */

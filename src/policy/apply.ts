@@ -3,7 +3,7 @@
 // request and/or response body) and strips metadata.managedFields when the policy says so. Also the
 // import/pipeline transform built on it. Input events are never modified: changed events are copies.
 import type { AuditEvent, EventRecord, Level } from '../core/event.js';
-import type { Transform } from '../pipeline/transform.js';
+import type { Transform } from '../core/transform.js';
 import { levelRank, PolicyEvaluator } from './evaluate.js';
 import type { Decision, Policy } from './types.js';
 

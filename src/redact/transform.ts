@@ -3,7 +3,7 @@
 // commands that read files directly) and quarantines (records set aside keep no secret either).
 import type { EventRecord } from '../core/event.js';
 import type { Quarantine } from '../ingest/quarantine.js';
-import type { Transform } from '../pipeline/transform.js';
+import type { Transform } from '../core/transform.js';
 import { loadRedactOptions } from './config.js';
 import { Redactor, type RedactOptions } from './redactor.js';
 

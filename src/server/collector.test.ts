@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../config/schema.js';
 import type { EventRecord } from '../core/event.js';
-import type { Transform } from '../pipeline/transform.js';
+import type { Transform } from '../core/transform.js';
 import { parseQuery } from '../query/index.js';
 import { execEvent, makeEvent } from '../test-support/events.js';
 import { readSse } from '../cli/commands/tail.js';

@@ -1,5 +1,5 @@
 // The Store interface every back end (DuckDB, ClickHouse) implements, and the shapes it exchanges.
-// A shared conformance suite (store-conformance.ts) runs against each implementation.
+// A shared conformance suite (src/test-support/store-conformance.ts) runs against each implementation.
 import type { EventRecord } from '../core/event.js';
 import type { QueryNode } from '../query/syntax/ast.js';
 

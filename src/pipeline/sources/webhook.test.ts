@@ -11,7 +11,7 @@ import type { EventRecord } from '../../core/event.js';
 import { startCollector, type Collector } from '../../server/collector.js';
 import { makeEvent } from '../../test-support/events.js';
 import { SegmentLog } from '../segment-log.js';
-import type { Transform } from '../transform.js';
+import type { Transform } from '../../core/transform.js';
 import { decodeWebhookEntry, encodeWebhookEntry } from './webhook.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -17,8 +17,8 @@ import {
   userOf,
   validate,
   type ApiContext,
+  type Guard,
 } from './common.js';
-import type { Guard } from './index.js';
 
 const histogramQuery = z.strictObject({
   q: z.string().max(10_000).optional(),

@@ -5,11 +5,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KubetrailError } from '../../core/errors.js';
-import type { AlertLog } from '../../detect/alert-log.js';
+import type { AlertLog } from '../../core/alert.js';
 import { SEVERITIES, type Severity } from '../../detect/types.js';
-import { limitParam, requestError, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
+import {
+  limitParam,
+  requestError,
+  timeRangeOf,
+  userOf,
+  validate,
+  type ApiContext,
+  type Guard,
+} from './common.js';
 import { alertsInScope } from './events.js';
-import type { Guard } from './index.js';
 
 const alertsQuery = z.strictObject({
   since: z.string().optional(),

@@ -1,23 +1,29 @@
-// Shared pieces of the HTTP API: what routes need from the server (ApiContext), input validation with
-// precise messages, time ranges, filters and field names as the caller may use them (checked by the
-// one body-field guard of auth/scope.ts and joined to the caller's scope), JSON bodies and error answers
-// (`{"error":{"code","message","hint","where"}}` with a status derived from the code). Routes take every
-// filter and field from the caller through `filterOf`, `userFilter` and `fieldOf`, which require the
-// caller, so that none can skip the guard.
+// Shared pieces of the HTTP API: what routes need from the server (ApiContext), the route guard (Guard),
+// input validation with precise messages, time ranges, filters and field names as the caller may use
+// them (checked by the one body-field guard of auth/scope.ts and joined to the caller's scope), JSON
+// bodies and error answers (`{"error":{"code","message","hint","where"}}` with a status derived from the
+// code). Routes take every filter and field from the caller through `filterOf`, `userFilter` and
+// `fieldOf`, which require the caller, so that none can skip the guard.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/errors.js';
-import type { AlertLog } from '../../detect/alert-log.js';
+import type { AlertLog } from '../../core/alert.js';
 import { resolveNamedField } from '../../query/field-name.js';
 import { parseQuery, type QueryNode } from '../../query/index.js';
 import type { Store, TimeRange } from '../../store/store.js';
 import { assertFieldAllowed, assertFilterAllowed, scoped, type Principal } from '../auth/scope.js';
 import type { ApiAuth } from '../auth/index.js';
+import type { Role } from '../auth/tokens.js';
 import type { LiveHub } from '../live.js';
 import type { CollectorMetrics } from '../metrics.js';
+
+/** Route options guarding a route: the roles allowed (default: admin, analyst, viewer). */
+export type Guard = (roles?: readonly Role[]) => {
+  preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+};
 
 export interface RuleInfo {
   id: string;

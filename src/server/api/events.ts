@@ -11,8 +11,15 @@ import { eventTime, timeToMicros } from '../../fields/catalog.js';
 import { buildHistory, WRITE_VERBS, type FieldChange } from '../../history/changes.js';
 import { compileJs, type QueryNode } from '../../query/index.js';
 import { project, scoped, scopePredicate, seesBodies, type Principal } from '../auth/scope.js';
-import { filterOf, limitParam, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
-import type { Guard } from './index.js';
+import {
+  filterOf,
+  limitParam,
+  timeRangeOf,
+  userOf,
+  validate,
+  type ApiContext,
+  type Guard,
+} from './common.js';
 
 const eventsQuery = z.strictObject({
   q: z.string().max(10_000).optional(),

@@ -4,25 +4,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { KubetrailError, isKubetrailError } from '../../core/errors.js';
 import { requireSession } from '../auth/index.js';
-import type { Role } from '../auth/tokens.js';
 import { registerAggregateRoutes } from './aggregate.js';
 import { registerAlertRoutes } from './alerts.js';
-import { sendError, type ApiContext } from './common.js';
+import { sendError, type ApiContext, type Guard } from './common.js';
 import { registerEventRoutes } from './events.js';
 import { registerLocalRoutes } from './local.js';
 import { registerObjectRoutes } from './objects.js';
 import { registerPolicyRoutes } from './policy.js';
 import { registerSessionRoutes } from './session.js';
 
-export type { ApiContext, RuleInfo } from './common.js';
-
-/** Route options guarding a route: the roles allowed (default: admin, analyst, viewer). */
-export type Guard = (roles?: readonly Role[]) => {
-  preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
-};
+export type { ApiContext, Guard, RuleInfo } from './common.js';
 
 /** A registered API route, with its path in OpenAPI form (`/api/v1/events/{auditID}`). */
 export interface ApiRoute {

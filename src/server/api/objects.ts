@@ -8,9 +8,16 @@ import { parseObjectArg, resolveKind } from '../../history/kinds.js';
 import type { QueryNode } from '../../query/index.js';
 import { parseQuery } from '../../query/index.js';
 import { project, scoped, scopePredicate, seesBodies } from '../auth/scope.js';
-import { limitParam, requestError, timeRangeOf, userOf, validate, type ApiContext } from './common.js';
+import {
+  limitParam,
+  requestError,
+  timeRangeOf,
+  userOf,
+  validate,
+  type ApiContext,
+  type Guard,
+} from './common.js';
 import { match } from './events.js';
-import type { Guard } from './index.js';
 
 const historyQuery = z.strictObject({
   object: z.string().max(500).optional(),

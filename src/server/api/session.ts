@@ -6,8 +6,7 @@ import { KubetrailError } from '../../core/errors.js';
 import { AuthFailure, sendFailure } from '../auth/index.js';
 import { ROLES } from '../auth/tokens.js';
 import type { Principal } from '../auth/scope.js';
-import { jsonBody, userOf, validate, type ApiContext } from './common.js';
-import type { Guard } from './index.js';
+import { jsonBody, userOf, validate, type ApiContext, type Guard } from './common.js';
 
 const loginBody = z.strictObject({ token: z.string().min(1, { error: 'must not be empty' }).max(4096) });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertQuery } from '../../detect/alert-log.js';
+import type { AlertQuery } from '../../core/alert.js';
 import { openAlertLog } from '../../detect/alert-state.js';
 import { AlertStore } from '../../detect/alert-store.js';
 import { openDetection } from '../../detect/session.js';

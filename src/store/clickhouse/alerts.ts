@@ -20,11 +20,16 @@
 // but a hand-made event may carry) becomes U+FFFD, since ClickHouse refuses the whole insert otherwise.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { KubetrailError } from '../../core/errors.js';
-import type { AlertAck, AlertLog, AlertQuery } from '../../detect/alert-log.js';
-import { severityRank, type Alert, type Severity } from '../../detect/types.js';
+import {
+  severityRank,
+  type Alert,
+  type AlertAck,
+  type AlertLog,
+  type AlertQuery,
+  type Severity,
+} from '../../core/alert.js';
 import { microsToTime, timeToMicros } from '../../fields/catalog.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
-import type { ClickHouseStore } from './store.js';
 
 export const ALERTS_TABLE = 'kt_alerts';
 export const ACKS_TABLE = 'kt_alert_acks';
@@ -104,6 +109,16 @@ function stringLiteral(s: string): string | undefined {
   }
 }
 
+/**
+ * What the alert log needs of an open ClickHouseStore (src/store/clickhouse/store.ts), stated here so
+ * that this module does not import the store, whose migrations import this module.
+ */
+export interface ClickHouseHandle {
+  readonly client: ClickHouseClient;
+  readonly location: { database: string; display: string };
+  readonly readOnly: boolean;
+}
+
 export class ClickHouseAlertLog implements AlertLog {
   private readonly alerts: string;
   private readonly ackTable: string;
@@ -118,7 +133,7 @@ export class ClickHouseAlertLog implements AlertLog {
   }
 
   /** The alert log of an open store (sharing its client: close the store, not the log). */
-  static forStore(store: ClickHouseStore): ClickHouseAlertLog {
+  static forStore(store: ClickHouseHandle): ClickHouseAlertLog {
     return new ClickHouseAlertLog(store.client, store.location, store.readOnly);
   }
 
@@ -126,7 +141,7 @@ export class ClickHouseAlertLog implements AlertLog {
    * Whether the store's database has the alert tables. A writer creates them when it opens the store
    * (migration 2); a read-only handle on a database no recent kubetrail has written may lack them.
    */
-  static async hasTables(store: ClickHouseStore): Promise<boolean> {
+  static async hasTables(store: ClickHouseHandle): Promise<boolean> {
     const log = ClickHouseAlertLog.forStore(store);
     const [r] = await log.rows<{ n: string | number }>(
       `SELECT count() AS n FROM system.tables WHERE database = ${sqlLiteral(store.location.database)} AND name IN (${sqlLiteral(ALERTS_TABLE)}, ${sqlLiteral(ACKS_TABLE)})`,

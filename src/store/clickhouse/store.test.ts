@@ -6,7 +6,7 @@ import { compileJs, parseQuery } from '../../query/index.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent, rec } from '../../test-support/events.js';
 import { openStore } from '../open.js';
-import { runStoreConformance } from '../store-conformance.js';
+import { runStoreConformance } from '../../test-support/store-conformance.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { DAY_US } from './schema.js';
 import { openClickHouseStore, parseClickHouseLocation } from './store.js';

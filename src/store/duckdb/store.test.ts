@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseQuery } from '../../query/index.js';
 import { makeEvent, rec } from '../../test-support/events.js';
 import { openStore } from '../open.js';
-import { runStoreConformance } from '../store-conformance.js';
+import { runStoreConformance } from '../../test-support/store-conformance.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { openDuckDBStore } from './store.js';
 

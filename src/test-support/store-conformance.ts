@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
 import { compileJs, parseQuery } from '../query/index.js';
-import { makeEvent, rec } from '../test-support/events.js';
-import type { Store } from './store.js';
+import { makeEvent, rec } from './events.js';
+import type { Store } from '../store/store.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10) * 1000;
 const iso = (us: number) =>

@@ -1,6 +1,7 @@
-// The contract between pipeline stages. Transforms take and return batches of records (batching keeps
-// per-event overhead low); a transform drops a record by leaving it out of the returned batch.
-import type { EventRecord } from '../core/event.js';
+// The contract between pipeline stages: src/pipeline runs them; ingest, policy, redact and detect
+// provide them. Transforms take and return batches of records (batching keeps per-event overhead low); a
+// transform drops a record by leaving it out of the returned batch.
+import type { EventRecord } from './event.js';
 
 export interface Transform {
   /** A verb: normalize, filter, redact, detect. */

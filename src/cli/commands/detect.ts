@@ -13,7 +13,7 @@ import { loadRules } from '../../detect/rules.js';
 import { openDetection, type DetectionSession } from '../../detect/session.js';
 import { severityRank, type Alert } from '../../detect/types.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
-import type { Transform } from '../../pipeline/transform.js';
+import type { Transform } from '../../core/transform.js';
 import { openStore } from '../../store/open.js';
 import { allEvents } from '../../store/paging.js';
 import type { Store } from '../../store/store.js';

@@ -13,8 +13,16 @@ import { compileNeeds, detectionNeeds } from '../../policy/needs.js';
 import { simulate } from '../../policy/simulate.js';
 import { allEvents } from '../../store/paging.js';
 import { project, seesBodies, type Principal } from '../auth/scope.js';
-import { filterOf, jsonBody, timeRangeOf, userFilter, userOf, validate, type ApiContext } from './common.js';
-import type { Guard } from './index.js';
+import {
+  filterOf,
+  jsonBody,
+  timeRangeOf,
+  userFilter,
+  userOf,
+  validate,
+  type ApiContext,
+  type Guard,
+} from './common.js';
 
 const policyText = z
   .string({ error: 'must be the policy as text (YAML or JSON)' })

@@ -386,11 +386,10 @@ export function formatProblems(file: string, problems: readonly ConfigProblem[])
     .join('\n');
 }
 
-/** Reads and validates a configuration file; throws KT_REDACT_CONFIG (or KT_CONFIG_READ) on errors. */
-export function readRedactConfig(file: string): { config: RedactConfig; problems: ConfigProblem[] } {
-  let text: string;
+/** The text of a configuration file; throws KT_CONFIG_READ when it cannot be read. */
+export function readRedactConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new KubetrailError(
@@ -399,7 +398,11 @@ export function readRedactConfig(file: string): { config: RedactConfig; problems
       { where: { file }, cause: err },
     );
   }
-  const checked = checkRedactConfigText(text);
+}
+
+/** Reads and validates a configuration file; throws KT_REDACT_CONFIG (or KT_CONFIG_READ) on errors. */
+export function readRedactConfig(file: string): { config: RedactConfig; problems: ConfigProblem[] } {
+  const checked = checkRedactConfigText(readRedactConfigText(file));
   const errors = checked.problems.filter((p) => p.severity === 'error');
   if (!checked.config || errors.length > 0) {
     const first = errors[0]!;

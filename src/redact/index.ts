@@ -8,6 +8,7 @@ export {
   formatProblems,
   loadRedactOptions,
   readRedactConfig,
+  readRedactConfigText,
   DEFAULT_KEY_ENV,
   type ConfigProblem,
   type RedactConfig,

@@ -9,12 +9,12 @@ import {
   compileRedactConfig,
   formatProblems,
   loadRedactOptions,
+  readRedactConfigText,
   redactTransform,
   ruleCatalog,
   type ConfigProblem,
   type RedactOptions,
 } from '../../redact/index.js';
-import { readFileSync } from 'node:fs';
 import { renderTable } from '../terminal.js';
 import { choice, n, processIo, type Io } from '../common.js';
 import { registerScanCommand } from './scan.js';
@@ -27,25 +27,12 @@ interface RedactOpts {
   cluster: string;
 }
 
-function readConfigText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new KubetrailError(
-      'KT_CONFIG_READ',
-      missing ? `the redaction config ${file} does not exist` : `cannot read the redaction config ${file}`,
-      { where: { file }, cause: err },
-    );
-  }
-}
-
 /** `--check`: every problem of the file with its place; exit 2 when any is an error. */
 function check(file: string | undefined, format: 'table' | 'json', io: Io): void {
   const problems: ConfigProblem[] = [];
   let options: RedactOptions | undefined;
   if (file) {
-    const checked = checkRedactConfigText(readConfigText(file));
+    const checked = checkRedactConfigText(readRedactConfigText(file));
     problems.push(...checked.problems);
     if (checked.config && !problems.some((p) => p.severity === 'error')) {
       try {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KubetrailError } from '../core/errors.js';
-import type { QueryNode } from './syntax/ast.js';
+import { KubetrailError } from '../../core/errors.js';
+import type { QueryNode } from './ast.js';
 import {
   MAX_FILTER_DEPTH,
   MAX_FILTER_LENGTH,
@@ -9,8 +9,8 @@ import {
   MAX_JSON_PATH_STEPS,
   parseQuery,
   stripSpans,
-} from './syntax/parser.js';
-import { printQuery } from './syntax/printer.js';
+} from './parser.js';
+import { printQuery } from './printer.js';
 
 const p = (s: string) => stripSpans(parseQuery(s));
 const canon = (s: string) => printQuery(parseQuery(s));

@@ -14,14 +14,7 @@ import { pseudonymizeEvent } from './pseudonymize-event.js';
 import { isObj, parseJson, type Finding, type RedactOptions, type Walk } from './walk.js';
 import { EventWalker } from './walker.js';
 
-export {
-  LAST_APPLIED,
-  MAX_DEPTH,
-  RULES,
-  STRUCTURAL_WORDS,
-  type Finding,
-  type RedactOptions,
-} from './walk.js';
+export { LAST_APPLIED, MAX_DEPTH, RULES, type Finding, type RedactOptions } from './walk.js';
 
 const DATA_BLOCK = /"(?:data|stringData)"\s*:\s*\{[^{}]*\}?/g;
 const DATA_ENTRY = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"?/g;

@@ -44,14 +44,6 @@ export interface Finding {
   rule: string;
 }
 
-/**
- * Every kind, resource and subresource the structural rules act on (Secret, SecretList, secrets,
- * TokenRequest, serviceaccounts/token, TokenReview, tokenreviews, CertificateSigningRequest,
- * certificatesigningrequests) holds one of these words once lower-cased; the pre-check (precheck.ts) walks
- * every event whose text holds one. A new structural rule must name its word here.
- */
-export const STRUCTURAL_WORDS: readonly string[] = ['secret', 'token', 'certificatesigningrequest'];
-
 /** Deeper than any real Kubernetes object (CRD schemas included); also bounds the walk's recursion. */
 export const MAX_DEPTH = 128;
 

@@ -182,24 +182,23 @@ export function list(r: Walker, o: Obj, each: (item: unknown) => void, w: Walk):
   r.object(o, w, ITEMS_FIELD);
 }
 
-export function tokenRequest(r: Walker, o: Obj, w: Walk): void {
-  const status = o.status;
-  if (isObj(status) && typeof status.token === 'string') {
-    w.path.push('status', 'token');
-    replace(r.options, status, 'token', status.token, RULES.tokenRequest, w, true);
+/** Replaces the token a TokenRequest returns (`status.token`) or a TokenReview asks about (`spec.token`). */
+function tokenAt(r: Walker, o: Obj, w: Walk, field: 'status' | 'spec', rule: string): void {
+  const holder = o[field];
+  if (isObj(holder) && typeof holder.token === 'string') {
+    w.path.push(field, 'token');
+    replace(r.options, holder, 'token', holder.token, rule, w, true);
     w.path.length -= 2;
   }
   r.object(o, w, NO_SKIP);
 }
 
+export function tokenRequest(r: Walker, o: Obj, w: Walk): void {
+  tokenAt(r, o, w, 'status', RULES.tokenRequest);
+}
+
 export function tokenReview(r: Walker, o: Obj, w: Walk): void {
-  const spec = o.spec;
-  if (isObj(spec) && typeof spec.token === 'string') {
-    w.path.push('spec', 'token');
-    replace(r.options, spec, 'token', spec.token, RULES.tokenReview, w, true);
-    w.path.length -= 2;
-  }
-  r.object(o, w, NO_SKIP);
+  tokenAt(r, o, w, 'spec', RULES.tokenReview);
 }
 
 /** CSRs carry public material; a private key pasted into spec.request is the one thing to remove. */

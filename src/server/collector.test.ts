@@ -14,6 +14,7 @@ import { parseQuery } from '../query/index.js';
 import { execEvent, makeEvent } from '../test-support/events.js';
 import { readSse } from '../cli/commands/tail.js';
 import { startCollector, type Collector } from './collector.js';
+import { gatedTransform } from '../test-support/gated-transform.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -255,15 +256,7 @@ describe('collector: webhook', () => {
   });
 
   it('answers 429 with Retry-After when the pipeline is full, and takes the batch once there is room', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow: Transform = {
-      name: 'slow',
-      apply: async (b: EventRecord[]) => {
-        await gate;
-        return b;
-      },
-    };
+    const { transform: slow, release } = gatedTransform();
     const c = await start({ pipeline: { queueEvents: 100, lingerMs: 0 } }, { transforms: [slow] });
     const first = post(`${c.url}/webhook`, eventList(Array.from({ length: 80 }, () => makeEvent())));
     await new Promise((r) => setTimeout(r, 50));

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
-import type { EventRecord } from '../../core/event.js';
 import { startCollector, type Collector } from '../../server/collector.js';
 import { makeEvent } from '../../test-support/events.js';
 import { SegmentLog } from '../segment-log.js';
 import type { Transform } from '../../core/transform.js';
 import { decodeWebhookEntry, encodeWebhookEntry } from './webhook.js';
+import { gatedTransform } from '../../test-support/gated-transform.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -73,15 +73,7 @@ describe('webhook acknowledged by the segment log', () => {
   });
 
   it('answers 429 when the log is full, is not ready then, and takes the batch once there is room', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow: Transform = {
-      name: 'slow',
-      apply: async (b: EventRecord[]) => {
-        await gate;
-        return b;
-      },
-    };
+    const { transform: slow, release } = gatedTransform();
     const c = await start({ pipeline: { segmentMaxBytes: 1024 * 1024 } }, [slow]);
     cleanups.push(() => release());
     const big = (i: number) =>

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../core/event.js';
 import { runImport } from '../importer/run.js';
@@ -11,6 +12,7 @@ import { createMemoryQuarantine } from './quarantine.js';
 import { readEvents } from './read.js';
 import {
   cutUtf8,
+  fitsIn,
   MAX_USER_AGENT_BYTES,
   TRUNCATED_ANNOTATION,
   truncateEvent,
@@ -19,6 +21,20 @@ import {
 
 const size = (e: unknown) => Buffer.byteLength(JSON.stringify(e));
 const CAP = 100 * 1024;
+
+describe('fitsIn', () => {
+  it('answers exactly what serializing and measuring answers', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat({ max: 4096 }), (value, max) => {
+        expect(fitsIn(value, max)).toBe(size(value) <= max);
+      }),
+      { numRuns: 2000 },
+    );
+    const escapes = { s: '\u0001'.repeat(100) + '\ud800' };
+    expect(fitsIn(escapes, size(escapes))).toBe(true);
+    expect(fitsIn(escapes, size(escapes) - 1)).toBe(false);
+  });
+});
 
 describe('truncateEvent', () => {
   it('leaves an event under the cap as it is', () => {

@@ -40,6 +40,32 @@ const FIELDS_KEPT_WHOLE = new Set([
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const sizeOf = (e: unknown) => bytes(JSON.stringify(e));
 
+/**
+ * Whether `value` serializes to at most `max` bytes of JSON, without serializing it in the common case:
+ * a walk adds an upper bound of each part's size (6 bytes per UTF-16 unit of a string, the longest a JSON
+ * escape takes; 24 per number or literal; quotes, colons and commas) and answers as soon as the bound
+ * exceeds `max`, where the exact size is computed instead. Events are far below the cap, so almost every
+ * event is decided by the walk alone, which costs a fraction of JSON.stringify.
+ */
+export function fitsIn(value: unknown, max: number): boolean {
+  let bound = 0;
+  const add = (v: unknown): boolean => {
+    if (typeof v === 'string') bound += 6 * v.length + 2;
+    else if (Array.isArray(v)) {
+      bound += 2 + v.length;
+      for (const x of v) if (!add(x)) return false;
+    } else if (typeof v === 'object' && v !== null) {
+      bound += 2;
+      for (const k in v) {
+        bound += 6 * k.length + 4;
+        if (!add((v as Record<string, unknown>)[k])) return false;
+      }
+    } else bound += 24;
+    return bound <= max;
+  };
+  return add(value) || sizeOf(value) <= max;
+}
+
 /** The longest prefix of `s` of at most `max` UTF-8 bytes that does not split a character. */
 export function cutUtf8(s: string, max: number): string {
   if (s.length * 3 <= max || bytes(s) <= max) return s;
@@ -68,7 +94,7 @@ export function truncateEvent(event: AuditEvent, maxBytes: number): TruncateResu
     const ua = cutUtf8(e.userAgent, MAX_USER_AGENT_BYTES);
     if (ua !== e.userAgent) e = { ...e, userAgent: ua + TRUNCATED_SUFFIX };
   }
-  if (sizeOf(e) <= maxBytes) return { event: e, truncated: false };
+  if (fitsIn(e, maxBytes)) return { event: e, truncated: false };
   const { requestObject: _req, responseObject: _res, ...rest } = e;
   const mark = (x: AuditEvent): AuditEvent => ({
     ...x,

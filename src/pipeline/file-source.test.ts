@@ -86,6 +86,16 @@ class Harness {
     this.source = undefined;
   }
 
+  /** Starts, reads one line written to the file, and stops: a source with a checkpoint to resume from. */
+  async readOneLineThenStop(): Promise<{ id: string; text: string }> {
+    this.start();
+    const a = line();
+    appendFileSync(this.file, a.text);
+    await waitFor(() => this.has([a.id]), 'the first line');
+    await this.stop();
+    return a;
+  }
+
   has(ids: Iterable<string>): boolean {
     const got = new Set(this.delivered);
     for (const id of ids) if (!got.has(id)) return false;
@@ -171,11 +181,7 @@ describe('file source', () => {
 
   it('resumes from its checkpoint after a restart, finding its file among gzipped backups', async () => {
     const h = new Harness();
-    h.start();
-    const a = line();
-    appendFileSync(h.file, a.text);
-    await waitFor(() => h.has([a.id]), 'a');
-    await h.stop();
+    const a = await h.readOneLineThenStop();
     // While stopped: more lines, two rotations (the first backup gzipped), more lines.
     const b = line();
     appendFileSync(h.file, b.text);
@@ -219,11 +225,7 @@ describe('file source', () => {
 
   it('reads rotated backups oldest first by the time in their names, .gz or not', async () => {
     const h = new Harness();
-    h.start();
-    const a = line();
-    appendFileSync(h.file, a.text);
-    await waitFor(() => h.has([a.id]), 'a');
-    await h.stop();
+    const a = await h.readOneLineThenStop();
     const { ids } = rotatedWhileStopped(h);
     h.start();
     await waitFor(() => h.has(ids), 'lines of the backups and the live file');
@@ -233,11 +235,7 @@ describe('file source', () => {
 
   it('counts every unread backup in the lag, gzipped ones included', async () => {
     const h = new Harness();
-    h.start();
-    const a = line();
-    appendFileSync(h.file, a.text);
-    await waitFor(() => h.has([a.id]), 'a');
-    await h.stop();
+    await h.readOneLineThenStop();
     const { ids, unread } = rotatedWhileStopped(h);
     let release!: () => void;
     h.hold = new Promise((r) => (release = r));
@@ -255,11 +253,7 @@ describe('file source', () => {
 
   it('reads the rest of a copy-truncated file from its copy', async () => {
     const h = new Harness();
-    h.start();
-    const a = line();
-    appendFileSync(h.file, a.text);
-    await waitFor(() => h.has([a.id]), 'a');
-    await h.stop();
+    const a = await h.readOneLineThenStop();
     const b = line();
     appendFileSync(h.file, b.text);
     h.start();

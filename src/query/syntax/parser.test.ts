@@ -11,6 +11,7 @@ import {
   stripSpans,
 } from './parser.js';
 import { printQuery } from './printer.js';
+import { queryTree } from '../../test-support/queries.js';
 
 const p = (s: string) => stripSpans(parseQuery(s));
 const canon = (s: string) => printQuery(parseQuery(s));
@@ -233,21 +234,7 @@ const leaf: fc.Arbitrary<QueryNode> = fc.oneof(
   }),
   fc.record({ type: fc.constant('text' as const), value: literal }),
 );
-const tree = fc.letrec<{ node: QueryNode }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.record({
-      type: fc.constant('and' as const),
-      children: fc.array(tie('node'), { minLength: 2, maxLength: 3 }),
-    }),
-    fc.record({
-      type: fc.constant('or' as const),
-      children: fc.array(tie('node'), { minLength: 2, maxLength: 3 }),
-    }),
-    fc.record({ type: fc.constant('not' as const), child: tie('node') }),
-  ),
-})).node;
+const tree = queryTree(leaf);
 
 /** The parser flattens nested AND/OR of the same kind; do the same to generated trees. */
 function flatten(n: QueryNode): QueryNode {

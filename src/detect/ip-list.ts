@@ -67,7 +67,11 @@ export function parseAddress(text: string): Addr | undefined {
   return { v6: true, n };
 }
 
-/** A set of addresses and ranges, looked up by prefix length (a handful of lookups per address). */
+/**
+ * A set of addresses and ranges, looked up by prefix length (a handful of lookups per address).
+ * node:net's BlockList would check its rules one by one, too slow for feeds of many thousand addresses
+ * checked against every event.
+ */
 export class IpSet {
   /** Per family: prefix length → network numbers (host bits cleared). */
   private readonly v4 = new Map<number, Set<bigint>>();

@@ -5,12 +5,15 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   truncateSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -231,6 +234,23 @@ describe('file source', () => {
     await waitFor(() => h.has(ids), 'lines of the backups and the live file');
     await h.stop();
     expect(h.delivered).toEqual([a.id, ...ids]);
+  });
+
+  it('reads on from the original when a gzipped backup is still being written', async () => {
+    const h = new Harness();
+    const a = await h.readOneLineThenStop();
+    const rest = Array.from({ length: 200 }, () => line());
+    for (const l of rest) appendFileSync(h.file, l.text);
+    const backup = backupName(h.file);
+    renameSync(h.file, backup);
+    // gzip has written the first part of the .gz and not yet removed the original.
+    const whole = gzipSync(readFileSync(backup));
+    writeFileSync(`${backup}.gz`, whole.subarray(0, Math.floor(whole.length / 2)));
+    appendFileSync(h.file, '');
+    h.start();
+    await waitFor(() => h.has(rest.map((l) => l.id)), 'every line of the backup');
+    await h.stop();
+    expect(h.delivered).toEqual([a.id, ...rest.map((l) => l.id)]);
   });
 
   it('counts every unread backup in the lag, gzipped ones included', async () => {

@@ -5,7 +5,7 @@
 // is checkpointed crash-safely, and only after the events before it are durably stored; after a restart
 // the source resumes there, finding its file among the rotated backups if it was rotated meanwhile.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -19,6 +19,10 @@ import { LineSplitter } from './line-splitter.js';
 /** Bytes of a file's start that identify it. */
 const FP_MAX = 1024;
 const READ_BYTES = 1 << 20;
+
+/** How often, and after how long, a .gz backup that ends early is read on (gzip may still be writing it). */
+const GZIP_RETRIES = 5;
+const GZIP_RETRY_MS = 200;
 
 export interface FilePosition {
   dev: number;
@@ -434,7 +438,7 @@ export class FileSource {
   }
 
   /** Reads a rotated backup (plain or gzip) from a position (or its start) to its end. */
-  private async readBackup(file: string, from: FilePosition | undefined): Promise<void> {
+  private async readBackup(file: string, from: FilePosition | undefined, attempt = 0): Promise<void> {
     this.log('info', 'reading rotated backup', { backup: file, offset: from?.offset ?? 0 });
     const splitter = new LineSplitter(from?.offset ?? 0, from?.line ?? 0, this.max);
     const st = await stat(file);
@@ -490,6 +494,30 @@ export class FileSource {
       }
     } catch (err) {
       if (deliveryError !== undefined) throw err;
+      if (gz && attempt < GZIP_RETRIES && !this.stopped) {
+        // Backups are gzipped after rotation: a .gz still being written ends early, and its original is
+        // still there until gzip finishes. Go on from the last complete line, from the original while it
+        // exists, else from the .gz once it is whole; nothing read so far is read again.
+        await this.sleep(GZIP_RETRY_MS);
+        const plain = file.slice(0, -'.gz'.length);
+        const next = existsSync(plain) ? plain : file;
+        const nextStat = await stat(next).catch(() => undefined);
+        if (nextStat) {
+          this.log('info', 'rotated backup still being compressed; reading on', { backup: next });
+          this.backlog.delete(file);
+          return this.readBackup(
+            next,
+            {
+              dev: nextStat.dev,
+              ino: nextStat.ino,
+              ...(await identityOf(next)),
+              offset: splitter.offset,
+              line: splitter.line,
+            },
+            attempt + 1,
+          );
+        }
+      }
       this.log('warn', 'rotated backup ends early (corrupt or still being written)', {
         backup: file,
         err: (err as Error).message,

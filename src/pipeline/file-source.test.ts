@@ -290,6 +290,24 @@ describe('file source', () => {
     expect(new Set(h.delivered)).toEqual(new Set([a.id, b.id, c.id, d.id]));
   });
 
+  it('takes nothing of the rewritten file when it is copy-truncated just after being opened', async () => {
+    // The copy-truncate lands between the source's check of the file's start and its read: what it
+    // reads then belongs to the new content, and the unread lines are only in the copy.
+    for (let round = 0; round < 20; round++) {
+      const h = new Harness();
+      const old = [line(), line(), line()];
+      for (const l of old) appendFileSync(h.file, l.text);
+      h.start();
+      while (h.source?.following === undefined) await new Promise((r) => setImmediate(r));
+      copyFileSync(h.file, `${h.file}.1`);
+      truncateSync(h.file, 0);
+      const fresh = [line(), line()];
+      for (const l of fresh) appendFileSync(h.file, l.text);
+      const all = [...old, ...fresh].map((l) => l.id);
+      await waitFor(() => h.has(all), `every line (round ${round})`).finally(() => h.stop());
+    }
+  });
+
   it('skips an oversized line and reports it', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'audit.log');

@@ -684,6 +684,9 @@ export class FileSource {
     const buf = Buffer.allocUnsafe(READ_BYTES);
     const { bytesRead } = await c.fh.read(buf, 0, READ_BYTES, c.splitter.readPosition);
     if (bytesRead === 0) return false;
+    // Truncated and rewritten between the caller's check and this read: these bytes are another file's.
+    // Nothing is taken; the next round sees the new start and reads the rest of ours from the copy.
+    if (c.fpLen > 0 && sha(await headOf(c.fh, c.fpLen)) !== c.fp) return false;
     const start = { offset: c.splitter.offset, line: c.splitter.line };
     const res = c.splitter.push(buf.subarray(0, bytesRead));
     const d: Delivery = {

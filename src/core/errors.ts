@@ -148,6 +148,17 @@ export const ERROR_CODES = {
     fix: 'The alert stays in the outbox and is retried; check the output URL and credentials.',
     exit: 3,
   },
+  // --- forwarding
+  KT_FORWARD_CONFIG: {
+    summary: 'An event forwarder (--forward SPEC or forward: in the configuration) is not valid.',
+    fix: 'Correct the spec or option named in the message; docs/forwarding.md lists every destination and option.',
+    exit: 2,
+  },
+  KT_FORWARD_DELIVERY: {
+    summary: 'A forwarder could not deliver events to its destination.',
+    fix: 'The events stay in the forwarder queue and are retried; check the destination URL, credentials and the dead-letter file.',
+    exit: 3,
+  },
   // --- server
   KT_AUTH_REQUIRED: { summary: 'Authentication is required.', fix: 'Send a valid bearer token.', exit: 2 },
   KT_FORBIDDEN: {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
 import { demoEvents } from '../generate/index.js';
-import { runImport } from '../importer/run.js';
+import { runImport } from '../pipeline/import.js';
 import { openStore } from '../store/open.js';
 import { allEvents } from '../store/paging.js';
 import { makeEvent, rec } from '../test-support/events.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../core/event.js';
-import { runImport } from '../importer/run.js';
+import { runImport } from '../pipeline/import.js';
 import { parseQuery } from '../query/index.js';
 import { DuckDBStore } from '../store/duckdb/store.js';
 import { makeEvent } from '../test-support/events.js';

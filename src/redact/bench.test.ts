@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../core/event.js';
 import { demoEvents, writeEventsFile } from '../generate/index.js';
-import { runImport } from '../importer/run.js';
+import { runImport } from '../pipeline/import.js';
 import { createMemoryQuarantine, readEvents } from '../ingest/index.js';
 import { openStore } from '../store/open.js';
 import { redactTransform } from './transform.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
-import { runImport } from '../importer/run.js';
+import { runImport } from '../pipeline/import.js';
 import { createFileQuarantine } from '../ingest/quarantine.js';
 import { parseQuery } from '../query/index.js';
 import { openStore } from '../store/open.js';

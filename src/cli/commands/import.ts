@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
 import { createFileQuarantine, readEvents } from '../../ingest/index.js';
 import type { SkippedInput } from '../../ingest/files.js';
-import { runImport, type ImportSummary } from '../../importer/run.js';
+import { runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { policyTransform } from '../../policy/apply.js';

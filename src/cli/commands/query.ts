@@ -2,7 +2,7 @@
 // and prints them as a table or in a machine format.
 import type { Command } from 'commander';
 import { readEvents, createMemoryQuarantine } from '../../ingest/index.js';
-import { queryBatches } from '../../importer/file-query.js';
+import { queryBatches } from '../../query/file-query.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import { redactBatches } from '../../redact/index.js';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { AuditEvent, EventRecord } from '../../core/event.js';
 import { openDetection } from '../../detect/session.js';
 import { DEMO_INCIDENTS, demoEvents, type DemoOptions } from '../../generate/index.js';
-import { runImport } from '../../importer/run.js';
+import { runImport } from '../../pipeline/import.js';
 import { redactTransform } from '../../redact/index.js';
 import { microsToTime } from '../../fields/catalog.js';
 import { parseQuery } from '../../query/index.js';

@@ -10,7 +10,7 @@ import pc from 'picocolors';
 import type { EventRecord } from '../../core/event.js';
 import { ERROR_CODES, KubetrailError, type ErrorCode } from '../../core/errors.js';
 import { createMemoryQuarantine } from '../../ingest/quarantine.js';
-import { FileSource } from '../../pipeline/file-source.js';
+import { FileSource } from '../../pipeline/sources/file-source.js';
 import { compileJs, parseQuery } from '../../query/index.js';
 import { actorLabel, objectLabel } from '../event-output.js';
 import { safeText } from '../terminal.js';

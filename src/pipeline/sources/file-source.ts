@@ -9,12 +9,12 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import type { EventRecord } from '../core/event.js';
-import { decodeLine } from '../ingest/line.js';
-import type { Quarantine } from '../ingest/quarantine.js';
+import type { EventRecord } from '../../core/event.js';
+import { decodeLine } from '../../ingest/line.js';
+import type { Quarantine } from '../../ingest/quarantine.js';
 import { isBackupOf, orderBackups } from './backup-order.js';
-import { readJsonState, writeFileAtomic } from './checkpoint.js';
-import { LineSplitter } from './line-splitter.js';
+import { readJsonState, writeFileAtomic } from '../checkpoint.js';
+import { LineSplitter } from '../../ingest/line-splitter.js';
 
 /** Bytes of a file's start that identify it. */
 const FP_MAX = 1024;

@@ -3,8 +3,8 @@
 // bounded by the limit, not by the input.
 import type { EventRecord } from '../core/event.js';
 import { eventTime, timeToMicros } from '../fields/catalog.js';
-import { compileJs } from '../query/index.js';
-import type { QueryNode } from '../query/syntax/ast.js';
+import { compileJs } from './index.js';
+import type { QueryNode } from './syntax/ast.js';
 
 export interface FileQueryResult {
   records: EventRecord[];

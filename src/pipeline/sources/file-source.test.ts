@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryQuarantine } from '../ingest/quarantine.js';
-import { makeEvent } from '../test-support/events.js';
+import { createMemoryQuarantine } from '../../ingest/quarantine.js';
+import { makeEvent } from '../../test-support/events.js';
 import { FileSource } from './file-source.js';
 
 const dirs: string[] = [];

@@ -5,7 +5,7 @@
 // Layers, lowest first (a folder may import its own folder and every folder of a lower layer, never a
 // folder of its own layer or a higher one):
 //
-//   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac
+//   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward
 //        ← pipeline, config ← server ← cli
 //
 // Test code (*.test.ts and src/test-support/, which holds the store conformance suite) may import
@@ -19,7 +19,7 @@ const LAYERS = [
   ['fields'],
   ['query'],
   ['store', 'ingest'],
-  ['history', 'policy', 'redact', 'detect', 'generate', 'rbac'],
+  ['history', 'policy', 'redact', 'detect', 'generate', 'rbac', 'forward'],
   ['pipeline', 'config'],
   ['server'],
   ['cli'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent, EventRecord } from '../core/event.js';
-import { BODIES_HIDDEN_NOTE, buildHistory, diffObjects } from './changes.js';
+import { BODIES_HIDDEN_NOTE, buildHistory, buildObjectHistory, diffObjects, stateAt } from './changes.js';
 import { parseObjectArg, resolveKind } from './kinds.js';
 
 let seq = 0;
@@ -124,5 +124,176 @@ describe('kubectl-style names', () => {
     expect(parseObjectArg('deploy/web')).toMatchObject({ name: 'web', kind: { resource: 'deployments' } });
     expect(parseObjectArg('web')).toBeUndefined();
     expect(parseObjectArg('deploy/')).toBeUndefined();
+  });
+});
+
+describe('object states across writes', () => {
+  const cm = (data: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'prod' },
+    data,
+  });
+  const cmRef = { resource: 'configmaps', namespace: 'prod', name: 'settings', apiVersion: 'v1' };
+  const at = (verb: string, time: string, extra: Partial<AuditEvent>) =>
+    ev(verb, time, { objectRef: cmRef, requestURI: '/api/v1/namespaces/prod/configmaps/settings', ...extra });
+
+  it('rebuilds known, derived, unknown and deleted states, never inventing one', () => {
+    const h = buildObjectHistory([
+      at('create', '2024-05-01T10:00:00.000000Z', { responseObject: cm({ a: '1' }) }),
+      at('patch', '2024-05-01T10:01:00.000000Z', { level: 'Request', requestObject: { data: { b: '2' } } }),
+      at('patch', '2024-05-01T10:02:00.000000Z', {
+        level: 'Request',
+        requestObject: [{ op: 'replace', path: '/data/a', value: '10' }],
+      }),
+      at('update', '2024-05-01T10:03:00.000000Z', { level: 'Metadata' }),
+      at('patch', '2024-05-01T10:04:00.000000Z', { level: 'Request', requestObject: { data: { c: '3' } } }),
+      at('patch', '2024-05-01T10:04:30.000000Z', {
+        level: 'Request',
+        requestObject: { data: { d: '4' } },
+        responseStatus: { code: 409 },
+      }),
+      at('update', '2024-05-01T10:05:00.000000Z', { responseObject: cm({ z: '26' }) }),
+      at('delete', '2024-05-01T10:06:00.000000Z', { responseObject: { kind: 'Status', status: 'Success' } }),
+    ]);
+    expect(h.entries.map((e) => e.state ?? '-')).toEqual([
+      'known',
+      'derived',
+      'derived',
+      'unknown',
+      'unknown',
+      '-',
+      'known',
+      'deleted',
+    ]);
+    expect(h.entries[1]).toMatchObject({ stateSource: 'strategic-merge-patch', patchTypeInferred: true });
+    expect(h.entries[1]!.changes).toEqual([{ op: 'add', path: 'data.b', new: '2' }]);
+    expect(h.entries[2]!.changes).toEqual([{ op: 'change', path: 'data.a', old: '1', new: '10' }]);
+    expect(h.entries[4]!.patch).toEqual({ data: { c: '3' } });
+    expect(h.entries[5]!.failed).toBe(true);
+    expect(h.revisions).toHaveLength(7);
+    expect(h.revisions[0]!.to).toBe('2024-05-01T10:01:00.000000Z');
+
+    expect(stateAt(h, '2024-05-01T09:00:00Z').state).toBe('absent');
+    expect(stateAt(h, '2024-05-01T10:02:30Z')).toMatchObject({
+      state: 'derived',
+      object: cm({ a: '10', b: '2' }),
+    });
+    expect(stateAt(h, '2024-05-01T10:04:10Z')).toMatchObject({ state: 'unknown' });
+    expect(stateAt(h, '2024-05-01T10:04:10Z').object).toBeUndefined();
+    expect(stateAt(h, '2024-05-01T10:05:30Z')).toMatchObject({ state: 'known', object: cm({ z: '26' }) });
+    expect(stateAt(h, '2024-05-01T11:00:00Z').state).toBe('deleted');
+  });
+
+  it('a history that starts with a patch is unknown before and after it', () => {
+    const h = buildObjectHistory([
+      at('patch', '2024-05-01T10:00:00.000000Z', { level: 'Request', requestObject: { data: { a: '1' } } }),
+      at('patch', '2024-05-01T10:01:00.000000Z', { level: 'Request', requestObject: { data: { b: '2' } } }),
+    ]);
+    expect(h.entries.map((e) => e.state)).toEqual(['unknown', 'unknown']);
+    expect(stateAt(h, '2024-05-01T09:00:00Z')).toEqual({ state: 'unknown' });
+    expect(stateAt(h, '2024-05-01T10:00:30Z').object).toBeUndefined();
+    expect(stateAt(h, '2024-05-01T10:05:00Z').object).toBeUndefined();
+  });
+
+  it('a patch that replaces the whole object determines it even from an unknown state', () => {
+    const h = buildObjectHistory([
+      at('patch', '2024-05-01T10:00:00.000000Z', {
+        level: 'Request',
+        requestObject: [{ op: 'replace', path: '', value: cm({ a: '1' }) }],
+      }),
+      at('patch', '2024-05-01T10:01:00.000000Z', {
+        level: 'Request',
+        requestObject: { $patch: 'replace', ...cm({ b: '2' }) },
+      }),
+    ]);
+    expect(h.entries.map((e) => e.state)).toEqual(['derived', 'derived']);
+    expect(stateAt(h, '2024-05-01T10:05:00Z').object).toEqual(cm({ b: '2' }));
+  });
+
+  it('a server-side apply that created the object is derived from nothing', () => {
+    const h = buildObjectHistory([
+      at('patch', '2024-05-01T10:00:00.000000Z', {
+        level: 'Request',
+        requestURI: '/api/v1/namespaces/prod/configmaps/settings?fieldManager=kubectl&force=false',
+        requestObject: cm({ a: '1' }),
+        responseStatus: { code: 201 },
+      }),
+    ]);
+    expect(h.entries[0]).toMatchObject({ state: 'derived', stateSource: 'apply' });
+  });
+
+  it('keeps Secret values redacted as stored', () => {
+    const secretRef = { resource: 'secrets', namespace: 'prod', name: 'db', apiVersion: 'v1' };
+    const secret = { kind: 'Secret', metadata: { name: 'db' }, data: { password: '[REDACTED]' } };
+    const h = buildObjectHistory([
+      ev('create', '2024-05-01T10:00:00.000000Z', { objectRef: secretRef, responseObject: secret }),
+      ev('patch', '2024-05-01T10:01:00.000000Z', {
+        objectRef: secretRef,
+        level: 'Request',
+        requestObject: { data: { token: '[REDACTED]' } },
+      }),
+    ]);
+    const state = stateAt(h, '2024-05-01T10:02:00Z');
+    expect(state).toMatchObject({
+      state: 'derived',
+      object: { data: { password: '[REDACTED]', token: '[REDACTED]' } },
+    });
+  });
+
+  it('a delete answered with the object (finalizers) leaves it terminating, not gone', () => {
+    const terminating = {
+      ...cm({ a: '1' }),
+      metadata: { name: 'settings', deletionTimestamp: '2024-05-01T10:01:00Z' },
+    };
+    const h = buildObjectHistory([
+      at('create', '2024-05-01T10:00:00.000000Z', { responseObject: cm({ a: '1' }) }),
+      at('delete', '2024-05-01T10:01:00.000000Z', { responseObject: terminating }),
+    ]);
+    expect(h.entries[1]).toMatchObject({ state: 'known', note: 'terminating' });
+  });
+
+  it('follows scale and binding subresources, and shows managedFields only when asked', () => {
+    const dep = (replicas: number) => ({
+      ...deploy(replicas, '1'),
+      metadata: { name: 'web', managedFields: [{ manager: 'x' }] },
+    });
+    const h = buildObjectHistory(
+      [
+        ev('create', '2024-05-01T10:00:00.000000Z', { responseObject: dep(1) }),
+        ev('patch', '2024-05-01T10:01:00.000000Z', {
+          level: 'Request',
+          objectRef: {
+            resource: 'deployments',
+            namespace: 'prod',
+            name: 'web',
+            apiGroup: 'apps',
+            subresource: 'scale',
+          },
+          requestObject: { spec: { replicas: 4 } },
+        }),
+      ],
+      { managedFields: true },
+    );
+    expect(h.entries[1]).toMatchObject({ state: 'derived', stateSource: 'scale' });
+    expect(h.entries[1]!.changes).toEqual([{ op: 'change', path: 'spec.replicas', old: 1, new: 4 }]);
+    expect(JSON.stringify(h.entries[0]!.changes)).toContain('managedFields');
+    expect(
+      JSON.stringify(
+        buildObjectHistory([ev('create', '2024-05-01T10:00:00Z', { responseObject: dep(1) })]).entries,
+      ),
+    ).not.toContain('managedFields');
+  });
+
+  it('names the actor behind each write', () => {
+    const h = buildHistory([
+      ev('patch', '2024-05-01T10:00:00Z', {
+        user: {
+          username: 'system:serviceaccount:ops:deployer',
+          extra: { 'authentication.kubernetes.io/pod-name': ['ci-1'] },
+        },
+      }),
+    ]);
+    expect(h[0]!.actor).toBe('pod:ops/ci-1 (sa deployer)');
   });
 });

@@ -3,6 +3,7 @@
 // rule validation, UI autocomplete and docs/fields.md. Browser-safe: imports no node: modules.
 import { editDistance, typoDistance } from '../core/did-you-mean.js';
 import type { AuditEvent, EventRecord } from '../core/event.js';
+import { actorDuckDbSql, actorOf } from './actor.js';
 
 export type FieldType = 'string' | 'number' | 'time' | 'duration';
 
@@ -17,8 +18,13 @@ export interface FieldDef {
   description: string;
   /** Where the value is in the audit event, as a JSON path for people. */
   source: string;
-  /** Store column (same name in every SQL dialect). */
+  /** Store column (same name in every SQL dialect); empty for a computed field. */
   column: string;
+  /**
+   * A field with no stored column: DuckDB computes it with this SQL expression over the stored columns
+   * (constants only, no parameters); ClickHouse evaluates filters on it after the query, with `get`.
+   */
+  computed?: { duckdb: string };
   /** Included in free-text search. */
   text: boolean;
   /** Value as read from an event: string, number (code; latency in ms; time in epoch µs), string[] or undefined. */
@@ -92,9 +98,10 @@ function def(
   source: string,
   description: string,
   get: FieldDef['get'],
-  opts: { multi?: boolean; text?: boolean; examples?: string[] } = {},
+  opts: { multi?: boolean; text?: boolean; examples?: string[]; computed?: { duckdb: string } } = {},
 ): FieldDef {
   return {
+    ...(opts.computed ? { computed: opts.computed } : {}),
     name,
     aliases,
     type,
@@ -228,6 +235,19 @@ export const FIELDS: readonly FieldDef[] = [
     'The user impersonated, if any.',
     (r) => str(r.event.impersonatedUser?.username),
     { examples: ['impersonated:*', 'impersonated:bob'] },
+  ),
+  def(
+    'actor',
+    [],
+    'string',
+    '',
+    'user, impersonatedUser and their extra',
+    'The person or workload behind the request: the impersonated user (the authenticated one stays in `user`), the end user a proxy names (kube-oidc-proxy, Pinniped, Rancher), `pod:NS/POD (sa NAME)` for a pod-bound service-account token, `sa:NS/NAME`, `node:NAME`, the IAM identity on EKS (docs/investigations.md).',
+    (r) => actorOf(r.event),
+    {
+      computed: { duckdb: actorDuckDbSql() },
+      examples: ['actor:alice@example.com', 'actor:pod:kube-system/*', 'actor:node:*'],
+    },
   ),
   def(
     'ip',

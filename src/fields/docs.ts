@@ -16,7 +16,7 @@ export function fieldsMarkdown(): string {
     '|---|---|---|---|---|---|',
     ...FIELDS.map(
       (f) =>
-        `| \`${f.name}\` | ${f.aliases.map((a) => `\`${a}\``).join(', ')} | ${f.type}${f.multi ? ' (many)' : ''} | \`${esc(f.source)}\` | \`${f.column}\` | ${esc(f.description)}${f.text ? ' Searched by free text.' : ''} |`,
+        `| \`${f.name}\` | ${f.aliases.map((a) => `\`${a}\``).join(', ')} | ${f.type}${f.multi ? ' (many)' : ''} | \`${esc(f.source)}\` | ${f.column ? `\`${f.column}\`` : '(computed)'} | ${esc(f.description)}${f.text ? ' Searched by free text.' : ''} |`,
     ),
     '',
     'Types: `string` values match exactly or with `*` wildcards; `number` and `duration` (milliseconds; write',

@@ -1,0 +1,402 @@
+// A forwarder's disk-backed queue: append-only segment files and a committed read position, so that
+// what the write path handed over survives a crash and is delivered after the restart (at least once).
+//
+// Layout (DIR is DATADIR/forward/NAME/queue, mode 0700; files 0600):
+//   DIR/<20-digit offset>.seg   segments, named by the queue offset of their first byte
+//   DIR/position.json           {"offset": N, "gap": [A, B]?}: frames before N are done (delivered,
+//                               dead-lettered or dropped); frames in [A, B) were dropped while the
+//                               frames before A were being delivered
+// A frame holds one batch of records: u32 payload length, u32 CRC-32 (over length, count, time and
+// payload), u32 record count, u32 zero, f64 time appended (ms), then the payload (NDJSON, one record a
+// line). An append writes its frames with one write and one fdatasync, and resolves after them.
+// At open every frame past the committed position is checked; a torn or damaged tail is cut off.
+//
+// Bounded in bytes: frames appended and not done may not exceed `maxBytes`. When an append does not fit,
+// the policy decides: `block` waits until delivery makes room (backpressure on the write path);
+// `drop-oldest` drops the oldest frames that are not being delivered and counts their records exactly.
+import * as zlib from 'node:zlib';
+import {
+  chmod,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
+import path from 'node:path';
+import { KubetrailError } from '../core/errors.js';
+
+export const FRAME_HEADER_BYTES = 24;
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+
+export type FullPolicy = 'block' | 'drop-oldest';
+
+export interface QueuedFrame {
+  offset: number;
+  next: number;
+  count: number;
+  time: number;
+}
+
+export interface ReadFrame extends QueuedFrame {
+  payload: Buffer;
+}
+
+interface Segment {
+  base: number;
+  file: string;
+  size: number;
+}
+
+// CRC-32 (zlib's polynomial): node:zlib's crc32 (Node >= 20.15), else a table-driven one.
+const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+let table: Uint32Array | undefined;
+function crc32(data: Uint8Array, value = 0): number {
+  if (nativeCrc) return nativeCrc(data, value);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = (value ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function frameCrc(header: Buffer, payload: Uint8Array): number {
+  return crc32(payload, crc32(header.subarray(8, 24), crc32(header.subarray(0, 4))));
+}
+
+export function encodeFrame(payload: Buffer, count: number, time: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(count, 8);
+  header.writeDoubleLE(time, 16);
+  header.writeUInt32LE(frameCrc(header, payload), 4);
+  return Buffer.concat([header, payload]);
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+export class DiskQueue {
+  private segments: Segment[] = [];
+  /** Frames not done, oldest first (the delivery reads them in order). */
+  private frames: QueuedFrame[] = [];
+  /** How many of `frames` (from the start) the delivery loop holds. */
+  private inFlight = 0;
+  private committed = 0;
+  private gap: [number, number] | undefined;
+  private writer: FileHandle | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private roomWaiters: (() => void)[] = [];
+  private dataWaiters: (() => void)[] = [];
+  private closed = false;
+  private bytesPending = 0;
+  private recordsPending = 0;
+  /** Records dropped by `drop-oldest` since open. */
+  dropped = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+    readonly policy: FullPolicy,
+  ) {}
+
+  static async open(dir: string, maxBytes: number, policy: FullPolicy): Promise<DiskQueue> {
+    const q = new DiskQueue(dir, maxBytes, policy);
+    try {
+      await q.recover();
+    } catch (err) {
+      await q.writer?.close().catch(() => undefined);
+      throw new KubetrailError(
+        'KT_STORE_OPEN',
+        `cannot open the forwarder queue in ${dir}: ${(err as Error).message}`,
+      );
+    }
+    return q;
+  }
+
+  private get positionFile(): string {
+    return path.join(this.dir, 'position.json');
+  }
+
+  private async recover(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
+    let saved: { offset?: unknown; gap?: unknown } = {};
+    try {
+      saved = JSON.parse(await readFile(this.positionFile, 'utf8')) as typeof saved;
+    } catch {
+      saved = {};
+    }
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+    const found: Segment[] = [];
+    for (const n of names) {
+      const file = path.join(this.dir, n);
+      found.push({ base: Number(SEGMENT_NAME.exec(n)![1]), file, size: (await stat(file)).size });
+    }
+    this.committed =
+      typeof saved.offset === 'number' && Number.isSafeInteger(saved.offset)
+        ? saved.offset
+        : (found[0]?.base ?? 0);
+    if (found[0] && this.committed < found[0].base) this.committed = found[0].base;
+    const g = saved.gap;
+    if (Array.isArray(g) && typeof g[0] === 'number' && typeof g[1] === 'number') this.gap = [g[0], g[1]];
+    for (const [i, seg] of found.entries()) {
+      const last = i === found.length - 1;
+      if (seg.base + seg.size <= this.committed && !last) {
+        await unlink(seg.file);
+        continue;
+      }
+      const end = await this.scan(seg, Math.max(0, this.committed - seg.base));
+      if (end < seg.size) {
+        const fh = await open(seg.file, 'r+');
+        try {
+          await fh.truncate(end);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        seg.size = end;
+      }
+      this.segments.push(seg);
+    }
+    if (this.gap)
+      this.frames = this.frames.filter((f) => f.offset < this.gap![0] || f.offset >= this.gap![1]);
+    this.count(this.frames, 1);
+    const last = this.segments.at(-1);
+    if (last) this.writer = await open(last.file, 'r+', 0o600);
+    else await this.startSegment(this.committed);
+  }
+
+  /** Indexes the valid frames of a segment from file position `from`; returns where they end. */
+  private async scan(seg: Segment, from: number): Promise<number> {
+    const fh = await open(seg.file, 'r');
+    try {
+      let pos = from;
+      const header = Buffer.alloc(FRAME_HEADER_BYTES);
+      while (pos + FRAME_HEADER_BYTES <= seg.size) {
+        await fh.read(header, 0, FRAME_HEADER_BYTES, pos);
+        const length = header.readUInt32LE(0);
+        if (pos + FRAME_HEADER_BYTES + length > seg.size) break;
+        const payload = Buffer.alloc(length);
+        await fh.read(payload, 0, length, pos + FRAME_HEADER_BYTES);
+        if (frameCrc(header, payload) !== header.readUInt32LE(4)) break;
+        const next = pos + FRAME_HEADER_BYTES + length;
+        this.frames.push({
+          offset: seg.base + pos,
+          next: seg.base + next,
+          count: header.readUInt32LE(8),
+          time: header.readDoubleLE(16),
+        });
+        pos = next;
+      }
+      return pos;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async startSegment(base: number): Promise<void> {
+    const file = path.join(this.dir, `${String(base).padStart(20, '0')}.seg`);
+    const fh = await open(file, 'w', 0o600);
+    const old = this.writer;
+    this.writer = fh;
+    this.segments.push({ base, file, size: 0 });
+    await old?.close();
+  }
+
+  private get end(): number {
+    const last = this.segments.at(-1)!;
+    return last.base + last.size;
+  }
+
+  /** Bytes of frames not done. */
+  get pendingBytes(): number {
+    return this.bytesPending;
+  }
+
+  /** Records not done. */
+  get pendingRecords(): number {
+    return this.recordsPending;
+  }
+
+  private count(frames: readonly QueuedFrame[], sign: 1 | -1): void {
+    for (const f of frames) {
+      this.bytesPending += sign * (f.next - f.offset);
+      this.recordsPending += sign * f.count;
+    }
+  }
+
+  /** When the oldest frame not done was appended (ms), or undefined. */
+  get oldestTime(): number | undefined {
+    return this.frames[0]?.time;
+  }
+
+  /**
+   * Appends batches of records (each a Buffer of NDJSON and its record count) durably. With `block`,
+   * waits while the queue is full; with `drop-oldest`, drops the oldest frames not being delivered.
+   */
+  append(batches: { payload: Buffer; count: number }[]): Promise<void> {
+    const run = this.chain.then(() => this.doAppend(batches));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doAppend(batches: { payload: Buffer; count: number }[]): Promise<void> {
+    const bytes = batches.reduce((a, b) => a + FRAME_HEADER_BYTES + b.payload.length, 0);
+    for (;;) {
+      if (this.closed) throw new KubetrailError('KT_OVERLOADED', 'the forwarder is shutting down');
+      const pending = this.pendingBytes;
+      if (pending === 0 || pending + bytes <= this.maxBytes) break;
+      if (this.policy === 'drop-oldest') {
+        if (this.frames.length > this.inFlight) {
+          await this.dropOldest();
+          continue;
+        }
+        break; // only frames being delivered are left: let this append go over the bound once
+      }
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+    if (this.segments.at(-1)!.size >= SEGMENT_BYTES) await this.startSegment(this.end);
+    const seg = this.segments.at(-1)!;
+    const time = Date.now();
+    const buffers = batches.map((b) => encodeFrame(b.payload, b.count, time));
+    let at = seg.size;
+    try {
+      await this.writer!.writev(buffers, at);
+      await this.writer!.datasync();
+    } catch (err) {
+      await this.writer!.truncate(seg.size).catch(() => undefined);
+      throw new KubetrailError(
+        'KT_STORE_WRITE',
+        `cannot write the forwarder queue in ${this.dir}: ${(err as Error).message}`,
+      );
+    }
+    for (const [i, buf] of buffers.entries()) {
+      const offset = seg.base + at;
+      const frame = { offset, next: offset + buf.length, count: batches[i]!.count, time };
+      this.frames.push(frame);
+      this.count([frame], 1);
+      at += buf.length;
+    }
+    seg.size = at;
+    const w = this.dataWaiters;
+    this.dataWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** Drops the oldest frame that the delivery loop does not hold; its records are counted. */
+  private async dropOldest(): Promise<void> {
+    const frame = this.frames.splice(this.inFlight, 1)[0]!;
+    this.count([frame], -1);
+    this.dropped += frame.count;
+    if (this.inFlight === 0) await this.commitTo(frame.next);
+    else {
+      this.gap = [this.gap?.[0] ?? frame.offset, frame.next];
+      await this.savePosition();
+    }
+  }
+
+  /** Waits until there is a frame to deliver (or the queue closes). */
+  async waitForData(signal: Promise<void>): Promise<void> {
+    if (this.frames.length > this.inFlight || this.closed) return;
+    await Promise.race([new Promise<void>((r) => this.dataWaiters.push(r)), signal]);
+  }
+
+  /** Takes the next frames for delivery (up to `maxRecords` records, at least one frame) and reads them. */
+  async take(maxRecords: number, maxBytes: number): Promise<ReadFrame[]> {
+    if (this.inFlight > 0) throw new Error('a batch is already being delivered');
+    const picked: QueuedFrame[] = [];
+    let records = 0;
+    let bytes = 0;
+    for (const f of this.frames) {
+      if (picked.length > 0 && (records + f.count > maxRecords || bytes + (f.next - f.offset) > maxBytes))
+        break;
+      picked.push(f);
+      records += f.count;
+      bytes += f.next - f.offset;
+    }
+    this.inFlight = picked.length;
+    const out: ReadFrame[] = [];
+    for (const f of picked) out.push({ ...f, payload: await this.readPayload(f) });
+    return out;
+  }
+
+  private async readPayload(f: QueuedFrame): Promise<Buffer> {
+    const seg = this.segments.find((s) => f.offset >= s.base && f.offset < s.base + s.size);
+    if (!seg) throw new Error(`queue frame at ${f.offset} is missing`);
+    const fh = await open(seg.file, 'r');
+    try {
+      const length = f.next - f.offset - FRAME_HEADER_BYTES;
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, f.offset - seg.base + FRAME_HEADER_BYTES);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Marks the frames taken as done (delivered or dead-lettered) and makes room. */
+  done(): Promise<void> {
+    const run = this.chain.then(async () => {
+      const taken = this.frames.splice(0, this.inFlight);
+      this.count(taken, -1);
+      this.inFlight = 0;
+      let to = taken.at(-1)?.next ?? this.committed;
+      if (this.gap && this.gap[0] <= to) {
+        to = Math.max(to, this.gap[1]);
+        this.gap = undefined;
+      }
+      await this.commitTo(to);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitTo(offset: number): Promise<void> {
+    if (offset > this.committed) this.committed = offset;
+    await this.savePosition();
+    while (this.segments.length > 1 && this.segments[0]!.base + this.segments[0]!.size <= this.committed) {
+      const seg = this.segments.shift()!;
+      await unlink(seg.file).catch(() => undefined);
+    }
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of w) r();
+  }
+
+  private async savePosition(): Promise<void> {
+    await writeAtomic(
+      this.positionFile,
+      JSON.stringify(this.gap ? { offset: this.committed, gap: this.gap } : { offset: this.committed }),
+    );
+  }
+
+  /** Refuses later appends (and those waiting for room), then closes the files. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of this.roomWaiters.splice(0)) r();
+    for (const r of this.dataWaiters.splice(0)) r();
+    await this.chain;
+    await this.writer?.close();
+    this.writer = undefined;
+  }
+}

@@ -1,7 +1,7 @@
 // Prints lists of events in the CLI's output formats: table and wide for people, json (an audit.k8s.io/v1
 // EventList), ndjson (one whole audit event per line) and csv for machines.
 import type { EventRecord } from '../core/event.js';
-import { eventLatencyMs, eventTime } from '../fields/catalog.js';
+import { eventLatencyMs, eventTime } from '../core/time.js';
 import { csvRow } from './csv.js';
 import { renderTable, type Column } from './terminal.js';
 

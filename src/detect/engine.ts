@@ -4,7 +4,7 @@
 // alerts the live stream raised. The state is plain data: it is saved and restored across restarts.
 import { createHash } from 'node:crypto';
 import type { EventRecord } from '../core/event.js';
-import { eventTime, microsToTime, timeToMicros } from '../fields/catalog.js';
+import { eventTime, microsToTime, timeToMicros } from '../core/time.js';
 import { formatDuration } from '../core/duration.js';
 import { renderTemplate } from './template.js';
 import type { Alert, CompiledRule } from './types.js';

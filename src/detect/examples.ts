@@ -4,7 +4,7 @@
 // engine holding only its rule, so examples of one rule never disturb another's.
 import { parseDuration } from '../core/duration.js';
 import type { AuditEvent, EventRecord } from '../core/event.js';
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 import { normalizeEvent } from '../ingest/normalize.js';
 import type { Definitions } from './condition.js';
 import { compileRule } from './compile.js';

@@ -3,7 +3,7 @@
 // raises the alerts the stream would have.
 import type { EventRecord } from '../core/event.js';
 import type { TimeRange } from '../store/store.js';
-import { timeToMicros, eventTime } from '../fields/catalog.js';
+import { eventTime, timeToMicros } from '../core/time.js';
 import type { DetectionEngine } from './engine.js';
 import type { Alert } from './types.js';
 

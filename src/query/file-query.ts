@@ -2,7 +2,7 @@
 // time range accept, and returns the newest `limit` of them with the total count of matches. Memory is
 // bounded by the limit, not by the input.
 import type { EventRecord } from '../core/event.js';
-import { eventTime, timeToMicros } from '../fields/catalog.js';
+import { eventTime, timeToMicros } from '../core/time.js';
 import { compileJs } from './index.js';
 import type { QueryNode } from './syntax/ast.js';
 

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { parseDuration, parseTimeArg } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
-import { microsToTime } from '../../fields/catalog.js';
+import { microsToTime } from '../../core/time.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';

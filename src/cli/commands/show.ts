@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
-import { eventLatencyMs, eventTime } from '../../fields/catalog.js';
+import { eventLatencyMs, eventTime } from '../../core/time.js';
 import { openStore } from '../../store/open.js';
 import { actorLabel, objectLabel } from '../event-output.js';
 import { safeText } from '../terminal.js';

@@ -9,7 +9,7 @@ import { openDetection } from '../../detect/session.js';
 import { DEMO_INCIDENTS, demoEvents, type DemoOptions } from '../../generate/index.js';
 import { runImport } from '../../pipeline/import.js';
 import { redactTransform } from '../../redact/index.js';
-import { microsToTime } from '../../fields/catalog.js';
+import { microsToTime } from '../../core/time.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';

@@ -1,7 +1,7 @@
 // Typed readings of filter values: numbers, durations (milliseconds) and times (epoch microseconds,
 // absolute or relative to now). Shared by the parser (validation) and every back end (so they agree).
 import { parseDuration } from '../../core/duration.js';
-import { timeToMicros } from '../../fields/catalog.js';
+import { timeToMicros } from '../../core/time.js';
 
 export function numberValue(text: string): number | undefined {
   if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined;

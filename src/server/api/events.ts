@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { KubetrailError } from '../../core/errors.js';
 import type { EventRecord } from '../../core/event.js';
 import type { Alert } from '../../detect/types.js';
-import { eventTime, timeToMicros } from '../../fields/catalog.js';
+import { eventTime, timeToMicros } from '../../core/time.js';
 import { buildHistory, WRITE_VERBS, type FieldChange } from '../../history/changes.js';
 import { compileJs, type QueryNode } from '../../query/index.js';
 import { project, scoped, scopePredicate, seesBodies, type Principal } from '../auth/scope.js';

@@ -4,7 +4,7 @@
 // in it are shown escaped.
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
-import { registerCoreCommands } from './commands/core.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDetectionCommands } from './commands/detect.js';
 import { registerServeCommands } from './commands/serve.js';
@@ -28,7 +28,7 @@ export function buildProgram(io: Io = processIo()): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
-  registerCoreCommands(program, io);
+  registerEventCommands(program, io);
   registerDetectionCommands(program, io);
   registerServeCommands(program, io);
   registerTailCommand(program, io);

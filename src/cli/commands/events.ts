@@ -1,4 +1,5 @@
-// Registers the foundation commands: import, query, stats, show, history, prune, fields, errors, docs, start.
+// Registers the commands over stored events: import, query, stats, show, history, prune and start, and
+// the reference commands fields, errors and docs.
 import type { Command } from 'commander';
 import type { Io } from '../common.js';
 import { registerFieldsCommands } from './fields.js';
@@ -10,7 +11,7 @@ import { registerShowCommand } from './show.js';
 import { registerStatsCommand } from './stats.js';
 import { registerStartCommand } from './start.js';
 
-export function registerCoreCommands(program: Command, io: Io): void {
+export function registerEventCommands(program: Command, io: Io): void {
   registerImportCommand(program, io);
   registerQueryCommand(program, io);
   registerStatsCommand(program, io);

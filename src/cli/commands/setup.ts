@@ -1,6 +1,7 @@
-// `kubetrail setup apiserver|webhook|kubeadm|kind`: prints the configuration that turns auditing on and
-// sends it to kubetrail: kube-apiserver flags, the webhook kubeconfig, a kubeadm static-pod patch (or
-// ClusterConfiguration) and a kind cluster config. Output is YAML on stdout. The webhook defaults match
+// `kubetrail setup apiserver|webhook|kubeadm|kind|cluster`: prints the configuration that turns auditing
+// on and sends it to kubetrail: kube-apiserver flags, the webhook kubeconfig, a kubeadm static-pod patch
+// (or ClusterConfiguration), a kind cluster config, and the flags (and kubeconfig) for each way of running
+// kubetrail in the cluster from deploy/ (setup-cluster.ts). Output is YAML on stdout. The webhook defaults match
 // what `kubetrail serve` does without a configuration (its listen address, plain http), and a token is
 // checked by the server's own rule for webhook tokens, so the kubeconfig printed is one the server accepts.
 import { readFile } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import {
   type WebhookKubeconfigOptions,
 } from '../../policy/setup.js';
 import { choice, processIo, type Io } from '../common.js';
+import { CLUSTER_DEFAULTS, clusterSetupYaml, type ClusterMode } from './setup-cluster.js';
 
 interface BackendOpts {
   backend: string;
@@ -39,10 +41,15 @@ interface BackendOpts {
 
 const BACKENDS = ['log', 'webhook', 'both'] as const;
 
-function withBackendOptions(cmd: Command): Command {
+function withBackendOptions(cmd: Command, backend = true): Command {
   const d = DEFAULT_SETUP;
+  if (backend)
+    cmd.option(
+      '--backend <backend>',
+      'log (a file on the node), webhook (to a kubetrail server) or both',
+      'log',
+    );
   return cmd
-    .option('--backend <backend>', 'log (a file on the node), webhook (to a kubetrail server) or both', 'log')
     .option('--policy-file <path>', 'audit policy path inside the API server container', d.policyFile)
     .option('--log-path <path>', 'audit log path inside the API server container', d.log.path)
     .option('--log-maxsize <mb>', 'megabytes before the log is rotated', String(d.log.maxSize))
@@ -247,6 +254,59 @@ export function registerSetupCommands(program: Command, io: Io = processIo()): v
             logHostDir: path.resolve(opts.logDir),
             webhookHostPath: path.resolve(opts.webhookKubeconfig),
             kubeadmApi: choice('--kubeadm-api', opts.kubeadmApi, ['v1beta3', 'v1beta4'] as const),
+          }),
+        );
+      },
+    );
+
+  withBackendOptions(
+    setup
+      .command('cluster')
+      .description(
+        'kube-apiserver flags (and webhook kubeconfig) for kubetrail run in the cluster from deploy/: node or webhook mode',
+      ),
+    false,
+  )
+    .requiredOption(
+      '--mode <mode>',
+      'node (DaemonSet on control-plane nodes tailing the audit log) or webhook (Deployment behind a TLS Service)',
+    )
+    .option('--namespace <name>', 'namespace of the kubetrail Service', CLUSTER_DEFAULTS.namespace)
+    .option('--service <name>', 'the webhook Service', CLUSTER_DEFAULTS.service)
+    .option('--port <port>', 'the webhook Service port', String(CLUSTER_DEFAULTS.port))
+    .option(
+      '--address <host>',
+      "how the API server reaches the Service: its ClusterIP (default: the Service's DNS name)",
+    )
+    .option('--cluster <name>', 'cluster name appended to the webhook path; must match the token')
+    .option('--ca <file>', 'CA of the webhook certificate, on the node', CLUSTER_DEFAULTS.caFile)
+    .option('--token-file <file>', 'webhook bearer token, on the node', CLUSTER_DEFAULTS.tokenFile)
+    .action(
+      (
+        opts: BackendOpts & {
+          mode: string;
+          namespace: string;
+          service: string;
+          port: string;
+          address?: string;
+          cluster?: string;
+          ca: string;
+          tokenFile: string;
+        },
+      ) => {
+        const mode: ClusterMode = choice('--mode', opts.mode, ['node', 'webhook'] as const);
+        const s = setupFromOptions({ ...opts, backend: mode === 'node' ? 'log' : 'webhook' });
+        io.out(
+          clusterSetupYaml({
+            mode,
+            setup: s,
+            namespace: opts.namespace,
+            service: opts.service,
+            port: num('--port', opts.port),
+            ...(opts.address !== undefined ? { address: opts.address } : {}),
+            ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+            caFile: opts.ca,
+            tokenFile: opts.tokenFile,
           }),
         );
       },

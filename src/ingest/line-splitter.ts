@@ -1,7 +1,22 @@
-// Splits a growing byte stream into complete lines, remembering the byte offset just past the last
-// complete line so that a reader can resume exactly there. A partial last line is held back until its
-// newline arrives; a line longer than the maximum is skipped without being buffered whole and reported.
+// The one line splitter of the write path (the file reader of import and query --file, the live file
+// source, the webhook's JSON lines): splits a growing byte stream into complete lines, remembering the
+// byte offset just past the last complete line so that a reader can resume exactly there. A partial last
+// line is held back until its newline arrives; a line longer than the maximum is skipped without being
+// buffered whole and reported with its first bytes.
 const NEWLINE = 0x0a;
+
+/** The first `n` bytes of the pieces, as text (without copying more than that). */
+function headOf(parts: readonly Buffer[], n: number): string {
+  const out: Buffer[] = [];
+  let len = 0;
+  for (const p of parts) {
+    if (len >= n) break;
+    const take = p.subarray(0, n - len);
+    out.push(take);
+    len += take.length;
+  }
+  return Buffer.concat(out).toString('utf8');
+}
 
 export interface SplitResult {
   /** Complete lines, in order, with their 1-based line numbers. */
@@ -23,6 +38,8 @@ export class LineSplitter {
     startOffset: number,
     startLine: number,
     private readonly max: number,
+    /** How many of its first bytes an oversized line is reported with. */
+    private readonly headBytes = 256,
   ) {
     this.offset = startOffset;
     this.line = startLine;
@@ -51,9 +68,7 @@ export class LineSplitter {
         this.offset += this.skipping + len + 1;
         this.skipping = 0;
       } else if (this.carryLen + len > this.max) {
-        const head = Buffer.concat([...this.carry, chunk.subarray(start, Math.min(nl, start + 256))])
-          .subarray(0, 256)
-          .toString('utf8');
+        const head = headOf([...this.carry, chunk.subarray(start, nl)], this.headBytes);
         res.oversized.push({ line: this.line, bytes: this.carryLen + len, head });
         this.offset += this.carryLen + len + 1;
         this.carry = [];

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeEvent } from '../test-support/events.js';
 import { CORPUS, available } from '../test-support/requirements.js';
-import { parseResourceName } from './gke.js';
-import { normalizeDocument, normalizeEvent, SYNTHESIZED_ID_ANNOTATION } from './normalize.js';
+import { parseResourceName } from './formats/gke-cloud-audit.js';
+import { SYNTHESIZED_ID_ANNOTATION } from './formats/audit-event.js';
+import { normalizeDocument, normalizeEvent } from './normalize.js';
 
 const ok = (v: unknown) => {
   const n = normalizeEvent(v);

@@ -1,6 +1,6 @@
 // Reads audit events from files, directories of rotated logs, gzip files and standard input, as
-// batches of normalized records. Lines are split on raw bytes and decoded once; a record longer than the
-// maximum is skipped without being buffered whole. A document that spans lines (a pretty-printed Event or
+// batches of normalized records. Lines are split on raw bytes by the line splitter and decoded once by the
+// decoder (src/ingest/decode.ts); a record longer than the maximum is skipped without being buffered whole. A document that spans lines (a pretty-printed Event or
 // EventList, or a JSON array of events) is read whole. Bad records go to the quarantine, never stop reading.
 // An input that cannot be opened (a directory entry that is a dangling link, a loop, a FIFO; a file without
 // read permission) is reported through `onSkip` and the others are read; without `onSkip` it is an error.
@@ -10,9 +10,9 @@ import { createGunzip } from 'node:zlib';
 import { DEFAULT_CLUSTER, type EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
 import { listInputFiles, unreadableReason, type InputFile, type SkippedInput } from './files.js';
-import { normalizeDocument } from './normalize.js';
+import { acceptValue, decodeLine, parseJson, type DecodeTarget } from './decode.js';
+import { LineSplitter, type SplitResult } from './line-splitter.js';
 import type { Quarantine } from './quarantine.js';
-import { parseJsonText } from './json-text.js';
 
 export interface ReadOptions {
   cluster?: string;
@@ -27,7 +27,6 @@ export interface ReadOptions {
   onSkip?: (skipped: SkippedInput) => void;
 }
 
-const NEWLINE = 0x0a;
 const DEFAULT_MAX = 64 * 1024 * 1024;
 
 function isGzipFile(path: string): boolean {
@@ -84,120 +83,99 @@ async function* chunksOf(
   for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
 }
 
-/** Splits byte chunks into lines and turns them into records, per chunk, synchronously. */
-class LineDecoder {
-  private pending: Buffer[] = [];
-  private pendingLen = 0;
-  private skipping = 0;
-  line = 0;
+/**
+ * Turns one input's byte chunks into records, per chunk, synchronously: the line splitter cuts lines, the
+ * decoder reads each; a first line that opens a document spanning lines switches to reading the rest of
+ * the input as that one document.
+ */
+class InputDecoder {
+  private readonly splitter: LineSplitter;
+  private readonly target: DecodeTarget;
   private first = true;
-  /** Set when the file turns out to be one multi-line JSON document. */
-  document: Buffer[] | undefined;
+  /** Set when the input turns out to be one multi-line JSON document: its lines so far. */
+  private document: string[] | undefined;
   private documentLen = 0;
 
   constructor(
-    private readonly file: string,
-    private readonly cluster: string,
+    file: string,
+    cluster: string,
     private readonly max: number,
-    private readonly quarantine: Quarantine | undefined,
+    quarantine: Quarantine | undefined,
     /** Where decoded records go; the reader swaps in a new array after each batch it yields. */
-    public out: EventRecord[],
-  ) {}
+    out: EventRecord[],
+  ) {
+    this.splitter = new LineSplitter(0, 0, max, 1024);
+    this.target = { file, cluster, quarantine, out };
+  }
 
-  bad(line: number, reason: string, raw: string, column?: number): void {
-    this.quarantine?.add({ file: this.file, line, reason, raw, ...(column !== undefined ? { column } : {}) });
+  set out(out: EventRecord[]) {
+    this.target.out = out;
+  }
+
+  /** Number of the last line read. */
+  get line(): number {
+    return this.splitter.line;
+  }
+
+  bad(line: number, reason: string, raw: string): void {
+    this.target.quarantine?.add({ file: this.target.file, line, reason, raw });
   }
 
   push(chunk: Buffer): void {
-    if (this.document) {
-      this.appendDocument(chunk);
-      return;
-    }
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(NEWLINE, start);
-      if (nl < 0) break;
-      this.line++;
-      if (this.skipping > 0) {
-        const size = this.skipping + (nl - start);
-        this.bad(
-          this.line,
-          `record of ${size} bytes is larger than the maximum of ${this.max} bytes`,
-          chunk.subarray(start, Math.min(nl, start + 1024)).toString('utf8'),
-        );
-        this.skipping = 0;
-      } else if (this.pendingLen > 0) {
-        this.pending.push(chunk.subarray(start, nl));
-        const whole = Buffer.concat(this.pending);
-        this.pending = [];
-        this.pendingLen = 0;
-        if (whole.length > this.max) {
-          this.bad(
-            this.line,
-            `record of ${whole.length} bytes is larger than the maximum of ${this.max} bytes`,
-            whole.subarray(0, 1024).toString('utf8'),
-          );
-        } else {
-          this.decode(whole.toString('utf8'), true);
-        }
-      } else if (nl - start > this.max) {
-        this.bad(
-          this.line,
-          `record of ${nl - start} bytes is larger than the maximum of ${this.max} bytes`,
-          chunk.subarray(start, start + 1024).toString('utf8'),
-        );
-      } else {
-        this.decode(chunk.toString('utf8', start, nl), true);
-      }
-      if (this.document) {
-        this.appendDocument(chunk.subarray(nl + 1));
-        return;
-      }
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      if (this.skipping > 0) {
-        this.skipping += chunk.length - start;
-      } else if (this.pendingLen + (chunk.length - start) > this.max) {
-        this.skipping = this.pendingLen + (chunk.length - start);
-        this.pending = [];
-        this.pendingLen = 0;
-      } else {
-        const rest = chunk.subarray(start);
-        this.pending.push(Buffer.from(rest));
-        this.pendingLen += rest.length;
-      }
-    }
-  }
-
-  private appendDocument(chunk: Buffer): void {
-    if (!this.document || chunk.length === 0) return;
-    this.documentLen += chunk.length;
-    if (this.documentLen > this.max) return;
-    this.document.push(Buffer.from(chunk));
+    this.take(this.splitter.push(chunk), false);
   }
 
   end(): void {
+    this.take(this.splitter.finish(), true);
+    if (this.document) this.finishDocument();
+  }
+
+  /** Lines and oversized lines in line order. */
+  private take(res: SplitResult, endOfInput: boolean): void {
+    const { lines, oversized } = res;
+    let o = 0;
+    for (const l of lines) {
+      while (o < oversized.length && oversized[o]!.line < l.line) this.oversized(oversized[o++]!);
+      this.decode(l.text, l.line, endOfInput);
+    }
+    while (o < oversized.length) this.oversized(oversized[o++]!);
+  }
+
+  private oversized(o: SplitResult['oversized'][number]): void {
     if (this.document) {
-      this.finishDocument();
+      this.documentLen += o.bytes + 1;
       return;
     }
-    if (this.skipping > 0) {
-      this.line++;
-      this.bad(
-        this.line,
-        `record of ${this.skipping} bytes is larger than the maximum of ${this.max} bytes`,
-        '',
-      );
-      this.skipping = 0;
-    } else if (this.pendingLen > 0) {
-      this.line++;
-      const text = Buffer.concat(this.pending).toString('utf8');
-      this.pending = [];
-      this.pendingLen = 0;
-      this.decode(text, false);
-      if (this.document) this.finishDocument();
+    this.bad(o.line, `record of ${o.bytes} bytes is larger than the maximum of ${this.max} bytes`, o.head);
+  }
+
+  private decode(text: string, line: number, endOfInput: boolean): void {
+    if (this.document) {
+      this.documentLen += Buffer.byteLength(text) + 1;
+      if (this.documentLen <= this.max) this.document.push(text);
+      return;
     }
+    const wasFirst = this.first;
+    const outcome = decodeLine(text, line, this.target, {
+      dropBom: wasFirst,
+      endOfInput,
+      onInvalid: (t, error) => {
+        const trimmed = t.trim();
+        // A document that spans lines: `{` or `[` alone, or an object that does not end on its first line.
+        if (
+          wasFirst &&
+          (trimmed === '{' ||
+            trimmed.startsWith('[') ||
+            (trimmed.startsWith('{') && /end of JSON|Unterminated|Expected/.test(error)))
+        ) {
+          this.document = [t];
+          this.documentLen = Buffer.byteLength(t) + 1;
+          return true;
+        }
+        return false;
+      },
+    });
+    if (!('blank' in outcome)) this.first = false;
   }
 
   private finishDocument(): void {
@@ -211,64 +189,17 @@ class LineDecoder {
       );
       return;
     }
-    const text = Buffer.concat(doc)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '');
-    let value: unknown;
-    try {
-      value = parseJsonText(text);
-    } catch (err) {
-      this.bad(1, `invalid JSON document: ${(err as Error).message}`, text.slice(0, 1024));
+    const text = doc.join('\n');
+    const parsed = parseJson(text);
+    if ('error' in parsed) {
+      this.bad(1, `invalid JSON document: ${parsed.error}`, text.slice(0, 1024));
       return;
     }
+    const { value } = parsed;
     const items = Array.isArray(value) ? value : [value];
-    items.forEach((item, i) => this.accept(item, 1, Array.isArray(value) ? `[${i}]` : undefined, text));
-  }
-
-  private accept(value: unknown, line: number, prefix: string | undefined, raw: string): void {
-    for (const n of normalizeDocument(value)) {
-      if ('event' in n) this.out.push({ cluster: this.cluster, event: n.event });
-      else {
-        const where = [prefix, n.path].filter(Boolean).join('.');
-        this.bad(line, where ? `${n.error} (at ${where})` : n.error, raw);
-      }
-    }
-  }
-
-  private decode(textIn: string, terminated: boolean): void {
-    let text = textIn;
-    if (this.first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    const trimmed = text.trim();
-    if (trimmed === '') return;
-    const wasFirst = this.first;
-    this.first = false;
-    let value: unknown;
-    try {
-      value = parseJsonText(text);
-    } catch (err) {
-      const message = (err as Error).message;
-      // A document that spans lines: `{` or `[` alone, or an object that does not end on its first line.
-      if (
-        wasFirst &&
-        (trimmed === '{' ||
-          trimmed.startsWith('[') ||
-          (trimmed.startsWith('{') && /end of JSON|Unterminated|Expected/.test(message)))
-      ) {
-        this.document = [Buffer.from(`${text}\n`)];
-        this.documentLen = text.length + 1;
-        return;
-      }
-      const pos = /position (\d+)/.exec(message);
-      this.bad(
-        this.line,
-        terminated ? `invalid JSON: ${message}` : `truncated record at end of input: ${message}`,
-        text,
-        pos ? Number(pos[1]) + 1 : undefined,
-      );
-      return;
-    }
-    this.accept(value, this.line, undefined, text);
+    items.forEach((item, i) =>
+      acceptValue(item, 1, this.target, () => text, Array.isArray(value) ? `[${i}]` : undefined),
+    );
   }
 }
 
@@ -289,7 +220,7 @@ export async function* readEvents(
   for (const f of files) {
     if (opts.signal?.aborted) return;
     const name = f.path === '-' ? '<stdin>' : f.path;
-    const decoder = new LineDecoder(name, cluster, max, opts.quarantine, batch);
+    const decoder = new InputDecoder(name, cluster, max, opts.quarantine, batch);
     try {
       for await (const chunk of chunksOf(f, opts, (n) => (bytesRead += n))) {
         decoder.push(chunk);

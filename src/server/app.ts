@@ -188,7 +188,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const source = `webhook:${cluster}`;
     const quarantine = deps.quarantine(source);
     const text = body.toString('utf8');
-    const parsed = parseWebhookBody(text);
+    const parsed = parseWebhookBody(body, text);
     const where = `POST ${req.url.split('?')[0]}`;
     if (parsed.error) {
       quarantine.add({
@@ -205,11 +205,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         `${parsed.error}; the body was set aside in the quarantine file`,
       );
     }
-    let bad = 0;
-    const records = eventsOf(parsed, cluster, (item) => {
-      bad++;
-      quarantine.add({ file: where, ...item });
-    });
+    const { records, bad } = eventsOf(parsed, cluster, quarantine, where);
     const log = deps.webhookLog;
     if (log && config.webhook.acknowledge === 'log') {
       try {

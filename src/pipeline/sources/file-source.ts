@@ -10,7 +10,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { EventRecord } from '../../core/event.js';
-import { decodeLine } from '../../ingest/line.js';
+import { decodeLine } from '../../ingest/decode.js';
 import type { Quarantine } from '../../ingest/quarantine.js';
 import { isBackupOf, orderBackups } from './backup-order.js';
 import { readJsonState, writeFileAtomic } from '../checkpoint.js';
@@ -739,7 +739,6 @@ export class FileSource {
   }
 
   private async deliver(res: ReturnType<LineSplitter['push']>, file: string): Promise<void> {
-    const ctx = { file, cluster: this.o.cluster, quarantine: this.o.quarantine };
     for (const o of res.oversized)
       this.o.quarantine.add({
         file,
@@ -749,7 +748,8 @@ export class FileSource {
       });
     if (res.lines.length === 0) return;
     const out: EventRecord[] = [];
-    for (const l of res.lines) decodeLine(l.text, l.line, ctx, out);
+    const target = { file, cluster: this.o.cluster, quarantine: this.o.quarantine, out };
+    for (const l of res.lines) decodeLine(l.text, l.line, target, { dropBom: true });
     if (out.length > 0) {
       await this.o.sink(out);
       this.events += out.length;

@@ -10,8 +10,9 @@
 // stream and the alert listeners.
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
-import { parseJsonDocument } from '../../ingest/json-text.js';
-import { normalizeDocument } from '../../ingest/normalize.js';
+import { acceptValue, parseJson, type DecodeTarget } from '../../ingest/decode.js';
+import { LineSplitter } from '../../ingest/line-splitter.js';
+import type { Quarantine } from '../../ingest/quarantine.js';
 import type { IngestQueue } from '../ingest-queue.js';
 import type { LogRecord, SegmentLog } from '../segment-log.js';
 
@@ -25,67 +26,60 @@ export interface ParsedBody {
 }
 
 /**
- * Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines. A record nested too deep
- * becomes a TooDeepRecord (set aside by normalization with its position), not an error for the body.
+ * Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines (split by the one line
+ * splitter). A record nested too deep becomes a TooDeepRecord (set aside by normalization with its
+ * position), not an error for the body.
  */
-export function parseWebhookBody(text: string): ParsedBody {
-  try {
-    return { values: [parseJsonDocument(text)], lines: [1] };
-  } catch (err) {
-    // JSON lines: every non-empty line is a document.
-    const lines = text.split('\n');
-    if (lines.filter((l) => l.trim() !== '').length < 2) {
-      const m = /position (\d+)/.exec((err as Error).message);
+export function parseWebhookBody(body: Buffer, text = body.toString('utf8')): ParsedBody {
+  const whole = parseJson(text, true);
+  if ('value' in whole) return { values: [whole.value], lines: [1] };
+  // JSON lines: every non-empty line is a document.
+  const splitter = new LineSplitter(0, 0, Number.MAX_SAFE_INTEGER);
+  const split = splitter.push(body).lines.concat(splitter.finish().lines);
+  const lines = split.filter((l) => l.text.trim() !== '');
+  if (lines.length < 2) {
+    return {
+      values: [],
+      lines: [],
+      error: `invalid JSON: ${whole.error}`,
+      ...(whole.column !== undefined ? { column: whole.column } : {}),
+    };
+  }
+  const values: unknown[] = [];
+  const at: number[] = [];
+  for (const l of lines) {
+    const parsed = parseJson(l.text, true);
+    if ('error' in parsed) {
       return {
         values: [],
         lines: [],
-        error: `invalid JSON: ${(err as Error).message}`,
-        ...(m ? { column: Number(m[1]) + 1 } : {}),
+        error: `invalid JSON on line ${l.line}: ${parsed.error}`,
+        line: l.line,
       };
     }
-    const values: unknown[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      if (lines[i]!.trim() === '') continue;
-      try {
-        values.push(parseJsonDocument(lines[i]!));
-        at.push(i + 1);
-      } catch (e) {
-        return {
-          values: [],
-          lines: [],
-          error: `invalid JSON on line ${i + 1}: ${(e as Error).message}`,
-          line: i + 1,
-        };
-      }
-    }
-    return { values, lines: at };
+    values.push(parsed.value);
+    at.push(l.line);
   }
+  return { values, lines: at };
 }
 
-export interface BadItem {
-  /** The line of the document holding it. */
-  line: number;
-  reason: string;
-  /** The document, serialized and cut to 64 KiB. */
-  raw: string;
-}
-
-/** The events of a parsed body, tagged with the cluster; each item that is not an event goes to `bad`. */
-export function eventsOf(parsed: ParsedBody, cluster: string, bad?: (item: BadItem) => void): EventRecord[] {
-  const records: EventRecord[] = [];
+/**
+ * The events of a parsed body, tagged with the cluster. Each item that is not an event is set aside in
+ * `quarantine` (when given) as from `where` (`POST /webhook/CLUSTER`), with the line of the document
+ * holding it, its position in `reason` (`at items[3]`) and the document, serialized and cut to 64 KiB.
+ */
+export function eventsOf(
+  parsed: ParsedBody,
+  cluster: string,
+  quarantine?: Quarantine,
+  where = 'webhook',
+): { records: EventRecord[]; bad: number } {
+  const target: DecodeTarget = { file: where, cluster, quarantine, out: [] };
+  let bad = 0;
   for (const [i, value] of parsed.values.entries()) {
-    let raw: string | undefined;
-    for (const n of normalizeDocument(value)) {
-      if ('event' in n) records.push({ cluster, event: n.event });
-      else if (bad) {
-        // The position of a bad item is in `reason` (`at items[3]`); the document is kept once, cut.
-        raw ??= JSON.stringify(value).slice(0, 65536);
-        bad({ line: parsed.lines[i] ?? 1, reason: n.path ? `${n.error} (at ${n.path})` : n.error, raw });
-      }
-    }
+    bad += acceptValue(value, parsed.lines[i] ?? 1, target, () => JSON.stringify(value).slice(0, 65536));
   }
-  return records;
+  return { records: target.out, bad };
 }
 
 /** What the segment log holds for one accepted webhook body. */
@@ -190,7 +184,7 @@ export class WebhookFeeder {
       let parsed: ParsedBody;
       try {
         entry = decodeWebhookEntry(r.payload);
-        parsed = parseWebhookBody(entry.body.toString('utf8'));
+        parsed = parseWebhookBody(entry.body);
         if (parsed.error) throw new KubetrailError('KT_INPUT_READ', parsed.error);
       } catch (err) {
         // Checked when it arrived and checksummed since: a record from an incompatible version.
@@ -198,7 +192,7 @@ export class WebhookFeeder {
         continue;
       }
       // Items that are not events were set aside when the body arrived.
-      const batch = eventsOf(parsed, entry.cluster);
+      const batch = eventsOf(parsed, entry.cluster).records;
       let list = bySource.get(entry.source);
       if (!list) bySource.set(entry.source, (list = []));
       for (const e of batch) list.push(e);

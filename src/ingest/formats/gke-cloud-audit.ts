@@ -1,11 +1,10 @@
-// GKE Cloud Audit Logs → audit.k8s.io/v1 Event. A GKE entry carries the Kubernetes request in
+// Format: GKE Cloud Audit Logs entries → audit.k8s.io/v1 Event. A GKE entry carries the Kubernetes request in
 // `protoPayload` (type.googleapis.com/google.cloud.audit.AuditLog): methodName io.k8s.GROUP.VERSION.
 // RESOURCE[.SUBRESOURCE].VERB, resourceName GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUB]], the
 // caller in authenticationInfo and requestMetadata, the outcome as a gRPC status.
-import type { AuditEvent, Level } from '../core/event.js';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import type { AuditEvent, Level } from '../../core/event.js';
+import { normalizeAuditEvent } from './audit-event.js';
+import { isObj, type Format, type Obj } from './shape.js';
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** gRPC status code → HTTP status code, as the API server would have answered. */
@@ -154,3 +153,15 @@ export function gkeToEvent(entry: Obj): { event: Partial<AuditEvent> } | { error
   if (cluster) event.annotations = { ...event.annotations, 'kubetrail.io/source-cluster': cluster };
   return { event };
 }
+
+export const gkeCloudAudit: Format = {
+  name: 'GKE Cloud Audit Logs',
+  record: {
+    name: 'GKE Cloud Audit Logs entry',
+    recognize: isGkeEntry,
+    normalize: (rec, opts) => {
+      const r = gkeToEvent(rec);
+      return 'error' in r ? r : normalizeAuditEvent(r.event as Obj, opts);
+    },
+  },
+};

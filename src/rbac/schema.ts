@@ -64,7 +64,9 @@ function checkRule(rule: RuleInput, namespaced: boolean, ctx: z.RefinementCtx, p
 function metaSchema(strict: boolean, namespaced: boolean) {
   const shape = {
     name: pathSegment,
-    namespace: namespaced ? pathSegment : z.undefined({ error: 'a cluster-wide object has no namespace' }),
+    namespace: namespaced
+      ? pathSegment
+      : z.undefined({ error: 'a cluster-wide object has no namespace' }).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   };
@@ -164,4 +166,15 @@ export function schemaFor(kind: RbacKind, strict = false): z.ZodType {
     RoleBinding: s.roleBinding,
     ClusterRoleBinding: s.clusterRoleBinding,
   }[kind];
+}
+
+/** What is wrong with an RBAC object (`path: message` each), none when it is valid. */
+export function rbacProblems(obj: unknown, strict = false): string[] {
+  const kind = (obj as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== 'string' || !(RBAC_KINDS as readonly string[]).includes(kind))
+    return [`kind: must be one of ${RBAC_KINDS.join(', ')}`];
+  const r = schemaFor(kind as RbacKind, strict).safeParse(obj);
+  return r.success
+    ? []
+    : r.error.issues.map((i) => `${i.path.map(String).join('.') || '(top)'}: ${i.message}`);
 }

@@ -126,6 +126,17 @@ export const ERROR_CODES = {
     fix: 'Check the path and the YAML/JSON syntax at the line and column given.',
     exit: 2,
   },
+  // --- RBAC
+  KT_RBAC_READ: {
+    summary: 'An RBAC input (roles and bindings as YAML or JSON) cannot be read or parsed.',
+    fix: 'Check the path and the YAML/JSON syntax at the line and column given; `kubectl get clusterroles,clusterrolebindings,roles,rolebindings -A -o yaml` writes a valid input.',
+    exit: 2,
+  },
+  KT_RBAC_INVALID: {
+    summary: 'An RBAC object in the input is not valid rbac.authorization.k8s.io/v1.',
+    fix: 'Correct the field at the file, line and path given (docs/rbac.md describes the input).',
+    exit: 2,
+  },
   // --- redaction
   KT_REDACT_CONFIG: {
     summary: 'A redaction rule or pattern is not valid.',

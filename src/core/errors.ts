@@ -217,6 +217,22 @@ export const ERROR_CODES = {
     fix: 'Check --server and that `kubetrail serve` is running.',
     exit: 3,
   },
+  // --- evidence bundles
+  KT_BUNDLE_READ: {
+    summary: 'A file is not a readable evidence bundle (gzip-compressed tar with a manifest).',
+    fix: 'Check that the file is a bundle written by `kubetrail export` and was copied whole; `kubetrail verify --bundle FILE` says what is wrong with it.',
+    exit: 2,
+  },
+  KT_BUNDLE_KEY: {
+    summary: 'A signing or public key cannot be used for bundles.',
+    fix: 'Give an Ed25519 key in PEM: `kubetrail key create --out FILE` (or `openssl genpkey -algorithm ed25519 -out FILE`) makes a private key, and `openssl pkey -in FILE -pubout` its public key.',
+    exit: 2,
+  },
+  KT_BUNDLE_INVALID: {
+    summary: 'A bundle failed verification and is not imported.',
+    fix: 'Run `kubetrail verify --bundle FILE` to see each finding; import only a bundle that verifies.',
+    exit: 1,
+  },
   KT_INTERNAL: {
     summary: 'An unexpected internal error.',
     fix: 'Report it with the message and stack.',

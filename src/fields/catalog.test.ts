@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
-import {
-  FIELDS,
-  eventLatencyMs,
-  getField,
-  microsToTime,
-  resolveField,
-  suggestField,
-  timeToMicros,
-} from './catalog.js';
+import { eventLatencyMs, microsToTime, timeToMicros } from '../core/time.js';
+import { FIELDS, getField, resolveField, suggestField } from './catalog.js';
 import { fieldValues } from './values.js';
 
 const record: EventRecord = {

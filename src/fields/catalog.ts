@@ -1,13 +1,32 @@
 // The field catalog: every queryable field once, with its aliases, type, description, how to read it from
-// an event and the store column that holds it. It drives the query parser's validation, the compilers,
-// rule validation, UI autocomplete and docs/fields.md. Browser-safe: imports no node: modules.
+// an event and, for a field with a store column, the column's name and type (the stored columns and the
+// row builder in src/store/columns.ts are derived from them). It drives the query parser's validation,
+// the compilers, rule validation, UI autocomplete and docs/fields.md. Browser-safe: imports no node:
+// modules.
 import { editDistance, typoDistance } from '../core/did-you-mean.js';
-import type { AuditEvent, EventRecord } from '../core/event.js';
+import type { EventRecord } from '../core/event.js';
+import { eventLatencyMs, eventTime, timeToMicros } from '../core/time.js';
 import { actorDuckDbSql, actorOf } from './actor.js';
+
+// The event time helpers live in core/time.ts; modules that still import them from the catalog get them
+// from there.
+export { eventLatencyMs, eventTime, microsToTime, timeToMicros } from '../core/time.js';
 
 export type FieldType = 'string' | 'number' | 'time' | 'duration';
 
-export interface FieldDef {
+/** Type of a store column, the same in every SQL dialect (each store maps it to its own type). */
+export type ColumnType = 'varchar' | 'varchar[]' | 'integer' | 'double' | 'timestamp' | 'json';
+
+/** Where and how a field is stored. */
+export interface StoredColumn<C extends string = string, T extends ColumnType = ColumnType> {
+  /** Column name, the same in every SQL dialect. */
+  column: C;
+  type: T;
+  /** Never null in the store: an absent value is stored as '' (text) or 0 (numbers). */
+  required?: boolean;
+}
+
+export interface FieldDef<S extends StoredColumn | undefined = StoredColumn | undefined> {
   /** Canonical name used in filters. */
   name: string;
   /** Other names accepted in filters. */
@@ -20,6 +39,8 @@ export interface FieldDef {
   source: string;
   /** Store column (same name in every SQL dialect); empty for a computed field. */
   column: string;
+  /** The store column's name and type; undefined for a computed field. */
+  store: S;
   /**
    * A field with no stored column: DuckDB computes it with this SQL expression over the stored columns
    * (constants only, no parameters); ClickHouse evaluates filters on it after the query, with `get`.
@@ -33,352 +54,293 @@ export interface FieldDef {
   examples: readonly string[];
 }
 
-let lastSecond = '';
-let lastSecondMs = 0;
-
-/** Parses an RFC 3339 timestamp to epoch microseconds (keeps the API server's microsecond precision). */
-export function timeToMicros(value: string): number | undefined {
-  // Fast path for the API server's own format, 2024-05-01T10:00:00.123456Z; the seconds part repeats
-  // from one event to the next, so its parse is remembered.
-  if (value.length === 27 && value.charCodeAt(26) === 90 /* Z */ && value.charCodeAt(19) === 46 /* . */) {
-    const second = value.slice(0, 19);
-    if (second !== lastSecond) {
-      const ms = Date.parse(`${second}Z`);
-      if (Number.isNaN(ms)) return undefined;
-      lastSecond = second;
-      lastSecondMs = ms;
-    }
-    const frac = Number(value.slice(20, 26));
-    if (Number.isInteger(frac) && /^\d{6}$/.test(value.slice(20, 26))) return lastSecondMs * 1000 + frac;
-  }
-  return parseTimeSlow(value);
+/** A field as written in the catalog: what FieldDef holds, with defaults for the optional parts. */
+interface FieldSpec<S extends StoredColumn | undefined> {
+  name: string;
+  aliases?: readonly string[];
+  type: FieldType;
+  multi?: boolean;
+  /** The store column; leave out for a computed field and give `computed` instead. */
+  store?: S;
+  computed?: { duckdb: string };
+  source: string;
+  description: string;
+  get: FieldDef['get'];
+  text?: boolean;
+  examples?: readonly string[];
 }
 
-function parseTimeSlow(value: string): number | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i.exec(value.trim());
-  if (!m) {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms * 1000;
-  }
-  const base = Date.parse(`${m[1]}${m[3]!.toUpperCase() === 'Z' ? 'Z' : m[3]}`);
-  if (Number.isNaN(base)) return undefined;
-  const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
-  return base * 1000 + Number(frac);
-}
-
-/** Formats epoch microseconds as RFC 3339 UTC with microseconds. */
-export function microsToTime(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const iso = new Date(ms).toISOString(); // 2024-01-01T00:00:00.000Z
-  const us = String(Math.round(micros - ms * 1000)).padStart(3, '0');
-  return `${iso.slice(0, 23)}${us}Z`;
-}
-
-/** Event time: when the stage happened (stageTimestamp), else when the request was received. */
-export function eventTime(e: AuditEvent): string {
-  return e.stageTimestamp || e.requestReceivedTimestamp;
-}
-
-/** Request latency in milliseconds: stageTimestamp minus requestReceivedTimestamp. */
-export function eventLatencyMs(e: AuditEvent): number | undefined {
-  if (!e.stageTimestamp || !e.requestReceivedTimestamp) return undefined;
-  const a = timeToMicros(e.requestReceivedTimestamp);
-  const b = timeToMicros(e.stageTimestamp);
-  if (a === undefined || b === undefined) return undefined;
-  return (b - a) / 1000;
+function field<const S extends StoredColumn | undefined = undefined>(spec: FieldSpec<S>): FieldDef<S> {
+  return {
+    ...(spec.computed ? { computed: spec.computed } : {}),
+    name: spec.name,
+    aliases: spec.aliases ?? [],
+    type: spec.type,
+    multi: spec.multi ?? false,
+    description: spec.description,
+    source: spec.source,
+    column: spec.store?.column ?? '',
+    store: spec.store as S,
+    text: spec.text ?? false,
+    get: spec.get,
+    examples: spec.examples ?? [],
+  };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-function def(
-  name: string,
-  aliases: string[],
-  type: FieldType,
-  column: string,
-  source: string,
-  description: string,
-  get: FieldDef['get'],
-  opts: { multi?: boolean; text?: boolean; examples?: string[]; computed?: { duckdb: string } } = {},
-): FieldDef {
-  return {
-    ...(opts.computed ? { computed: opts.computed } : {}),
-    name,
-    aliases,
-    type,
-    column,
-    source,
-    description,
-    get,
-    multi: opts.multi ?? false,
-    text: opts.text ?? false,
-    examples: opts.examples ?? [],
-  };
-}
-
-export const FIELDS: readonly FieldDef[] = [
-  def(
-    'time',
-    ['timestamp', 'ts'],
-    'time',
-    'ts',
-    'stageTimestamp',
-    'When the stage happened (UTC, microseconds).',
-    (r) => {
+/** Every field, in the order of docs/fields.md. */
+export const FIELDS = [
+  field({
+    name: 'time',
+    aliases: ['timestamp', 'ts'],
+    type: 'time',
+    store: { column: 'ts', type: 'timestamp', required: true },
+    source: 'stageTimestamp',
+    description: 'When the stage happened (UTC, microseconds).',
+    get: (r) => {
       const t = eventTime(r.event);
       return t ? timeToMicros(t) : undefined;
     },
-    { examples: ['time>=2024-05-01T00:00:00Z', 'time<2024-05-02'] },
-  ),
-  def(
-    'received',
-    [],
-    'time',
-    'received_ts',
-    'requestReceivedTimestamp',
-    'When the API server received the request.',
-    (r) => (r.event.requestReceivedTimestamp ? timeToMicros(r.event.requestReceivedTimestamp) : undefined),
-  ),
-  def(
-    'latency',
-    [],
-    'duration',
-    'latency_ms',
-    'stageTimestamp - requestReceivedTimestamp',
-    'Time from receipt to this stage.',
-    (r) => eventLatencyMs(r.event),
-    { examples: ['latency>1s', 'latency>=250ms'] },
-  ),
-  def(
-    'cluster',
-    [],
-    'string',
-    'cluster',
-    '(kubetrail) source cluster',
-    'The cluster the event came from.',
-    (r) => str(r.cluster),
-    {
-      examples: ['cluster:prod-eu'],
-    },
-  ),
-  def(
-    'auditid',
-    ['id'],
-    'string',
-    'audit_id',
-    'auditID',
-    'The request ID; shared by all stages of one request.',
-    (r) => str(r.event.auditID),
-  ),
-  def(
-    'stage',
-    [],
-    'string',
-    'stage',
-    'stage',
-    'RequestReceived, ResponseStarted, ResponseComplete or Panic.',
-    (r) => str(r.event.stage),
-    {
-      examples: ['stage:ResponseComplete'],
-    },
-  ),
-  def(
-    'level',
-    [],
-    'string',
-    'level',
-    'level',
-    'Metadata, Request or RequestResponse.',
-    (r) => str(r.event.level),
-    {
-      examples: ['level:RequestResponse'],
-    },
-  ),
-  def(
-    'verb',
-    [],
-    'string',
-    'verb',
-    'verb',
-    'get, list, watch, create, update, patch, delete, deletecollection, or an HTTP verb for non-resource requests.',
-    (r) => str(r.event.verb),
-    { examples: ['verb:delete', 'verb:(create OR patch)'] },
-  ),
-  def(
-    'user',
-    ['username'],
-    'string',
-    'username',
-    'user.username',
-    'The authenticated user (before impersonation).',
-    (r) => str(r.event.user?.username),
-    { text: true, examples: ['user:alice@example.com', 'user:system:serviceaccount:*'] },
-  ),
-  def(
-    'group',
-    ['groups'],
-    'string',
-    'user_groups',
-    'user.groups[]',
-    "The authenticated user's groups.",
-    (r) => r.event.user?.groups,
-    {
-      multi: true,
-      examples: ['group:system:masters'],
-    },
-  ),
-  def(
-    'impersonated',
-    ['impersonateduser', 'as'],
-    'string',
-    'impersonated_user',
-    'impersonatedUser.username',
-    'The user impersonated, if any.',
-    (r) => str(r.event.impersonatedUser?.username),
-    { examples: ['impersonated:*', 'impersonated:bob'] },
-  ),
-  def(
-    'actor',
-    [],
-    'string',
-    '',
-    'user, impersonatedUser and their extra',
-    'The person or workload behind the request: the impersonated user (the authenticated one stays in `user`), the end user a proxy names (kube-oidc-proxy, Pinniped, Rancher), `pod:NS/POD (sa NAME)` for a pod-bound service-account token, `sa:NS/NAME`, `node:NAME`, the IAM identity on EKS (docs/investigations.md).',
-    (r) => actorOf(r.event),
-    {
-      computed: { duckdb: actorDuckDbSql() },
-      examples: ['actor:alice@example.com', 'actor:pod:kube-system/*', 'actor:node:*'],
-    },
-  ),
-  def(
-    'ip',
-    ['sourceip', 'sourceips'],
-    'string',
-    'source_ips',
-    'sourceIPs[]',
-    'Source IP addresses (client first, then proxies).',
-    (r) => r.event.sourceIPs,
-    { multi: true, examples: ['ip:10.0.0.*'] },
-  ),
-  def(
-    'ua',
-    ['useragent'],
-    'string',
-    'user_agent',
-    'userAgent',
-    'The client user agent (attacker-controlled).',
-    (r) => str(r.event.userAgent),
-    { text: true, examples: ['ua:kubectl/*'] },
-  ),
-  def(
-    'ns',
-    ['namespace'],
-    'string',
-    'namespace',
-    'objectRef.namespace',
-    'Namespace of the object; empty for cluster-scoped requests.',
-    (r) => str(r.event.objectRef?.namespace),
-    { examples: ['ns:kube-system', '-ns:*'] },
-  ),
-  def(
-    'resource',
-    [],
-    'string',
-    'resource',
-    'objectRef.resource',
-    'Resource type (plural): pods, secrets, deployments…',
-    (r) => str(r.event.objectRef?.resource),
-    { examples: ['resource:secrets'] },
-  ),
-  def(
-    'subresource',
-    [],
-    'string',
-    'subresource',
-    'objectRef.subresource',
-    'Subresource: exec, attach, log, status, portforward…',
-    (r) => str(r.event.objectRef?.subresource),
-    { examples: ['subresource:(exec OR attach)'] },
-  ),
-  def(
-    'name',
-    ['objectname'],
-    'string',
-    'name',
-    'objectRef.name',
-    'Name of the object.',
-    (r) => str(r.event.objectRef?.name),
-    {
-      text: true,
-      examples: ['name:web-*'],
-    },
-  ),
-  def(
-    'apigroup',
-    [],
-    'string',
-    'api_group',
-    'objectRef.apiGroup',
-    'API group; empty for the core group.',
-    (r) => str(r.event.objectRef?.apiGroup),
-    { examples: ['apigroup:rbac.authorization.k8s.io'] },
-  ),
-  def('apiversion', [], 'string', 'api_version', 'objectRef.apiVersion', 'API version of the object.', (r) =>
-    str(r.event.objectRef?.apiVersion),
-  ),
-  def(
-    'code',
-    ['status'],
-    'number',
-    'code',
-    'responseStatus.code',
-    'HTTP status code of the response.',
-    (r) => {
+    examples: ['time>=2024-05-01T00:00:00Z', 'time<2024-05-02'],
+  }),
+  field({
+    name: 'received',
+    type: 'time',
+    store: { column: 'received_ts', type: 'timestamp' },
+    source: 'requestReceivedTimestamp',
+    description: 'When the API server received the request.',
+    get: (r) =>
+      r.event.requestReceivedTimestamp ? timeToMicros(r.event.requestReceivedTimestamp) : undefined,
+  }),
+  field({
+    name: 'latency',
+    type: 'duration',
+    store: { column: 'latency_ms', type: 'double' },
+    source: 'stageTimestamp - requestReceivedTimestamp',
+    description: 'Time from receipt to this stage.',
+    get: (r) => eventLatencyMs(r.event),
+    examples: ['latency>1s', 'latency>=250ms'],
+  }),
+  field({
+    name: 'cluster',
+    type: 'string',
+    store: { column: 'cluster', type: 'varchar', required: true },
+    source: '(kubetrail) source cluster',
+    description: 'The cluster the event came from.',
+    get: (r) => str(r.cluster),
+    examples: ['cluster:prod-eu'],
+  }),
+  field({
+    name: 'auditid',
+    aliases: ['id'],
+    type: 'string',
+    store: { column: 'audit_id', type: 'varchar', required: true },
+    source: 'auditID',
+    description: 'The request ID; shared by all stages of one request.',
+    get: (r) => str(r.event.auditID),
+  }),
+  field({
+    name: 'stage',
+    type: 'string',
+    store: { column: 'stage', type: 'varchar', required: true },
+    source: 'stage',
+    description: 'RequestReceived, ResponseStarted, ResponseComplete or Panic.',
+    get: (r) => str(r.event.stage),
+    examples: ['stage:ResponseComplete'],
+  }),
+  field({
+    name: 'level',
+    type: 'string',
+    store: { column: 'level', type: 'varchar', required: true },
+    source: 'level',
+    description: 'Metadata, Request or RequestResponse.',
+    get: (r) => str(r.event.level),
+    examples: ['level:RequestResponse'],
+  }),
+  field({
+    name: 'verb',
+    type: 'string',
+    store: { column: 'verb', type: 'varchar', required: true },
+    source: 'verb',
+    description:
+      'get, list, watch, create, update, patch, delete, deletecollection, or an HTTP verb for non-resource requests.',
+    get: (r) => str(r.event.verb),
+    examples: ['verb:delete', 'verb:(create OR patch)'],
+  }),
+  field({
+    name: 'user',
+    aliases: ['username'],
+    type: 'string',
+    store: { column: 'username', type: 'varchar' },
+    source: 'user.username',
+    description: 'The authenticated user (before impersonation).',
+    get: (r) => str(r.event.user?.username),
+    text: true,
+    examples: ['user:alice@example.com', 'user:system:serviceaccount:*'],
+  }),
+  field({
+    name: 'group',
+    aliases: ['groups'],
+    type: 'string',
+    multi: true,
+    store: { column: 'user_groups', type: 'varchar[]' },
+    source: 'user.groups[]',
+    description: "The authenticated user's groups.",
+    get: (r) => r.event.user?.groups,
+    examples: ['group:system:masters'],
+  }),
+  field({
+    name: 'impersonated',
+    aliases: ['impersonateduser', 'as'],
+    type: 'string',
+    store: { column: 'impersonated_user', type: 'varchar' },
+    source: 'impersonatedUser.username',
+    description: 'The user impersonated, if any.',
+    get: (r) => str(r.event.impersonatedUser?.username),
+    examples: ['impersonated:*', 'impersonated:bob'],
+  }),
+  field({
+    name: 'actor',
+    type: 'string',
+    computed: { duckdb: actorDuckDbSql() },
+    source: 'user, impersonatedUser and their extra',
+    description:
+      'The person or workload behind the request: the impersonated user (the authenticated one stays in `user`), the end user a proxy names (kube-oidc-proxy, Pinniped, Rancher), `pod:NS/POD (sa NAME)` for a pod-bound service-account token, `sa:NS/NAME`, `node:NAME`, the IAM identity on EKS (docs/investigations.md).',
+    get: (r) => actorOf(r.event),
+    examples: ['actor:alice@example.com', 'actor:pod:kube-system/*', 'actor:node:*'],
+  }),
+  field({
+    name: 'ip',
+    aliases: ['sourceip', 'sourceips'],
+    type: 'string',
+    multi: true,
+    store: { column: 'source_ips', type: 'varchar[]' },
+    source: 'sourceIPs[]',
+    description: 'Source IP addresses (client first, then proxies).',
+    get: (r) => r.event.sourceIPs,
+    examples: ['ip:10.0.0.*'],
+  }),
+  field({
+    name: 'ua',
+    aliases: ['useragent'],
+    type: 'string',
+    store: { column: 'user_agent', type: 'varchar' },
+    source: 'userAgent',
+    description: 'The client user agent (attacker-controlled).',
+    get: (r) => str(r.event.userAgent),
+    text: true,
+    examples: ['ua:kubectl/*'],
+  }),
+  field({
+    name: 'ns',
+    aliases: ['namespace'],
+    type: 'string',
+    store: { column: 'namespace', type: 'varchar' },
+    source: 'objectRef.namespace',
+    description: 'Namespace of the object; empty for cluster-scoped requests.',
+    get: (r) => str(r.event.objectRef?.namespace),
+    examples: ['ns:kube-system', '-ns:*'],
+  }),
+  field({
+    name: 'resource',
+    type: 'string',
+    store: { column: 'resource', type: 'varchar' },
+    source: 'objectRef.resource',
+    description: 'Resource type (plural): pods, secrets, deployments…',
+    get: (r) => str(r.event.objectRef?.resource),
+    examples: ['resource:secrets'],
+  }),
+  field({
+    name: 'subresource',
+    type: 'string',
+    store: { column: 'subresource', type: 'varchar' },
+    source: 'objectRef.subresource',
+    description: 'Subresource: exec, attach, log, status, portforward…',
+    get: (r) => str(r.event.objectRef?.subresource),
+    examples: ['subresource:(exec OR attach)'],
+  }),
+  field({
+    name: 'name',
+    aliases: ['objectname'],
+    type: 'string',
+    store: { column: 'name', type: 'varchar' },
+    source: 'objectRef.name',
+    description: 'Name of the object.',
+    get: (r) => str(r.event.objectRef?.name),
+    text: true,
+    examples: ['name:web-*'],
+  }),
+  field({
+    name: 'apigroup',
+    type: 'string',
+    store: { column: 'api_group', type: 'varchar' },
+    source: 'objectRef.apiGroup',
+    description: 'API group; empty for the core group.',
+    get: (r) => str(r.event.objectRef?.apiGroup),
+    examples: ['apigroup:rbac.authorization.k8s.io'],
+  }),
+  field({
+    name: 'apiversion',
+    type: 'string',
+    store: { column: 'api_version', type: 'varchar' },
+    source: 'objectRef.apiVersion',
+    description: 'API version of the object.',
+    get: (r) => str(r.event.objectRef?.apiVersion),
+  }),
+  field({
+    name: 'code',
+    aliases: ['status'],
+    type: 'number',
+    store: { column: 'code', type: 'integer' },
+    source: 'responseStatus.code',
+    description: 'HTTP status code of the response.',
+    get: (r) => {
       const c = r.event.responseStatus?.code;
       return typeof c === 'number' ? c : undefined;
     },
-    { examples: ['code>=400', 'code:403'] },
-  ),
-  def(
-    'reason',
-    [],
-    'string',
-    'reason',
-    'responseStatus.reason',
-    'Reason of a failed response: Forbidden, NotFound…',
-    (r) => str(r.event.responseStatus?.reason),
-    { text: true },
-  ),
-  def(
-    'message',
-    ['msg'],
-    'string',
-    'message',
-    'responseStatus.message',
-    'Message of a failed response.',
-    (r) => str(r.event.responseStatus?.message),
-    { text: true },
-  ),
-  def(
-    'uri',
-    ['requesturi', 'path'],
-    'string',
-    'request_uri',
-    'requestURI',
-    'The request path with its query string.',
-    (r) => str(r.event.requestURI),
-    { text: true, examples: ['uri:/healthz*'] },
-  ),
-  def(
-    'decision',
-    [],
-    'string',
-    'decision',
-    "annotations['authorization.k8s.io/decision']",
-    'Authorization decision: allow or forbid.',
-    (r) => str(r.event.annotations?.['authorization.k8s.io/decision']),
-    { examples: ['decision:forbid'] },
-  ),
-];
+    examples: ['code>=400', 'code:403'],
+  }),
+  field({
+    name: 'reason',
+    type: 'string',
+    store: { column: 'reason', type: 'varchar' },
+    source: 'responseStatus.reason',
+    description: 'Reason of a failed response: Forbidden, NotFound…',
+    get: (r) => str(r.event.responseStatus?.reason),
+    text: true,
+  }),
+  field({
+    name: 'message',
+    aliases: ['msg'],
+    type: 'string',
+    store: { column: 'message', type: 'varchar' },
+    source: 'responseStatus.message',
+    description: 'Message of a failed response.',
+    get: (r) => str(r.event.responseStatus?.message),
+    text: true,
+  }),
+  field({
+    name: 'uri',
+    aliases: ['requesturi', 'path'],
+    type: 'string',
+    store: { column: 'request_uri', type: 'varchar' },
+    source: 'requestURI',
+    description: 'The request path with its query string.',
+    get: (r) => str(r.event.requestURI),
+    text: true,
+    examples: ['uri:/healthz*'],
+  }),
+  field({
+    name: 'decision',
+    type: 'string',
+    store: { column: 'decision', type: 'varchar' },
+    source: "annotations['authorization.k8s.io/decision']",
+    description: 'Authorization decision: allow or forbid.',
+    get: (r) => str(r.event.annotations?.['authorization.k8s.io/decision']),
+    examples: ['decision:forbid'],
+  }),
+] as const;
 
 const BY_NAME = new Map<string, FieldDef>();
 for (const f of FIELDS) {

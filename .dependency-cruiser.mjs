@@ -5,8 +5,8 @@
 // Layers, lowest first (a folder may import its own folder and every folder of a lower layer, never a
 // folder of its own layer or a higher one):
 //
-//   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward
-//        ← pipeline, config ← server ← cli
+//   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward, gaps
+//        ← pipeline, config, bundle ← server ← cli
 //
 // Test code (*.test.ts and src/test-support/, which holds the store conformance suite) may import
 // anything and is never imported by production code, so it stays out of dist/ (tsconfig.build.json).
@@ -19,8 +19,8 @@ const LAYERS = [
   ['fields'],
   ['query'],
   ['store', 'ingest'],
-  ['history', 'policy', 'redact', 'detect', 'generate', 'rbac', 'forward'],
-  ['pipeline', 'config'],
+  ['history', 'policy', 'redact', 'detect', 'generate', 'rbac', 'forward', 'gaps'],
+  ['pipeline', 'config', 'bundle'],
   ['server'],
   ['cli'],
 ];

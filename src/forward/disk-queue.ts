@@ -104,7 +104,10 @@ export class DiskQueue {
   private committed = 0;
   private gap: [number, number] | undefined;
   private writer: FileHandle | undefined;
+  /** Appends, one after the other (an append waiting for room holds up later appends only). */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Changes of the committed position (done, drops), one after the other. */
+  private positionChain: Promise<unknown> = Promise.resolve();
   private roomWaiters: (() => void)[] = [];
   private dataWaiters: (() => void)[] = [];
   private closed = false;
@@ -303,16 +306,26 @@ export class DiskQueue {
     for (const r of w) r();
   }
 
+  /** Runs a change of the committed position after the ones before it. */
+  private positionChange(fn: () => Promise<void>): Promise<void> {
+    const run = this.positionChain.then(fn);
+    this.positionChain = run.catch(() => undefined);
+    return run;
+  }
+
   /** Drops the oldest frame that the delivery loop does not hold; its records are counted. */
-  private async dropOldest(): Promise<void> {
+  private dropOldest(): Promise<void> {
     const frame = this.frames.splice(this.inFlight, 1)[0]!;
     this.count([frame], -1);
     this.dropped += frame.count;
-    if (this.inFlight === 0) await this.commitTo(frame.next);
-    else {
-      this.gap = [this.gap?.[0] ?? frame.offset, frame.next];
-      await this.savePosition();
-    }
+    const inFlight = this.inFlight > 0;
+    return this.positionChange(async () => {
+      if (!inFlight) await this.commitTo(frame.next);
+      else {
+        this.gap = [this.gap?.[0] ?? frame.offset, frame.next];
+        await this.savePosition();
+      }
+    });
   }
 
   /** Waits until there is a frame to deliver (or the queue closes). */
@@ -356,10 +369,10 @@ export class DiskQueue {
 
   /** Marks the frames taken as done (delivered or dead-lettered) and makes room. */
   done(): Promise<void> {
-    const run = this.chain.then(async () => {
-      const taken = this.frames.splice(0, this.inFlight);
-      this.count(taken, -1);
-      this.inFlight = 0;
+    const taken = this.frames.splice(0, this.inFlight);
+    this.count(taken, -1);
+    this.inFlight = 0;
+    return this.positionChange(async () => {
       let to = taken.at(-1)?.next ?? this.committed;
       if (this.gap && this.gap[0] <= to) {
         to = Math.max(to, this.gap[1]);
@@ -367,8 +380,6 @@ export class DiskQueue {
       }
       await this.commitTo(to);
     });
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private async commitTo(offset: number): Promise<void> {
@@ -396,6 +407,7 @@ export class DiskQueue {
     for (const r of this.roomWaiters.splice(0)) r();
     for (const r of this.dataWaiters.splice(0)) r();
     await this.chain;
+    await this.positionChain;
     await this.writer?.close();
     this.writer = undefined;
   }

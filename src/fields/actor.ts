@@ -146,45 +146,56 @@ function pointer(...keys: string[]): string {
  * compares the two over generated events).
  */
 export function actorDuckDbSql(): string {
-  const who = `(CASE WHEN "impersonated_user" IS NOT NULL THEN 'impersonatedUser' ELSE 'user' END)`;
-  // The first element of an extra key of the effective user, when it is a non-empty string.
-  const extra = (key: string) => {
-    const pick = (root: string) => {
-      const list = sqlString(pointer(root, 'extra', key));
-      const first = sqlString(pointer(root, 'extra', key, '0'));
-      return `(CASE WHEN json_type("event", ${list}) = 'ARRAY' AND json_type("event", ${first}) = 'VARCHAR' THEN nullif(json_extract_string("event", ${first}), '') END)`;
-    };
-    return `(CASE WHEN ${who} = 'impersonatedUser' THEN ${pick('impersonatedUser')} ELSE ${pick('user')} END)`;
-  };
   const name = `coalesce("impersonated_user", "username")`;
-  const pod = `coalesce(${extra(EXTRA_KEYS.podName)}, ${extra(EXTRA_KEYS.podNameFlat)})`;
-  const named = (n: string, withPod: boolean) => {
+  // The first element of an extra key of the extra object `x`, when it is a non-empty string in a list.
+  const pick = (key: string) => {
+    const list = sqlString(pointer(key));
+    const first = sqlString(pointer(key, '0'));
+    return `CASE WHEN json_type(x, ${list}) = 'ARRAY' AND json_type(x, ${first}) = 'VARCHAR' THEN nullif(json_extract_string(x, ${first}), '') END`;
+  };
+  // The extras read, in this order, as v[1] … v[7].
+  const keys = [
+    EXTRA_KEYS.podName,
+    EXTRA_KEYS.podNameFlat,
+    EXTRA_KEYS.oidcProxyOriginalUser,
+    EXTRA_KEYS.pinnipedOriginalUser,
+    EXTRA_KEYS.rancherUsername,
+    EXTRA_KEYS.rancherPrincipal,
+    EXTRA_KEYS.eksArn,
+  ];
+  const v = (i: number) => `v[${i}]`;
+  const [pod0, podFlat, oidc, pinnipedText, rancher, rancherPrincipal, arn] = [1, 2, 3, 4, 5, 6, 7].map(
+    v,
+  ) as [string, string, string, string, string, string, string];
+  const resolveSql = (n: string, podSql: string | undefined, otherwise: string) => {
     const rest = `substr(${n}, ${SA_PREFIX.length + 1})`;
     const colon = `strpos(${rest}, ':')`;
     const ns = `substr(${rest}, 1, ${colon} - 1)`;
     const sa = `substr(${rest}, ${colon} + 1)`;
     const isSa = `(starts_with(${n}, ${sqlString(SA_PREFIX)}) AND ${colon} > 1 AND ${colon} < length(${rest}))`;
     const isNode = `(starts_with(${n}, ${sqlString(NODE_PREFIX)}) AND length(${n}) > ${NODE_PREFIX.length})`;
-    const saText = withPod
-      ? `CASE WHEN ${pod} IS NOT NULL THEN 'pod:' || ${ns} || '/' || ${pod} || ' (sa ' || ${sa} || ')' ELSE 'sa:' || ${ns} || '/' || ${sa} END`
+    const saText = podSql
+      ? `CASE WHEN ${podSql} IS NOT NULL THEN 'pod:' || ${ns} || '/' || ${podSql} || ' (sa ' || ${sa} || ')' ELSE 'sa:' || ${ns} || '/' || ${sa} END`
       : `'sa:' || ${ns} || '/' || ${sa}`;
-    return { isSa, isNode, saText, nodeText: `'node:' || substr(${n}, ${NODE_PREFIX.length + 1})` };
+    const nodeText = `'node:' || substr(${n}, ${NODE_PREFIX.length + 1})`;
+    return `(CASE WHEN ${isSa} THEN ${saText} WHEN ${isNode} THEN ${nodeText} ELSE ${otherwise} END)`;
   };
-  const resolveSql = (n: string, withPod: boolean, otherwise: string) => {
-    const r = named(n, withPod);
-    return `(CASE WHEN ${r.isSa} THEN ${r.saText} WHEN ${r.isNode} THEN ${r.nodeText} ELSE ${otherwise} END)`;
-  };
-  const oidc = extra(EXTRA_KEYS.oidcProxyOriginalUser);
-  const pinnipedText = extra(EXTRA_KEYS.pinnipedOriginalUser);
+  const pod = `coalesce(${pod0}, ${podFlat})`;
   const pinniped = `(CASE WHEN json_valid(${pinnipedText}) AND json_type(${pinnipedText}, '/username') = 'VARCHAR' THEN nullif(json_extract_string(${pinnipedText}, '/username'), '') END)`;
-  const rancher = extra(EXTRA_KEYS.rancherUsername);
-  const rancherPrincipal = extra(EXTRA_KEYS.rancherPrincipal);
-  const arn = extra(EXTRA_KEYS.eksArn);
+  // Lambdas bind each intermediate value once: DuckDB would otherwise parse the event for every use.
+  const extraObject = `json_extract("event", CASE WHEN "impersonated_user" IS NOT NULL THEN '/impersonatedUser/extra' ELSE '/user/extra' END)`;
+  const values = `list_transform([${extraObject}], lambda x: [${keys.map(pick).join(', ')}])[1]`;
+  const resolved = `list_transform([${values}], lambda v: CASE
+      WHEN ${oidc} IS NOT NULL THEN ${resolveSql(oidc, undefined, oidc)}
+      WHEN ${pinniped} IS NOT NULL THEN ${resolveSql(pinniped, undefined, pinniped)}
+      WHEN ${rancher} IS NOT NULL AND ${rancherPrincipal} IS NOT NULL THEN ${rancher}
+      ELSE ${resolveSql(name, pod, `coalesce(${arn}, ${name})`)}
+    END)[1]`;
+  // The stored event is JSON.stringify output: without the text `"extra":` no user has extras, and the
+  // actor follows from the typed columns alone.
   return `(CASE
     WHEN ${name} IS NULL THEN NULL
-    WHEN ${oidc} IS NOT NULL THEN ${resolveSql(oidc, false, oidc)}
-    WHEN ${pinniped} IS NOT NULL THEN ${resolveSql(pinniped, false, pinniped)}
-    WHEN ${rancher} IS NOT NULL AND ${rancherPrincipal} IS NOT NULL THEN ${rancher}
-    ELSE ${resolveSql(name, true, `coalesce(${arn}, ${name})`)}
+    WHEN strpos("event", '"extra":') = 0 THEN ${resolveSql(name, undefined, name)}
+    ELSE ${resolved}
   END)`;
 }

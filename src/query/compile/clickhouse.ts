@@ -72,9 +72,9 @@ function lit(b: SqlBuilder, value: SqlValue): string {
   return sqlLiteral(value);
 }
 
-/** True when ClickHouse can evaluate the term on this server version (catalog columns only). */
+/** True when ClickHouse can evaluate the term on this server version (stored catalog columns only). */
 export function pushable(f: ResolvedField): boolean {
-  return f.kind === 'column';
+  return f.kind === 'column' && f.field.computed === undefined;
 }
 
 function columnOf(f: ResolvedField): ResolvedField & { kind: 'column' } {

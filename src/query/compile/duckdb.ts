@@ -1,7 +1,7 @@
 // The DuckDB dialect: every value is a bound `?` parameter. Columns come from the field catalog; JSON
 // paths walk the `event` JSON column with list lambdas (crossing one level of arrays per step, as
 // ../semantics.ts defines); annotations are read from the `annotations` JSON column by JSON pointer.
-import { FIELDS, type ResolvedField } from '../../fields/catalog.js';
+import { FIELDS, type FieldDef, type ResolvedField } from '../../fields/catalog.js';
 import type { CompareOp, QueryNode, ValueLiteral } from '../syntax/ast.js';
 import { durationValue, numberValue, timeValue } from '../syntax/literals.js';
 import { compareBound } from '../semantics.js';
@@ -12,6 +12,11 @@ const SCALAR_JSON_TYPES = `('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')`;
 const NUMERIC_JSON_TYPES = `('BIGINT','UBIGINT','DOUBLE')`;
 
 const col = (name: string) => `"${name}"`;
+
+/** The SQL of a catalog field's value: its column, or the expression of a computed field. */
+export function fieldSql(field: FieldDef): string {
+  return field.computed ? `(${field.computed.duckdb})` : col(field.column);
+}
 
 /** RFC 6901 JSON pointer of one object key. */
 export function jsonPointer(key: string): string {
@@ -56,8 +61,8 @@ function anyOf(
 ): string {
   switch (f.kind) {
     case 'column':
-      if (f.field.multi) return `len(list_filter(${col(f.field.column)}, lambda x: ${test('x')})) > 0`;
-      return test(col(f.field.column));
+      if (f.field.multi) return `len(list_filter(${fieldSql(f.field)}, lambda x: ${test('x')})) > 0`;
+      return test(fieldSql(f.field));
     case 'annotation':
       return test(annotationValue(b, f.key));
     case 'json': {
@@ -75,7 +80,7 @@ export const duckdbDialect: SqlDialect = {
   exists(b, f) {
     switch (f.kind) {
       case 'column':
-        return f.field.multi ? `len(${col(f.field.column)}) > 0` : `${col(f.field.column)} IS NOT NULL`;
+        return f.field.multi ? `len(${fieldSql(f.field)}) > 0` : `${fieldSql(f.field)} IS NOT NULL`;
       case 'annotation':
         return `${annotationValue(b, f.key)} IS NOT NULL`;
       case 'json':
@@ -94,7 +99,7 @@ export const duckdbDialect: SqlDialect = {
       );
     }
     if (f.kind === 'column') {
-      const c = col(f.field.column);
+      const c = fieldSql(f.field);
       switch (f.field.type) {
         case 'number':
           return `${c} = ${bind(b, numberValue(value.text))}::DOUBLE`;
@@ -118,7 +123,7 @@ export const duckdbDialect: SqlDialect = {
     if (!bound) return 'FALSE';
     const sqlOp = bound.lower ? (bound.inclusive ? '>=' : '>') : bound.inclusive ? '<=' : '<';
     if (f.kind === 'column') {
-      const c = col(f.field.column);
+      const c = fieldSql(f.field);
       if (f.field.type === 'time') return `${c} ${sqlOp} ${timeParam(b, bound.bound)}`;
       return `${c} ${sqlOp} ${bind(b, bound.bound)}::DOUBLE`;
     }

@@ -1,9 +1,9 @@
 // What an alert is and how stored alerts are read, shared by everything that raises, keeps or shows them:
 // severities and their order, the Alert record, and the AlertLog interface (listing, one alert by id,
 // acknowledging: the first acknowledgement wins). Detection (src/detect) raises alerts; each store back
-// end keeps them in its own dialect (the DuckDB AlertStore in src/detect/alert-store.ts, the
-// ClickHouseAlertLog in src/store/clickhouse/alerts.ts, where the alerts of every collector end up); the
-// HTTP API and the `alerts` command read them through AlertLog.
+// end keeps them in its own dialect (src/store/duckdb/detection-state.ts, and
+// src/store/clickhouse/alerts.ts, where the alerts of every collector end up; src/store/detection.ts
+// says what a back end provides); the HTTP API and the `alerts` command read them through AlertLog.
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];

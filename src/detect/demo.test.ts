@@ -11,10 +11,8 @@ import type { EventRecord } from '../core/event.js';
 import { DEMO_INCIDENTS, demoEvents } from '../generate/index.js';
 import { compileJs, parseQuery } from '../query/index.js';
 import { openStore } from '../store/open.js';
-import { AlertStore } from './alert-store.js';
 import { DetectionEngine } from './engine.js';
 import { loadRules } from './rules.js';
-import { storeConnection } from './session.js';
 import { severityRank, type Alert } from './types.js';
 
 const incidents = DEMO_INCIDENTS.map((i) => ({ id: i.id, match: compileJs(parseQuery(i.filter)) }));
@@ -61,7 +59,7 @@ describe('loading the demo into an empty store', () => {
       expect(lastMs).toBeLessThanOrEqual(Date.now());
       expect(lastMs).toBeGreaterThan(before - 5 * 60_000);
 
-      const alerts = await (await AlertStore.open(await storeConnection(store))).list({ limit: 10_000 });
+      const alerts = await (await store.alertLog())!.list({ limit: 10_000 });
       const ids = new Map<string, string>();
       for (const event of demoEvents({ events: 4000 })) {
         const inc = incidents.find((i) => i.match({ cluster: 'demo', event }));

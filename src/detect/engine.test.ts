@@ -10,13 +10,12 @@ import { runImport } from '../pipeline/import.js';
 import { openStore } from '../store/open.js';
 import { allEvents } from '../store/paging.js';
 import { makeEvent, rec } from '../test-support/events.js';
-import { AlertStore } from './alert-store.js';
 import { DetectionEngine, type EngineSnapshot } from './engine.js';
 import { hunt } from './hunt.js';
 import { mergeRuleFiles, parseRuleFile, type Problem } from './load.js';
 import { compileRuleSet } from './compile.js';
 import { loadRules } from './rules.js';
-import { openDetection, storeConnection } from './session.js';
+import { openDetection } from './session.js';
 import type { Alert, CompiledRule } from './types.js';
 
 function rulesFrom(yaml: string): CompiledRule[] {
@@ -188,7 +187,7 @@ describe('batch hunting gives the alerts streaming gave', () => {
       }
       await runImport({ source: source(), store, transforms: [session.transform] });
       await session.finish();
-      const alerts = await AlertStore.open(await storeConnection(store));
+      const { state: alerts } = await store.detection();
       const stored = (await alerts.list({ limit: 100_000 })).map(key).sort();
       const hunted: Alert[] = [];
       await hunt(allEvents(store), new DetectionEngine(rules), (a) => void hunted.push(...a));

@@ -3,7 +3,7 @@
 // after the last attempt the delivery is kept as failed for inspection. Because the queue lives in the
 // store, an alert raised before a crash is delivered when kubetrail runs again with the same output. An
 // output may set its own number of attempts: the ClickHouse store's internal target never gives up.
-import type { AlertStore, Delivery } from './alert-store.js';
+import type { Delivery, DetectionState } from '../store/detection.js';
 import type { AlertOutput } from './outputs.js';
 
 export interface BackoffOptions {
@@ -38,7 +38,7 @@ export class Dispatcher {
   lastError: string | undefined;
 
   constructor(
-    private readonly store: AlertStore,
+    private readonly store: DetectionState,
     outputs: readonly AlertOutput[],
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
     private readonly now: () => number = Date.now,

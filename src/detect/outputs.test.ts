@@ -8,10 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../store/open.js';
-import { AlertStore } from './alert-store.js';
 import { backoffDelay, Dispatcher } from './outbox.js';
 import { createOutput } from './outputs.js';
-import { storeConnection } from './session.js';
 import type { Alert } from './types.js';
 
 interface Received {
@@ -190,7 +188,7 @@ describe('outbox', () => {
     const r = await receiver();
     const store = await openStore(path.join(dir, 'retry.duckdb'));
     try {
-      const alerts = await AlertStore.open(await storeConnection(store));
+      const { state: alerts } = await store.detection();
       const out = createOutput(`webhook:${r.url}/retry`);
       await alerts.save([alert(1), alert(2, 'info')], [out]);
       // The informational alert is stored but not sent (outputs take low and above by default).
@@ -213,7 +211,7 @@ describe('outbox', () => {
     const r = await receiver();
     const store = await openStore(path.join(dir, 'giveup.duckdb'));
     try {
-      const alerts = await AlertStore.open(await storeConnection(store));
+      const { state: alerts } = await store.detection();
       const out = createOutput(`slack:${r.url}/s`);
       await alerts.save([alert(1)], [out]);
       r.state.fail = 100;
@@ -234,7 +232,7 @@ describe('outbox', () => {
     await r.close(); // the receiver is down when the alert is raised
     {
       const store = await openStore(file);
-      const alerts = await AlertStore.open(await storeConnection(store));
+      const { state: alerts } = await store.detection();
       const out = createOutput(`webhook:${url}`);
       await alerts.save([alert(9, 'critical')], [out]);
       const d = new Dispatcher(alerts, [out], { baseMs: 10, maxMs: 20, maxAttempts: 50 });
@@ -256,7 +254,7 @@ describe('outbox', () => {
     try {
       const store = await openStore(file);
       try {
-        const alerts = await AlertStore.open(await storeConnection(store));
+        const { state: alerts } = await store.detection();
         const d = new Dispatcher(alerts, [createOutput(`webhook:${url}`)], {
           baseMs: 10,
           maxMs: 20,

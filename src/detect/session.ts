@@ -1,13 +1,13 @@
 // Wiring for commands that detect against a store: the rules, the engine with its saved state, the alert
 // tables, the outputs and their outbox dispatcher, and the transform that joins them to a pipeline.
 // `import --detect`, the live collector and `detect --save` all set detection up through here. Where the
-// state, the outbox and the alerts live depends on the store (src/detect/alert-state.ts): on ClickHouse,
-// in a local state file, every new alert being delivered to ClickHouse through the outbox.
+// state, the outbox and the alerts live is the store's business (Store.detection(), src/store/detection.ts):
+// a DuckDB store keeps them itself; a ClickHouse store in a local state file, every new alert being
+// delivered to ClickHouse through the outbox.
+import type { DetectionState, DetectionStorageOptions } from '../store/detection.js';
 import type { Store } from '../store/store.js';
 import type { AlertLog } from '../core/alert.js';
-import type { AlertStore } from './alert-store.js';
-import { openAlertState, type AlertStateOptions } from './alert-state.js';
-import { DetectionEngine } from './engine.js';
+import { DetectionEngine, type EngineSnapshot } from './engine.js';
 import { Dispatcher, DEFAULT_BACKOFF, type BackoffOptions } from './outbox.js';
 import { createOutput, type AlertOutput } from './outputs.js';
 import { openIpLists } from './ip-list.js';
@@ -15,9 +15,7 @@ import { loadRules, type LoadRulesOptions } from './rules.js';
 import { DetectTransform } from './transform.js';
 import type { Alert, Severity } from './types.js';
 
-export { storeConnection } from './alert-state.js';
-
-export interface SessionOptions extends LoadRulesOptions, AlertStateOptions {
+export interface SessionOptions extends LoadRulesOptions, DetectionStorageOptions {
   /** Output specs (stdout, file:PATH, webhook:URL, slack:URL, alertmanager:URL). */
   outputs?: readonly string[];
   /** Lowest severity sent to outputs (default low: informational alerts are stored, not sent). */
@@ -42,9 +40,11 @@ export interface SessionOptions extends LoadRulesOptions, AlertStateOptions {
 export interface DetectionSession {
   engine: DetectionEngine;
   /** Alerts raised here, the outbox and the engine's state (the store, or the local state file). */
-  alerts: AlertStore;
+  alerts: DetectionState;
   /** Where the store's alerts are read and acknowledged. */
   log: AlertLog;
+  /** Where the state is kept, for messages: `the store` or the local state file. */
+  where: string;
   dispatcher: Dispatcher;
   /** The internal targets (the ClickHouse store), then the configured outputs. */
   outputs: AlertOutput[];
@@ -68,7 +68,7 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
       ...(opts.write ? { write: opts.write } : {}),
     }),
   );
-  const place = await openAlertState(store, opts);
+  const place = await store.detection(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {});
   const alerts = place.state;
   const outputs = [...place.targets, ...configured];
   const engine = new DetectionEngine(rules);
@@ -77,7 +77,8 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
       await place.close();
       throw err;
     });
-    if (snap) engine.restore(snap);
+    // The store keeps the snapshot the engine gave it; the engine checks each rule's version on restore.
+    if (snap) engine.restore(snap as EngineSnapshot);
   }
   const dispatcher = new Dispatcher(alerts, outputs, opts.backoff ?? DEFAULT_BACKOFF);
   let stored = 0;
@@ -99,6 +100,7 @@ export async function openDetection(store: Store, opts: SessionOptions = {}): Pr
     engine,
     alerts,
     log: place.log,
+    where: place.where,
     dispatcher,
     outputs,
     transform,

@@ -51,9 +51,9 @@ export function localUrl(address: AddressInfo, tls: boolean): string {
 }
 
 /**
- * Writes the discovery file of a server listening on `server` over the DuckDB store `db`. A store of
- * another kind (ClickHouse) is not locked by the server and needs none: undefined. A failure to write
- * is logged and leaves the server running without it.
+ * Writes the discovery file of a server listening on `server` over the DuckDB store `db`. A store that
+ * holds no local file locked (ClickHouse, an in-memory DuckDB: Store.lockedFile) needs none: undefined.
+ * A failure to write is logged and leaves the server running without it.
  */
 export function announceServer(opts: {
   db: string;
@@ -64,7 +64,7 @@ export function announceServer(opts: {
   tls?: { cert: Buffer };
   logger: Logger;
 }): Announcement | undefined {
-  if (opts.store.kind !== 'duckdb' || opts.db === ':memory:') return undefined;
+  if (!opts.store.lockedFile) return undefined;
   const address = opts.server.server.address();
   if (!address || typeof address === 'string') return undefined;
   const credential = randomBytes(32).toString('base64url');

@@ -445,9 +445,7 @@ describe('collector: detection', () => {
     const c = await start();
     const exec = execEvent({ auditID: 'x1' });
     expect((await post(`${c.url}/webhook`, eventList([exec]))).status).toBe(200);
-    const { AlertStore } = await import('../detect/alert-store.js');
-    const { storeConnection } = await import('../detect/session.js');
-    const alerts = await (await AlertStore.open(await storeConnection(c.store))).list({});
+    const alerts = await (await c.store.alertLog())!.list({});
     expect(alerts.some((a) => a.auditIDs.includes('x1'))).toBe(true);
   });
 });

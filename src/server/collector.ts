@@ -12,7 +12,6 @@ import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
 import type { AlertLog } from '../core/alert.js';
-import { openAlertLog } from '../detect/alert-state.js';
 import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
 import type { Alert } from '../detect/types.js';
@@ -118,13 +117,12 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ...(opts.transforms ?? []),
   ];
   const store = await openStore(db);
-  // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; on
-  // ClickHouse they are kept in DATADIR/detect.duckdb and every alert is delivered to ClickHouse through
-  // the outbox (src/detect/alert-state.ts).
+  // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
+  // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
+  // outbox (src/store/detection.ts).
   let detection: DetectionSession | undefined;
   // New alerts wait until the batch that raised them is stored, then go to the live stream.
   const pendingAlerts: Alert[] = [];
-  const detectState = store.kind === 'duckdb' ? undefined : path.join(dataDir, 'detect.duckdb');
   if (config.detect.enabled) {
     try {
       detection = await openDetection(store, {
@@ -133,7 +131,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         outputMinSeverity: config.detect.minSeverity,
         ipListFiles: config.detect.ipLists,
         onIpListWarning: (message) => logger.warn(message),
-        stateFile: detectState,
+        stateFile: path.join(dataDir, 'detect.duckdb'),
         onAlerts: (alerts) => {
           for (const a of alerts) logger.info({ rule: a.rule, severity: a.severity }, 'alert');
           pendingAlerts.push(...alerts);
@@ -286,7 +284,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // the API's own; on ClickHouse the alerts of every collector writing to the database).
   let apiAlerts: AlertLog | undefined;
   try {
-    apiAlerts = await openAlertLog(store);
+    apiAlerts = await store.alertLog();
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'alerts are unavailable to the API');
     apiAlerts = undefined;
@@ -365,7 +363,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       db: db.replace(/\/\/[^@/]*@/, '//…@'),
       files: sources.map((s) => s.name),
       webhookAuth: config.webhook.tokens.length > 0 || Boolean(config.tls?.clientCA),
-      detection: detection ? (detectState ?? 'in the store') : 'off',
+      detection: detection ? detection.where : 'off',
     },
     'collector started',
   );

@@ -17,7 +17,6 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
-import { openAlertLog } from '../detect/alert-state.js';
 import { generateEvents } from '../generate/index.js';
 import { parseQuery } from '../query/index.js';
 import { startCollector, type Collector } from '../server/collector.js';
@@ -166,7 +165,7 @@ describe('the CLI while a server holds the store', () => {
         expect(store).toBeInstanceOf(RemoteStore);
         await expect(store.write([])).rejects.toMatchObject({ code: 'KT_STORE_WRITE' });
         // Alerts are acknowledged through the server too.
-        const alerts = (await openAlertLog(store))!;
+        const alerts = (await store.alertLog())!;
         const [alert] = await alerts.list({ limit: 1 });
         expect(alert).toBeDefined();
         expect(await alerts.acknowledge(alert!.id, 'ops', Date.UTC(2025, 2, 5))).toBe(true);
@@ -195,7 +194,7 @@ describe('the CLI while a server holds the store', () => {
     expect(direct.show!.out).toContain(someID);
     const ackedLog = await openStore(db, { readOnly: true });
     try {
-      const alerts = (await openAlertLog(ackedLog, { existing: true }))!;
+      const alerts = (await ackedLog.alertLog({ existing: true }))!;
       const acked = await alerts.acks((await alerts.list({})).map((a) => a.id));
       expect([...acked.values()]).toEqual([{ by: 'ops', at: '2025-03-05T00:00:00.000Z' }]);
     } finally {

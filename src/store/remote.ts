@@ -15,6 +15,7 @@ import type { EventRecord } from '../core/event.js';
 import type { Alert, AlertAck, AlertLog, AlertQuery } from '../core/alert.js';
 import { printQuery } from '../query/syntax/printer.js';
 import type { QueryNode } from '../query/syntax/ast.js';
+import type { DetectionStorage } from './detection.js';
 import type { Discovery } from './discovery.js';
 import type {
   EventPage,
@@ -221,6 +222,11 @@ export class RemoteStore implements Store {
     return Promise.reject(this.writeRefused());
   }
 
+  /** Detection writes: refused, as every write is. */
+  detection(): Promise<DetectionStorage> {
+    return Promise.reject(this.writeRefused());
+  }
+
   private writeRefused(): KubetrailError {
     return new KubetrailError(
       'KT_STORE_WRITE',
@@ -275,7 +281,7 @@ export class RemoteStore implements Store {
   }
 
   /** The store's alert log, through the server. */
-  alertLog(): RemoteAlertLog {
+  async alertLog(): Promise<RemoteAlertLog> {
     return new RemoteAlertLog(this.client);
   }
 

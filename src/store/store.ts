@@ -1,7 +1,10 @@
-// The Store interface every back end (DuckDB, ClickHouse) implements, and the shapes it exchanges.
-// A shared conformance suite (src/test-support/store-conformance.ts) runs against each implementation.
+// The Store interface every back end (DuckDB, ClickHouse) implements, and the shapes it exchanges: events
+// (writes, queries, aggregations, history, retention) and what detection keeps (src/store/detection.ts).
+// Back ends are found through the registry in src/store/open.ts. A shared conformance suite
+// (src/test-support/store-conformance.ts) runs against each implementation.
 import type { EventRecord } from '../core/event.js';
 import type { QueryNode } from '../query/syntax/ast.js';
+import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from './detection.js';
 
 /** A time range in epoch microseconds; either end may be open. `until` is exclusive. */
 export interface TimeRange {
@@ -80,8 +83,13 @@ export interface ObjectKey {
 }
 
 export interface Store {
-  /** Kind of back end, for messages: "duckdb" or "clickhouse". */
+  /** Kind of back end, for messages only: "duckdb" or "clickhouse". Never branch on it outside src/store/. */
   readonly kind: string;
+  /**
+   * The local file this store holds locked while it is open (a DuckDB file), if any: a server holding it
+   * announces itself beside it (src/store/discovery.ts) so that commands read through the server.
+   */
+  readonly lockedFile?: string;
   /** Writes a batch durably; resolves only once the batch is committed. Idempotent. */
   write(records: readonly EventRecord[], opts?: WriteOptions): Promise<WriteResult>;
   query(q: EventQuery): Promise<EventPage>;
@@ -96,5 +104,17 @@ export interface Store {
   span(): Promise<{ first: number; last: number; events: number } | undefined>;
   /** Deletes events older than the given time (epoch µs); returns how many were removed. */
   deleteBefore(until: number): Promise<number>;
+  /**
+   * Where detection keeps its alerts, outbox and engine state for this store, created when absent: the
+   * store's own file, or the local `stateFile` for a store shared by several collectors. Close the
+   * result before the store.
+   */
+  detection(opts?: DetectionStorageOptions): Promise<DetectionStorage>;
+  /**
+   * The store's alerts, for reading and acknowledging. With `existing`, nothing is created, and
+   * undefined means the store holds no alert tables (a read-only handle on a store detection never
+   * wrote to).
+   */
+  alertLog(opts?: { existing?: boolean }): Promise<StoredAlertLog | undefined>;
   close(): Promise<void>;
 }

@@ -5,8 +5,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
-import { AlertStore } from '../../detect/alert-store.js';
-import { openAlertLog, openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
 import type { Alert } from '../../detect/types.js';
@@ -108,7 +106,7 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
         const timeoutMs = durationMs(opts.timeout, '--timeout');
         const store = await openStore(dbLocation(opts.db));
         try {
-          const place = await openAlertState(store, { stateFile: stateLocation(opts.state) });
+          const place = await store.detection({ stateFile: stateLocation(opts.state) });
           try {
             const dispatcher = new Dispatcher(place.state, [...place.targets, ...configured]);
             const pending = await dispatcher.drain(timeoutMs);
@@ -130,14 +128,14 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
         throw new KubetrailError('KT_USAGE', '--state needs --deliver', { where: { path: '--state' } });
       const store = await openStore(dbLocation(opts.db), { readOnly: true });
       try {
-        const alerts = await openAlertLog(store, { existing: true });
+        const alerts = await store.alertLog({ existing: true });
         const list = alerts
           ? await alerts.list({ ...range, rules: opts.rule ?? [], minSeverity, limit })
           : [];
         io.out(formatAlerts(list, format, io.width));
         if (list.length === 0 && format === 'table') io.err('no alerts\n');
         // The outbox of a DuckDB store is in the store; on ClickHouse each collector keeps its own.
-        if (alerts instanceof AlertStore) {
+        if (alerts?.outboxCounts) {
           const counts = await alerts.outboxCounts();
           if (counts.pending + counts.failed > 0 && format === 'table')
             io.err(`outbox: ${n(counts.pending)} deliveries pending, ${n(counts.failed)} failed\n`);

@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
 import { DetectionEngine } from '../../detect/engine.js';
 import { hunt, inRange } from '../../detect/hunt.js';
-import { openAlertState } from '../../detect/alert-state.js';
 import { Dispatcher } from '../../detect/outbox.js';
 import { alertJson, createOutput, parseSeverity } from '../../detect/outputs.js';
 import { ipListOptions, openIpLists } from '../../detect/ip-list.js';
@@ -131,7 +130,7 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
         if (opts.save && store) {
           const configured = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
           // On ClickHouse the alerts reach the store through the outbox of the local state file.
-          const place = await openAlertState(store, { stateFile: stateLocation(opts.state) });
+          const place = await store.detection({ stateFile: stateLocation(opts.state) });
           try {
             const outputs = [...place.targets, ...configured];
             const fresh = await place.state.save(all, outputs);

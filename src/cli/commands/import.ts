@@ -14,7 +14,7 @@ import { runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { policyTransform } from '../../policy/apply.js';
-import { isClickHouseLocation, openStore } from '../../store/open.js';
+import { openStore, storeDirectory } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
@@ -131,10 +131,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       // Beside a DuckDB store; for a ClickHouse store in the CLI's data directory (never a path made of
       // the location, which holds the password).
       const quarantineFile =
-        opts.quarantine ??
-        (isClickHouseLocation(db)
-          ? path.resolve('data', 'quarantine.jsonl')
-          : path.join(path.dirname(path.resolve(db.replace(/^duckdb:/, ''))), 'quarantine.jsonl'));
+        opts.quarantine ?? path.join(storeDirectory(db, path.resolve('data')), 'quarantine.jsonl');
       const redaction = opts.redact ? redactTransform(loadRedactOptions(opts.redactConfig)) : undefined;
       const quarantine = redaction
         ? redactQuarantine(createFileQuarantine(quarantineFile), redaction.redactor)

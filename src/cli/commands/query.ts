@@ -2,10 +2,12 @@
 // and prints them as a table or in a machine format.
 import type { Command } from 'commander';
 import { readEvents, createMemoryQuarantine } from '../../ingest/index.js';
-import { queryBatches } from '../../query/file-query.js';
+import { NewestMatches } from '../../query/file-query.js';
+import { matchesSink } from '../../pipeline/sinks/matches.js';
+import { buildTopology, runBatch } from '../../pipeline/topology.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
-import { redactBatches } from '../../redact/index.js';
+import { redactTransform } from '../../redact/index.js';
 import type { EventRecord } from '../../core/event.js';
 import { EVENT_FORMATS, formatEvents } from '../event-output.js';
 import {
@@ -66,7 +68,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       const filter = parseQuery(filterText);
       const order = opts.asc ? 'asc' : 'desc';
       if (opts.explain) {
-        const { explainQuery } = await import('../../store/clickhouse/explain.js');
+        const { explainQuery } = await import('../../store/explain.js');
         io.out(explainQuery(dbLocation(opts.db), filter, range));
         return;
       }
@@ -74,15 +76,18 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       let more: string | undefined;
       if (opts.file && opts.file.length > 0) {
         const quarantine = createMemoryQuarantine();
-        const result = await queryBatches(
-          redactBatches(readEvents(opts.file, { cluster: opts.cluster ?? 'default', quarantine })),
-          {
-            filter,
-            ...range,
-            limit,
-            order,
-          },
-        );
+        // The pipeline's topology with the matches as its one sink: redaction, no size cap, no store.
+        const matches = new NewestMatches({ filter, ...range, limit, order });
+        const topology = buildTopology({
+          maxEventBytes: false,
+          redaction: redactTransform(),
+          sinks: {},
+          sinkFactories: [matchesSink(matches)],
+        });
+        await runBatch(readEvents(opts.file, { cluster: opts.cluster ?? 'default', quarantine }), topology, {
+          source: 'query --file',
+        });
+        const result = matches.result();
         records = result.records;
         if (result.matched > records.length) more = `${n(result.matched)} events matched`;
         if (quarantine.count > 0) {

@@ -1,4 +1,4 @@
-// Alerts on a real ClickHouse server: the ClickHouse alert log (listed exactly as the DuckDB AlertStore
+// Alerts on a real ClickHouse server: the ClickHouse alert log (listed exactly as the DuckDB detection state
 // lists the same alerts, read once whatever was saved twice, the first acknowledgement winning, hostile
 // strings kept byte for byte), migration 2 on a database of schema 1, detection sessions delivering their
 // alerts to ClickHouse through the local outbox (also when ClickHouse refuses them for a while, across a
@@ -10,14 +10,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertQuery } from '../../core/alert.js';
-import { openAlertLog } from '../../detect/alert-state.js';
-import { AlertStore } from '../../detect/alert-store.js';
 import { openDetection } from '../../detect/session.js';
 import { SEVERITIES, type Alert } from '../../detect/types.js';
 import type { AuditEvent } from '../../core/event.js';
 import { microsToTime, timeToMicros } from '../../fields/catalog.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent, rec } from '../../test-support/events.js';
+import { DuckDBDetectionState } from '../duckdb/detection-state.js';
 import { createAlertTablesSql, ClickHouseAlertLog } from './alerts.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { openClickHouseStore, type ClickHouseStore } from './store.js';
@@ -61,10 +60,10 @@ async function openLog(): Promise<{ loc: string; store: ClickHouseStore; log: Cl
   return { loc, store, log: ClickHouseAlertLog.forStore(store) };
 }
 
-async function memoryAlertStore(): Promise<{ alerts: AlertStore; close(): void }> {
+async function memoryAlertStore(): Promise<{ alerts: DuckDBDetectionState; close(): void }> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
-  const alerts = await AlertStore.open(conn);
+  const alerts = await DuckDBDetectionState.open(conn);
   return {
     alerts,
     close: () => {
@@ -282,7 +281,7 @@ describe('ClickHouse alert log', () => {
     const reader = await openClickHouseStore(loc, { readOnly: true });
     try {
       expect(await ClickHouseAlertLog.hasTables(reader)).toBe(false);
-      expect(await openAlertLog(reader, { existing: true })).toBeUndefined();
+      expect(await reader.alertLog({ existing: true })).toBeUndefined();
     } finally {
       await reader.close();
     }
@@ -296,7 +295,7 @@ describe('ClickHouse alert log', () => {
       expect(await ClickHouseAlertLog.hasTables(writer)).toBe(true);
       // Idempotent: running the statements again changes nothing.
       for (const s of createAlertTablesSql(database)) await writer.command(s);
-      const log = await openAlertLog(writer, { existing: true });
+      const log = await writer.alertLog({ existing: true });
       expect(log).toBeInstanceOf(ClickHouseAlertLog);
       await (log as ClickHouseAlertLog).save([alert(1)]);
       expect(await log!.list()).toEqual([alert(1)]);

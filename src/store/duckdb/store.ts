@@ -1,21 +1,19 @@
 // The embedded DuckDB store: one file, typed columns plus the whole event, idempotent writes, filtered
-// queries compiled from the filter language with bound parameters, aggregations and object history.
-//
-// Writes: rows go through an Appender into a connection-local staging table, then one set-based INSERT
-// adds those whose content hash is not yet stored within the batch's time range (identical content means
-// identical timestamps, so the range filter lets DuckDB skip the rest of the table by its zone maps).
+// queries compiled from the filter language with bound parameters, aggregations and object history, and
+// detection's tables in the same file. This module opens the file and answers the event reads; writing
+// (write.ts), aggregations (aggregates.ts) and detection's tables (detection-state.ts) are modules of
+// their own.
 //
 // Concurrency: one writer process. DuckDB locks the file, so a second process cannot open it, even to
 // read, while a writer holds it; that is reported as KT_STORE_OPEN naming the likely holder.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, listValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
-import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
-import { compileDuckDB, jsonPointer } from '../../query/index.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
-import { EVENT_COLUMNS, toRow, type EventRow } from '../columns.js';
+import { toRow, type EventRow } from '../columns.js';
+import type { DetectionStorage, StoredAlertLog } from '../detection.js';
 import type {
   EventPage,
   EventQuery,
@@ -29,9 +27,12 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../store.js';
-import { createStagingTableSql, STAGING_SELECT } from './schema.js';
-import { migrate } from './migrations.js';
 import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
+import { histogramOf, statsOf } from './aggregates.js';
+import { DuckDBDetectionState } from './detection-state.js';
+import { rangeWhere, whereOf } from './filter.js';
+import { migrate } from './migrations.js';
+import { DuckDBWriter } from './write.js';
 
 export interface DuckDBStoreOptions {
   readOnly?: boolean;
@@ -52,12 +53,11 @@ function isLockError(err: unknown): boolean {
   return /lock|Conflicting lock|already open/i.test(String(err));
 }
 
-/** Encodes a keyset cursor (time, hash) opaquely. */
-
 export class DuckDBStore implements Store {
   readonly kind = 'duckdb';
+  readonly lockedFile: string | undefined;
   private readonly writeLock = new Mutex();
-  private stagingReady = false;
+  private readonly writer: DuckDBWriter;
   private closed = false;
 
   private constructor(
@@ -66,7 +66,10 @@ export class DuckDBStore implements Store {
     /** The writer connection; other components may create their own tables through it. */
     readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.lockedFile = file === ':memory:' ? undefined : file;
+    this.writer = new DuckDBWriter(connection, file);
+  }
 
   static async open(file: string, opts: DuckDBStoreOptions = {}): Promise<DuckDBStore> {
     const memory = file === ':memory:';
@@ -117,81 +120,12 @@ export class DuckDBStore implements Store {
     if (rows.length === 0)
       return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
     if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
-    return this.writeLock.run(async () => {
-      const conn = this.connection;
-      if (!this.stagingReady) {
-        await conn.run(createStagingTableSql('kt_staging'));
-        this.stagingReady = true;
-      }
-      // Duplicates inside the batch are dropped here; duplicates of stored events by the INSERT below.
-      const seen = new Set<string>();
-      const unique: EventRow[] = [];
-      /** Position in `rows` of each unique row. */
-      const at: number[] = [];
-      let minTs = Number.POSITIVE_INFINITY;
-      let maxTs = Number.NEGATIVE_INFINITY;
-      for (const [i, r] of rows.entries()) {
-        if (seen.has(r.content_hash)) continue;
-        seen.add(r.content_hash);
-        unique.push(r);
-        at.push(i);
-        if (r.ts < minTs) minTs = r.ts;
-        if (r.ts > maxTs) maxTs = r.ts;
-      }
-      try {
-        await conn.run('BEGIN TRANSACTION');
-        const appender = await conn.createAppender('kt_staging', 'main', 'temp');
-        // Appended in time order, so that the plain INSERT below keeps it (DuckDB preserves insertion
-        // order) without a sort of the wide rows: each row group then spans a narrow time range.
-        appendRows(appender, inTimeOrder(unique));
-        appender.closeSync();
-        // When nothing is stored in the batch's time range (the usual case for an import in time
-        // order), no stored event can be a duplicate and the anti-join is skipped.
-        const range = [minTs, maxTs];
-        const overlap = await conn.runAndReadAll(
-          `SELECT count(*) FROM (SELECT 1 FROM events WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) LIMIT 1)`,
-          range,
-        );
-        const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
-        // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
-        const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
-        const r = !anyStored
-          ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s`)
-          : await conn.runAndReadAll(
-              `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
-                   SELECT 1 FROM events e
-                   WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-                 ORDER BY s.ts${returning}`,
-              range,
-            );
-        await conn.run('DELETE FROM kt_staging');
-        await conn.run('COMMIT');
-        if (returning) {
-          const added = new Set(r.getRows().map((row) => String(row[0])));
-          const fresh = at.filter((_, k) => added.has(unique[k]!.content_hash));
-          return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
-        }
-        const stored = Number(r.getRows()[0]?.[0] ?? 0);
-        return opts.reportNew
-          ? { stored, duplicates: rows.length - stored, fresh: at }
-          : { stored, duplicates: rows.length - stored };
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw new KubetrailError(
-          'KT_STORE_WRITE',
-          `writing ${rows.length} events to ${this.file} failed: ${String(err)}`,
-          {
-            where: { file: this.file },
-            cause: err,
-          },
-        );
-      }
-    });
+    return this.writeLock.run(() => this.writer.write(rows, opts));
   }
 
   // ---------------------------------------------------------------- reading
 
-  private async read<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  private readonly read = async <T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> => {
     if (this.closed) throw new KubetrailError('KT_STORE_QUERY', 'the store is closed');
     const conn = await this.instance.connect();
     try {
@@ -202,25 +136,10 @@ export class DuckDBStore implements Store {
     } finally {
       conn.closeSync();
     }
-  }
-
-  private where(filter: QueryNode, range: TimeRange = {}): { sql: string; params: unknown[] } {
-    const f = compileDuckDB(filter);
-    const parts = [f.sql];
-    const params = [...f.params];
-    if (range.since !== undefined) {
-      parts.push(`ts >= make_timestamp(?::BIGINT)`);
-      params.push(range.since);
-    }
-    if (range.until !== undefined) {
-      parts.push(`ts < make_timestamp(?::BIGINT)`);
-      params.push(range.until);
-    }
-    return { sql: parts.join(' AND '), params };
-  }
+  };
 
   async query(q: EventQuery): Promise<EventPage> {
-    const w = this.where(q.filter, q);
+    const w = whereOf(q.filter, q);
     const asc = q.order === 'asc';
     const params = [...w.params];
     let sql = w.sql;
@@ -250,78 +169,19 @@ export class DuckDBStore implements Store {
   }
 
   async count(filter: QueryNode, range: TimeRange = {}): Promise<number> {
-    const w = this.where(filter, range);
+    const w = whereOf(filter, range);
     return this.read(async (conn) => {
       const r = await conn.runAndReadAll(`SELECT count(*) FROM events WHERE ${w.sql}`, w.params as never);
       return Number(r.getRows()[0]![0]);
     });
   }
 
-  private groupExpr(name: string, params: unknown[]): { expr: string; unnest: boolean } {
-    const f = resolveField(name);
-    if (!f) {
-      const s = suggestField(name);
-      throw new KubetrailError('KT_QUERY_FIELD', `unknown field ${JSON.stringify(name)}`, {
-        ...(s ? { hint: `did you mean \`${s}\`?` } : {}),
-      });
-    }
-    return groupExprOf(f, params);
-  }
-
   async stats(q: StatsQuery): Promise<StatsRow[]> {
-    const w = this.where(q.filter, q);
-    const gparams: unknown[] = [];
-    const g = this.groupExpr(q.by, gparams);
-    const value = g.unnest ? `unnest(${g.expr})` : g.expr;
-    const sql = `SELECT value, count(*) AS n FROM (SELECT ${value} AS value FROM events WHERE ${w.sql}) GROUP BY value ORDER BY n DESC, value NULLS LAST LIMIT ?`;
-    return this.read(async (conn) => {
-      const rows = (await conn.runAndReadAll(sql, [...gparams, ...w.params, q.limit] as never)).getRows();
-      return rows.map((r) => ({ value: scalarOut(r[0]), count: Number(r[1]) }));
-    });
+    return statsOf(this.read, whereOf(q.filter, q), q);
   }
 
   async histogram(q: HistogramQuery): Promise<HistogramBucket[]> {
-    const w = this.where(q.filter, q);
-    const intervalUs = Math.max(1, Math.round(q.intervalMs * 1000));
-    let split = `''`;
-    const sparams: unknown[] = [];
-    if (q.splitBy) {
-      const top = await this.stats({ ...q, by: q.splitBy, limit: q.splitLimit ?? 8 });
-      const g = this.groupExpr(q.splitBy, sparams);
-      if (g.unnest) {
-        throw new KubetrailError(
-          'KT_QUERY_FIELD',
-          `cannot split a histogram by ${q.splitBy}, which holds several values`,
-        );
-      }
-      const keep = top.map((t) => (t.value === null ? '' : String(t.value)));
-      if (keep.length === 0) {
-        // Nothing matched when the top values were counted: an empty list cannot be bound (DuckDB
-        // cannot type it), and whatever arrived since then falls outside the (empty) top anyway.
-        split = `'other'`;
-        sparams.length = 0;
-      } else {
-        split = `CASE WHEN coalesce(CAST(${g.expr} AS VARCHAR), '') IN (SELECT unnest(?::VARCHAR[])) THEN coalesce(CAST(${g.expr} AS VARCHAR), '') ELSE 'other' END`;
-        // The expression appears twice; its parameters are bound for each occurrence, in order.
-        const exprParams = [...sparams];
-        sparams.splice(0, sparams.length, ...exprParams, keep, ...exprParams);
-      }
-    }
-    const sql = `SELECT epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, TIMESTAMP '1970-01-01')) AS b, ${split} AS s, count(*) AS n
-      FROM events WHERE ${w.sql} GROUP BY b, s ORDER BY b`;
-    return this.read(async (conn) => {
-      const rows = (
-        await conn.runAndReadAll(sql, [intervalUs, ...sparams.map(toDuckParam), ...w.params] as never)
-      ).getRows();
-      const buckets = new Map<number, Record<string, number>>();
-      for (const r of rows) {
-        const start = Number(r[0]);
-        const counts = buckets.get(start) ?? {};
-        counts[String(r[1])] = Number(r[2]);
-        buckets.set(start, counts);
-      }
-      return [...buckets.entries()].map(([start, counts]) => ({ start, counts }));
-    });
+    return histogramOf(this.read, whereOf(q.filter, q), q);
   }
 
   async getByAuditId(auditID: string): Promise<EventRecord[]> {
@@ -347,14 +207,7 @@ export class DuckDBStore implements Store {
       parts.push(`cluster = ?`);
       params.push(key.cluster);
     }
-    if (range.since !== undefined) {
-      parts.push(`ts >= make_timestamp(?::BIGINT)`);
-      params.push(range.since);
-    }
-    if (range.until !== undefined) {
-      parts.push(`ts < make_timestamp(?::BIGINT)`);
-      params.push(range.until);
-    }
+    rangeWhere(range, parts, params);
     return this.read(async (conn) => {
       const rows = (
         await conn.runAndReadAll(
@@ -412,6 +265,20 @@ export class DuckDBStore implements Store {
     return c;
   }
 
+  // ---------------------------------------------------------------- detection
+
+  /** Detection keeps its alerts, outbox and state in the store's own file, on a connection of its own. */
+  async detection(): Promise<DetectionStorage> {
+    if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
+    const state = await DuckDBDetectionState.open(await this.connect());
+    return { state, log: state, targets: [], where: 'the store', close: async () => undefined };
+  }
+
+  async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
+    const conn = await this.connect();
+    return opts.existing ? DuckDBDetectionState.openExisting(conn) : DuckDBDetectionState.open(conn);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.writeLock.run(async () => undefined);
@@ -420,86 +287,6 @@ export class DuckDBStore implements Store {
     for (const c of this.ownConnections) c.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
-  }
-}
-
-function scalarOut(v: unknown): string | number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number' || typeof v === 'string') return v;
-  if (typeof v === 'bigint') return Number(v);
-  return String(v);
-}
-
-function toDuckParam(v: unknown): unknown {
-  return Array.isArray(v) ? listValue(v as string[]) : v;
-}
-
-/** SQL that yields the grouping value(s) of a field; `unnest` when it yields a list per event. */
-export function groupExprOf(f: ResolvedField, params: unknown[]): { expr: string; unnest: boolean } {
-  switch (f.kind) {
-    case 'column': {
-      const c = `"${f.field.column}"`;
-      if (f.field.multi) {
-        return {
-          expr: `CASE WHEN len(list_distinct(${c})) = 0 THEN [NULL::VARCHAR] ELSE list_distinct(${c}) END`,
-          unnest: true,
-        };
-      }
-      if (f.field.type === 'time') return { expr: `epoch_us(${c})`, unnest: false };
-      return { expr: c, unnest: false };
-    }
-    case 'annotation':
-      params.push(jsonPointer(f.key));
-      return { expr: `json_extract_string("annotations", ?)`, unnest: false };
-    case 'json': {
-      let list = `[json_extract("event", ?)]`;
-      const own: unknown[] = [jsonPointer(f.path[0]!)];
-      for (const seg of f.path.slice(1)) {
-        list = `flatten(list_transform(${list}, lambda x: CASE WHEN json_type(x) = 'ARRAY' THEN list_transform(json_extract(x, '$[*]'), lambda y: CASE WHEN json_type(y) = 'OBJECT' THEN json_extract(y, ?) END) WHEN json_type(x) = 'OBJECT' THEN [json_extract(x, ?)] ELSE [] END))`;
-        own.push(jsonPointer(seg), jsonPointer(seg));
-      }
-      list = `list_distinct(list_transform(list_filter(flatten(list_transform(${list}, lambda x: CASE WHEN json_type(x) = 'ARRAY' THEN json_extract(x, '$[*]') ELSE [x] END)), lambda v: json_type(v) IN ('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')), lambda v: json_extract_string(v, '$')))`;
-      // The list appears twice below; its parameters are bound for each occurrence, in order.
-      params.push(...own, ...own);
-      return { expr: `CASE WHEN len(${list}) = 0 THEN [NULL::VARCHAR] ELSE ${list} END`, unnest: true };
-    }
-  }
-}
-
-/** The rows sorted by time (stable), or the same array when they already are, as imports mostly are. */
-function inTimeOrder(rows: readonly EventRow[]): readonly EventRow[] {
-  for (let i = 1; i < rows.length; i++) {
-    if (rows[i]!.ts < rows[i - 1]!.ts) return [...rows].sort((a, b) => a.ts - b.ts);
-  }
-  return rows;
-}
-
-function appendRows(a: DuckDBAppender, rows: readonly EventRow[]): void {
-  for (const r of rows) {
-    for (const [name, type] of EVENT_COLUMNS) {
-      const v = r[name];
-      if (v === null || v === undefined) {
-        a.appendNull();
-        continue;
-      }
-      switch (type) {
-        case 'varchar':
-        case 'json':
-          a.appendVarchar(v as string);
-          break;
-        case 'varchar[]':
-          a.appendVarchar(JSON.stringify(v));
-          break;
-        case 'integer':
-          a.appendInteger(v as number);
-          break;
-        case 'double':
-        case 'timestamp':
-          a.appendDouble(v as number);
-          break;
-      }
-    }
-    a.endRow();
   }
 }
 

@@ -1,17 +1,32 @@
-// Where detection keeps what must survive a restart, in a DuckDB file: the alerts raised (kt_alerts, one
-// row per alert, idempotent by alert id), the outbox of deliveries still owed to outputs (kt_alert_outbox)
+// Detection's tables in a DuckDB file, the DuckDB side of DetectionState (src/store/detection.ts): the
+// alerts raised (kt_alerts, one row per alert, idempotent by alert id) and their acknowledgements
+// (kt_alert_acks, the first one wins), the outbox of deliveries still owed to outputs (kt_alert_outbox)
 // and the engine's window and first-seen state (kt_detect_state). The file is the store itself for a
-// DuckDB store, and the collector's local state file (DATADIR/detect.duckdb) for a ClickHouse store, whose
-// alerts reach ClickHouse through the outbox (src/detect/session.ts). The tables are created by an
-// idempotent migration of their own, so stores written before detection existed work.
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { KubetrailError } from '../core/errors.js';
-import { microsToTime, timeToMicros } from '../fields/catalog.js';
-import type { AlertAck, AlertLog, AlertQuery } from '../core/alert.js';
-import type { EngineSnapshot } from './engine.js';
-import { SEVERITIES, severityRank, type Alert, type Severity } from './types.js';
-
-export type { AlertAck, AlertQuery } from '../core/alert.js';
+// DuckDB store, and a local state file (a collector's DATADIR/detect.duckdb, the CLI's --state) for a
+// store that keeps no detection state of its own (ClickHouse, src/store/clickhouse/detection.ts). The
+// tables are created by an idempotent migration of their own, so stores written before detection
+// existed work. Every value is a bound parameter.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { KubetrailError } from '../../core/errors.js';
+import { microsToTime, timeToMicros } from '../../fields/catalog.js';
+import {
+  SEVERITIES,
+  severityRank,
+  type Alert,
+  type AlertAck,
+  type AlertQuery,
+  type Severity,
+} from '../../core/alert.js';
+import type {
+  Delivery,
+  DetectionSnapshot,
+  DetectionState,
+  OutboxCounts,
+  OutboxOutput,
+  StoredAlertLog,
+} from '../detection.js';
 
 export const DETECT_SCHEMA_VERSION = 1;
 
@@ -45,17 +60,6 @@ const MIGRATION = [
   `CREATE TABLE IF NOT EXISTS kt_alert_acks (alert_id VARCHAR PRIMARY KEY, acked_at BIGINT NOT NULL, acked_by VARCHAR NOT NULL)`,
 ];
 
-export interface Delivery {
-  alert: Alert;
-  output: string;
-  attempts: number;
-}
-
-export interface OutboxCounts {
-  pending: number;
-  failed: number;
-}
-
 type Row = Record<string, unknown>;
 
 function rowToAlert(r: Row): Alert {
@@ -77,11 +81,11 @@ function rowToAlert(r: Row): Alert {
 const ALERT_COLUMNS =
   'id, rule, severity, ts, cluster, title, message, audit_ids, refs, alert_key, event_count';
 
-export class AlertStore implements AlertLog {
+export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
   private constructor(private readonly conn: DuckDBConnection) {}
 
   /** Opens detection's tables on a store connection, creating them when absent. */
-  static async open(conn: DuckDBConnection): Promise<AlertStore> {
+  static async open(conn: DuckDBConnection): Promise<DuckDBDetectionState> {
     try {
       for (const s of MIGRATION) await conn.run(s);
       await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES ('detect_schema', ?)`, [
@@ -92,15 +96,15 @@ export class AlertStore implements AlertLog {
         cause: err,
       });
     }
-    return new AlertStore(conn);
+    return new DuckDBDetectionState(conn);
   }
 
   /** Attaches to existing tables without creating anything (read-only stores); undefined when absent. */
-  static async openExisting(conn: DuckDBConnection): Promise<AlertStore | undefined> {
+  static async openExisting(conn: DuckDBConnection): Promise<DuckDBDetectionState | undefined> {
     const r = await conn.runAndReadAll(
       `SELECT count(*) AS n FROM information_schema.tables WHERE table_name IN ('kt_alerts', 'kt_alert_outbox', 'kt_detect_state')`,
     );
-    return Number(r.getRows()[0]![0]) === 3 ? new AlertStore(conn) : undefined;
+    return Number(r.getRows()[0]![0]) === 3 ? new DuckDBDetectionState(conn) : undefined;
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -112,10 +116,7 @@ export class AlertStore implements AlertLog {
    * Stores alerts (an alert already stored is skipped) and queues a delivery of each new alert to each
    * output that takes its severity. Returns the alerts that were new.
    */
-  async save(
-    alerts: readonly Alert[],
-    outputs: readonly { name: string; minSeverity: Severity }[] = [],
-  ): Promise<Alert[]> {
+  async save(alerts: readonly Alert[], outputs: readonly OutboxOutput[] = []): Promise<Alert[]> {
     if (alerts.length === 0) return [];
     const unique = [...new Map(alerts.map((a) => [a.id, a])).values()];
     const fresh: Alert[] = [];
@@ -309,7 +310,7 @@ export class AlertStore implements AlertLog {
 
   // ------------------------------------------------------------ engine state
 
-  async saveState(snap: EngineSnapshot): Promise<void> {
+  async saveState(snap: DetectionSnapshot): Promise<void> {
     const now = Date.now();
     const entries: [string, string][] = Object.entries(snap.rules).map(([rule, s]) => [
       rule,
@@ -326,15 +327,61 @@ export class AlertStore implements AlertLog {
     }
   }
 
-  async loadState(): Promise<EngineSnapshot | undefined> {
+  async loadState(): Promise<DetectionSnapshot | undefined> {
     const rows = await this.rows(`SELECT rule, state FROM kt_detect_state`);
     if (rows.length === 0) return undefined;
-    const snap: EngineSnapshot = { rules: {} };
+    const snap: DetectionSnapshot = { rules: {} };
     for (const r of rows) {
       const state = JSON.parse(String(r.state)) as Record<string, unknown>;
       if (r.rule === '') snap.lastTime = Number(state.lastTime ?? 0);
-      else snap.rules[String(r.rule)] = state as EngineSnapshot['rules'][string];
+      else snap.rules[String(r.rule)] = state;
     }
     return snap;
+  }
+}
+
+function isLockError(err: unknown): boolean {
+  return /lock|Conflicting lock|already open/i.test(String(err));
+}
+
+/**
+ * Opens (creating it when absent) a local DuckDB file holding only detection's tables, for a store that
+ * keeps no detection state of its own. Each process needs a file of its own: DuckDB locks it.
+ */
+export async function openDetectionStateFile(
+  file: string,
+): Promise<{ state: DuckDBDetectionState; close(): Promise<void> }> {
+  const abs = path.resolve(file);
+  let instance: DuckDBInstance;
+  try {
+    mkdirSync(path.dirname(abs), { recursive: true });
+    instance = await DuckDBInstance.create(abs, { memory_limit: '256MB', threads: '1' });
+  } catch (err) {
+    if (isLockError(err)) {
+      throw new KubetrailError('KT_STORE_OPEN', `${abs} is in use by another kubetrail process`, {
+        where: { file: abs },
+        hint: 'each collector and each detecting import keeps its detection state in a file of its own: give another data directory or --state',
+        cause: err,
+      });
+    }
+    throw new KubetrailError('KT_STORE_OPEN', `cannot open the detection state ${abs}: ${String(err)}`, {
+      where: { file: abs },
+      cause: err,
+    });
+  }
+  const conn = await instance.connect();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await conn.run('CHECKPOINT').catch(() => undefined);
+    conn.closeSync();
+    instance.closeSync();
+  };
+  try {
+    return { state: await DuckDBDetectionState.open(conn), close };
+  } catch (err) {
+    await close();
+    throw err;
   }
 }

@@ -1,0 +1,28 @@
+// What a store back end tells the registry (src/store/open.ts): its name, which locations are its own,
+// how to open one, how a filter would run on it (`query --explain`) and where files kept beside the store
+// go. A back end is a folder of src/store/ that exports one StoreBackend; adding one is that folder and
+// one line in the registry.
+import type { QueryNode } from '../query/syntax/ast.js';
+import type { Store, TimeRange } from './store.js';
+
+export interface OpenOptions {
+  readOnly?: boolean;
+}
+
+export interface StoreBackend {
+  /** The back end's name, as Store.kind says it: "duckdb", "clickhouse". */
+  readonly name: string;
+  /** The locations it takes, for messages: `clickhouse://USER:PASSWORD@HOST:8123/DATABASE`. */
+  readonly locations: string;
+  /** Whether a location names a store of this back end. */
+  recognizes(location: string): boolean;
+  /** Opens the store. Heavy modules (native bindings, HTTP clients) are loaded here, on first use. */
+  open(location: string, opts: OpenOptions): Promise<Store>;
+  /** How a filter over a time range would run on the store, as text for people; runs nothing. */
+  explain(location: string, filter: QueryNode, range: TimeRange, now: number): string;
+  /**
+   * The directory of the store's file, where files that belong with the store (the quarantine) go by
+   * default; undefined for a store on a server, whose location says nothing about the local disk.
+   */
+  directory(location: string): string | undefined;
+}

@@ -1,0 +1,128 @@
+// Writing events to the DuckDB store. Rows go through an Appender into a connection-local staging table,
+// then one set-based INSERT adds those whose content hash is not yet stored within the batch's time
+// range (identical content means identical timestamps, so the range filter lets DuckDB skip the rest of
+// the table by its zone maps). The caller serializes writes (one writer connection).
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { KubetrailError } from '../../core/errors.js';
+import { EVENT_COLUMNS, type EventRow } from '../columns.js';
+import type { WriteOptions, WriteResult } from '../store.js';
+import { createStagingTableSql, STAGING_SELECT } from './schema.js';
+
+/** Writes batches of rows on one connection; not safe for concurrent calls. */
+export class DuckDBWriter {
+  private stagingReady = false;
+
+  constructor(
+    private readonly conn: DuckDBConnection,
+    /** The store file, for messages. */
+    private readonly file: string,
+  ) {}
+
+  async write(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
+    const conn = this.conn;
+    if (!this.stagingReady) {
+      await conn.run(createStagingTableSql('kt_staging'));
+      this.stagingReady = true;
+    }
+    // Duplicates inside the batch are dropped here; duplicates of stored events by the INSERT below.
+    const seen = new Set<string>();
+    const unique: EventRow[] = [];
+    /** Position in `rows` of each unique row. */
+    const at: number[] = [];
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = Number.NEGATIVE_INFINITY;
+    for (const [i, r] of rows.entries()) {
+      if (seen.has(r.content_hash)) continue;
+      seen.add(r.content_hash);
+      unique.push(r);
+      at.push(i);
+      if (r.ts < minTs) minTs = r.ts;
+      if (r.ts > maxTs) maxTs = r.ts;
+    }
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      const appender = await conn.createAppender('kt_staging', 'main', 'temp');
+      // Appended in time order, so that the plain INSERT below keeps it (DuckDB preserves insertion
+      // order) without a sort of the wide rows: each row group then spans a narrow time range.
+      appendRows(appender, inTimeOrder(unique));
+      appender.closeSync();
+      // When nothing is stored in the batch's time range (the usual case for an import in time
+      // order), no stored event can be a duplicate and the anti-join is skipped.
+      const range = [minTs, maxTs];
+      const overlap = await conn.runAndReadAll(
+        `SELECT count(*) FROM (SELECT 1 FROM events WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) LIMIT 1)`,
+        range,
+      );
+      const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
+      // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
+      const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
+      const r = !anyStored
+        ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s`)
+        : await conn.runAndReadAll(
+            `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
+                 SELECT 1 FROM events e
+                 WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
+               ORDER BY s.ts${returning}`,
+            range,
+          );
+      await conn.run('DELETE FROM kt_staging');
+      await conn.run('COMMIT');
+      if (returning) {
+        const added = new Set(r.getRows().map((row) => String(row[0])));
+        const fresh = at.filter((_, k) => added.has(unique[k]!.content_hash));
+        return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
+      }
+      const stored = Number(r.getRows()[0]?.[0] ?? 0);
+      return opts.reportNew
+        ? { stored, duplicates: rows.length - stored, fresh: at }
+        : { stored, duplicates: rows.length - stored };
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw new KubetrailError(
+        'KT_STORE_WRITE',
+        `writing ${rows.length} events to ${this.file} failed: ${String(err)}`,
+        {
+          where: { file: this.file },
+          cause: err,
+        },
+      );
+    }
+  }
+}
+
+/** The rows sorted by time (stable), or the same array when they already are, as imports mostly are. */
+function inTimeOrder(rows: readonly EventRow[]): readonly EventRow[] {
+  for (let i = 1; i < rows.length; i++) {
+    if (rows[i]!.ts < rows[i - 1]!.ts) return [...rows].sort((a, b) => a.ts - b.ts);
+  }
+  return rows;
+}
+
+function appendRows(a: DuckDBAppender, rows: readonly EventRow[]): void {
+  for (const r of rows) {
+    for (const [name, type] of EVENT_COLUMNS) {
+      const v = r[name];
+      if (v === null || v === undefined) {
+        a.appendNull();
+        continue;
+      }
+      switch (type) {
+        case 'varchar':
+        case 'json':
+          a.appendVarchar(v as string);
+          break;
+        case 'varchar[]':
+          a.appendVarchar(JSON.stringify(v));
+          break;
+        case 'integer':
+          a.appendInteger(v as number);
+          break;
+        case 'double':
+        case 'timestamp':
+          a.appendDouble(v as number);
+          break;
+      }
+    }
+    a.endRow();
+  }
+}

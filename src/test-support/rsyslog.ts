@@ -149,7 +149,7 @@ export class TestRsyslog {
 
   /** The messages written so far. */
   received(): ReceivedSyslog[] {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(this.out, 'utf8');
     } catch {

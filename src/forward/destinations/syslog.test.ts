@@ -9,6 +9,7 @@ import { makeEvent, rec } from '../../test-support/events.js';
 import { TestRsyslog } from '../../test-support/rsyslog.js';
 import { ForwarderSet } from '../index.js';
 import { forwardSchema, type ForwardConfig } from '../options.js';
+import type { ForwardRecord } from '../types.js';
 import { frame, syslogMessage } from './syslog.js';
 
 let rsyslog: TestRsyslog;
@@ -55,7 +56,10 @@ describe('syslog framing', () => {
     const r = {
       cluster: 'c',
       hash: 'h',
-      event: makeEvent({ auditID: 'é-1', stageTimestamp: '2024-05-01T10:00:00.123456Z' }),
+      event: makeEvent({
+        auditID: 'é-1',
+        stageTimestamp: '2024-05-01T10:00:00.123456Z',
+      }) as ForwardRecord['event'],
     };
     const m = syslogMessage(r, { facility: 16, hostname: 'node-1', appName: 'kubetrail' });
     expect(m).toMatch(/^<134>1 2024-05-01T10:00:00\.123456Z node-1 kubetrail \d+ audit - \{"cluster":"c"/);

@@ -1,9 +1,19 @@
-// `kubetrail history [-n NS] KIND/NAME`: who changed an object and when, with the difference between its
-// successive versions (managedFields left out).
+// `kubetrail history [-n NS] KIND/NAME`: who changed an object and when (the actor behind each write),
+// what is known of its state after each write (known, derived, unknown, deleted) and the difference
+// between successive states (managedFields left out unless asked); `--at TIME` prints the object as it
+// was at that moment.
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { stringify } from 'yaml';
+import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
-import { buildHistory, type FieldChange, type HistoryEntry } from '../../history/changes.js';
+import {
+  buildObjectHistory,
+  stateAt,
+  type FieldChange,
+  type HistoryEntry,
+  type StateAt,
+} from '../../history/changes.js';
 import { parseObjectArg } from '../../history/kinds.js';
 import { openStore } from '../../store/open.js';
 import { safeText, truncate } from '../terminal.js';
@@ -24,11 +34,19 @@ function changeLine(c: FieldChange, color: boolean): string {
 export function renderHistory(entries: readonly HistoryEntry[], color: boolean): string {
   const out: string[] = [];
   for (const e of entries) {
-    const who = e.impersonatedUser ? `${e.user} (as ${e.impersonatedUser})` : e.user;
+    const who =
+      e.actor && e.actor !== e.user
+        ? `${e.actor} (${e.impersonatedUser ? `${e.user} as ${e.impersonatedUser}` : e.user})`
+        : e.impersonatedUser
+          ? `${e.user} (as ${e.impersonatedUser})`
+          : e.user;
     const verb = e.subresource ? `${e.verb} ${e.subresource}` : e.verb;
     const outcome = e.code === undefined ? '' : e.failed ? ` ${e.code} DENIED/FAILED` : ` ${e.code}`;
     const from = [e.sourceIP, e.userAgent].filter(Boolean).join(', ');
-    const head = `${e.time}  ${safeText(who)}  ${verb}${outcome}${from ? `  (${safeText(from)})` : ''}  ${e.auditID}`;
+    const state = e.state
+      ? `  [${e.state}${e.stateSource && e.stateSource !== 'none' ? `: ${e.stateSource}` : ''}]`
+      : '';
+    const head = `${e.time}  ${safeText(who)}  ${verb}${outcome}${state}${from ? `  (${safeText(from)})` : ''}  ${e.auditID}`;
     out.push(color && e.failed ? pc.red(head) : head);
     if (e.note) out.push(`    ${e.note}`);
     if (e.changes) {
@@ -39,6 +57,22 @@ export function renderHistory(entries: readonly HistoryEntry[], color: boolean):
     if (e.patch !== undefined) out.push(`    patch: ${valueText(e.patch)}`);
   }
   return out.length > 0 ? `${out.join('\n')}\n` : '';
+}
+
+const STATE_WORDS: Record<StateAt['state'], string> = {
+  known: 'known: as the API server stored it',
+  derived: 'derived: rebuilt by applying logged requests to a known state',
+  unknown: 'unknown: not in the log (no body, or the history starts with a patch); nothing is invented',
+  deleted: 'deleted',
+  absent: 'not yet created',
+};
+
+/** The comment line that says what an `--at` answer is. */
+export function stateHeader(label: string, at: string, s: StateAt): string {
+  const since = s.since
+    ? ` since ${s.since} (request ${s.auditID}${s.source && s.source !== 'none' ? `, ${s.source}` : ''})`
+    : '';
+  return `# ${label} at ${at}: ${STATE_WORDS[s.state]}${since}`;
 }
 
 export function registerHistoryCommand(program: Command, io: Io = processIo()): void {
@@ -54,8 +88,10 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
     .option('--reads', 'also list reads (get, list, watch) of the object')
     .option('--since <time>', 'only events at or after: a duration (7d) or a time')
     .option('--until <time>', 'only events before')
+    .option('--at <time>', 'print the object as it was at this time (a time, or a duration ago)')
+    .option('--managed-fields', 'include metadata.managedFields in diffs')
     .addOption(dbOption())
-    .option('-o, --output <format>', 'text or json', 'text')
+    .option('-o, --output <format>', 'text, json or yaml (yaml: with --at)', 'text')
     .action(
       async (
         objectArg: string,
@@ -65,11 +101,23 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
           reads?: boolean;
           since?: string;
           until?: string;
+          at?: string;
+          managedFields?: boolean;
           db?: string;
           output: string;
         },
       ) => {
-        const format = choice('--output', opts.output, ['text', 'json'] as const);
+        const format = choice('--output', opts.output, ['text', 'json', 'yaml'] as const);
+        const atMs = opts.at === undefined ? undefined : parseTimeArg(opts.at);
+        if (opts.at !== undefined && atMs === undefined) {
+          throw new KubetrailError(
+            'KT_TIME_INVALID',
+            `--at ${JSON.stringify(opts.at)} is neither a duration nor a time`,
+            {
+              where: { path: '--at' },
+            },
+          );
+        }
         const parsed = parseObjectArg(objectArg);
         if (!parsed) {
           throw new KubetrailError(
@@ -81,7 +129,9 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
           );
         }
         const store = await openStore(dbLocation(opts.db), { readOnly: true });
-        let entries: HistoryEntry[];
+        const range = timeRange(opts);
+        // With --at, later writes are read too: a create after the moment says the object did not exist yet.
+        let history: ReturnType<typeof buildObjectHistory>;
         try {
           const records = await store.history(
             {
@@ -93,14 +143,35 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
                 : {}),
               ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
             },
-            timeRange(opts),
+            range,
           );
-          entries = buildHistory(records, { includeReads: opts.reads ?? false });
+          history = buildObjectHistory(records, {
+            includeReads: opts.reads ?? false,
+            managedFields: opts.managedFields ?? false,
+          });
         } finally {
           await store.close();
         }
-        if (format === 'json') {
-          io.out(`${JSON.stringify(entries, null, 2)}\n`);
+        const label = `${parsed.kind.resource}/${parsed.name}${opts.namespace ? ` in ${opts.namespace}` : ''}`;
+        if (atMs !== undefined) {
+          const at = new Date(atMs).toISOString();
+          const s = stateAt(history, at);
+          if (format === 'json') io.out(`${JSON.stringify({ at, ...s }, null, 2)}\n`);
+          else {
+            io.out(`${stateHeader(label, at, s)}\n`);
+            if (s.object) io.out(stringify(s.object, { lineWidth: 0 }));
+          }
+          // No object to show: a finding for scripts.
+          if (!s.object) io.exitCode = 1;
+          return;
+        }
+        const entries = history.entries;
+        if (format !== 'text') {
+          io.out(
+            format === 'json'
+              ? `${JSON.stringify(entries, null, 2)}\n`
+              : stringify(entries, { lineWidth: 0 }),
+          );
           return;
         }
         if (entries.length === 0) {

@@ -129,7 +129,7 @@ export interface ResolvedForwarder {
   authorization: string | undefined;
 }
 
-const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_./-]+)*$/;
+const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_/-]+)*$/;
 
 /** Checks an entry of `forward:` (or made from --forward) and reads what it refers to. */
 export function resolveForwarder(

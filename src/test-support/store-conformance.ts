@@ -1,8 +1,10 @@
 // The conformance suite every Store implementation passes: idempotent writes, every query form,
-// pagination, aggregations, history and retention. Call it from a test file of the implementation.
+// pagination, aggregations, history and retention, and what the store keeps for detection (alerts, the
+// outbox, the engine's state: detection-conformance.ts). Call it from a test file of the implementation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
 import { compileJs, parseQuery } from '../query/index.js';
+import { runDetectionConformance } from './detection-conformance.js';
 import { makeEvent, rec } from './events.js';
 import type { Store } from '../store/store.js';
 
@@ -324,4 +326,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await pageAll(filter, 'desc', range)).toEqual([...want].reverse());
     });
   });
+
+  runDetectionConformance(name, makeStore);
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../core/alert.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../ingest/truncate.js';
+import { forwardSchema } from '../forward/options.js';
 
 const hostPort = z
   .string()
@@ -188,6 +189,8 @@ export const configSchema = z.strictObject({
       streamsPerToken: 8,
       streamsTotal: 256,
     }),
+  /** Event forwarders (docs/forwarding.md): each also takes `--forward SPEC` on `serve` and `import`. */
+  forward: z.array(forwardSchema).default([]),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -11,6 +11,7 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { registerRedactionCommands } from './commands/redact.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerRbacCommands } from './commands/rbac.js';
 import { registerTokenCommands } from './commands/token.js';
 import { processIo, type Io } from './common.js';
 import { safeText } from './terminal.js';
@@ -34,6 +35,7 @@ export function buildProgram(io: Io = processIo()): Command {
   registerTailCommand(program, io);
   registerRedactionCommands(program, io);
   registerPolicyCommands(program, io);
+  registerRbacCommands(program, io);
   registerTokenCommands(program, io);
   registerDemoCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();

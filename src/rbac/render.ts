@@ -10,7 +10,6 @@ import type { RbacObject } from './types.js';
 
 /** A value for a comment line: control characters (line breaks included) escaped. */
 export function commentSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

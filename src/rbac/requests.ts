@@ -108,12 +108,15 @@ export class RequestTally {
 
   constructor(private readonly accept: (r: RbacRequest) => boolean = () => true) {}
 
-  add(e: AuditEvent): void {
+  /** Counts an event's requests; `range` (epoch µs, until exclusive) drops events outside it. */
+  add(e: AuditEvent, range?: { since?: number; until?: number }): void {
+    const t = timeToMicros(eventTime(e)) ?? 0;
+    if (range?.since !== undefined && t < range.since) return;
+    if (range?.until !== undefined && t >= range.until) return;
     if (e.stage === 'ResponseStarted') this.started.add(e.auditID);
     else if (e.stage === 'ResponseComplete' && this.started.delete(e.auditID)) return;
     const outcome = outcomeOf(e);
     if (outcome === undefined) return;
-    const t = timeToMicros(eventTime(e)) ?? 0;
     let counted = false;
     if (e.impersonatedUser) {
       // The impersonation itself was allowed: a refused one ends the request before it is attributed.

@@ -1,9 +1,12 @@
-// Timelines: one object's change history (`/api/v1/history`) and one identity's activity
+// Timelines: one object's change history (`/api/v1/history`: each write with its actor and the state it
+// left, the revisions, and with `at` the object as it was then), the objects written in a time range as a
+// tree (`/api/v1/objects`: cluster → kind → namespace → name → subresource) and one identity's activity
 // (`/api/v1/identity`: what it touched, from where, in sessions of activity separated by 30-minute gaps,
-// with sensitive actions counted). Both are limited to the caller's scope.
+// with sensitive actions counted). All are limited to the caller's scope.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { buildHistory } from '../../history/changes.js';
+import { parseTimeArg } from '../../core/duration.js';
+import { buildObjectHistory, stateAt } from '../../history/changes.js';
 import { parseObjectArg, resolveKind } from '../../history/kinds.js';
 import type { QueryNode } from '../../query/index.js';
 import { parseQuery } from '../../query/index.js';
@@ -29,7 +32,34 @@ const historyQuery = z.strictObject({
   since: z.string().optional(),
   until: z.string().optional(),
   reads: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  managedFields: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  /** A time (or a duration ago): answer with the object's state then. */
+  at: z.string().max(100).optional(),
 });
+
+const objectsQuery = z.strictObject({
+  since: z.string().default('24h'),
+  until: z.string().optional(),
+  cluster: z.string().max(200).optional(),
+  /** Writes read to build the tree, newest first. */
+  limit: limitParam(20_000, 5_000),
+});
+
+/** One object written in the range, with its subresources and counts. */
+export interface ObjectSummary {
+  cluster: string;
+  apiGroup: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  /** Writes per subresource ('' for the object itself). */
+  writes: Record<string, number>;
+  failed: number;
+  last: string;
+}
+
+/** Requests that change objects. */
+const WRITES_FILTER = 'verb:(create OR update OR patch OR delete) AND name:*';
 
 const identityQuery = z.strictObject({
   user: z.string({ error: 'is required' }).min(1, { error: 'is required' }).max(500),
@@ -90,8 +120,58 @@ export function registerObjectRoutes(app: FastifyInstance, ctx: ApiContext, guar
     const visible = records.filter(inScope).map((r) => project(user, r));
     // bodiesHidden: the caller may not see bodies, so no entry can show a diff (the UI says why).
     const bodiesHidden = !seesBodies(user);
-    const entries = buildHistory(visible, { includeReads: p.reads === 'true', bodiesHidden });
-    return { entries, ...(bodiesHidden ? { bodiesHidden: true } : {}) };
+    const h = buildObjectHistory(visible, {
+      includeReads: p.reads === 'true',
+      bodiesHidden,
+      managedFields: p.managedFields === 'true',
+    });
+    const hidden = bodiesHidden ? { bodiesHidden: true } : {};
+    if (p.at !== undefined) {
+      const ms = parseTimeArg(p.at);
+      if (ms === undefined) throw requestError('at', '`at` must be a time or a duration ago');
+      const at = new Date(ms).toISOString();
+      return { at, ...stateAt(h, at), ...hidden };
+    }
+    // Revisions without their objects: the state at a moment is asked for with `at`.
+    const revisions = h.revisions.map(({ object: _o, ...r }) => r);
+    return { entries: h.entries, revisions, ...hidden };
+  });
+
+  app.get('/api/v1/objects', guard(), async (req) => {
+    const user = userOf(req);
+    const p = validate(objectsQuery, req.query);
+    let filter: QueryNode = parseQuery(WRITES_FILTER);
+    if (p.cluster !== undefined) filter = { type: 'and', children: [filter, match('cluster', p.cluster)] };
+    const page = await ctx.store.query({ filter: scoped(user, filter), ...timeRangeOf(p), limit: p.limit });
+    const byKey = new Map<string, ObjectSummary>();
+    for (const r of page.records) {
+      const ref = r.event.objectRef;
+      if (!ref?.resource || !ref.name) continue;
+      const o = {
+        cluster: r.cluster,
+        apiGroup: ref.apiGroup ?? '',
+        resource: ref.resource,
+        namespace: ref.namespace ?? '',
+        name: ref.name,
+      };
+      const key = JSON.stringify(o);
+      let s = byKey.get(key);
+      if (!s) byKey.set(key, (s = { ...o, writes: {}, failed: 0, last: '' }));
+      const sub = ref.subresource ?? '';
+      s.writes[sub] = (s.writes[sub] ?? 0) + 1;
+      const code = r.event.responseStatus?.code;
+      if (typeof code === 'number' && code >= 400) s.failed++;
+      const t = r.event.stageTimestamp || r.event.requestReceivedTimestamp;
+      if (t > s.last) s.last = t;
+    }
+    const objects = [...byKey.values()].sort(
+      (a, b) =>
+        a.cluster.localeCompare(b.cluster) ||
+        a.resource.localeCompare(b.resource) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name),
+    );
+    return { objects, ...(page.nextCursor ? { truncated: true } : {}) };
   });
 
   app.get('/api/v1/identity', guard(), async (req) => {

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { microsToTime } from '../fields/catalog.js';
 import { unifiedDiff } from './diff.js';
 import { subjectText } from './subject.js';
-import type { AnyRole } from './types.js';
+import type { AnyRole, PolicyRule } from './types.js';
 import { describePermission, type ObjectId, type UnusedReport } from './unused.js';
 
 const idText = (o: ObjectId) => `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
@@ -45,6 +45,17 @@ export function unusedData(r: UnusedReport, source: { events: number; since?: nu
   };
 }
 
+/** A rule with its keys in the order `kubectl get -o yaml` prints them (alphabetical). */
+function ordered(r: PolicyRule): PolicyRule {
+  return {
+    ...(r.apiGroups ? { apiGroups: r.apiGroups } : {}),
+    ...(r.nonResourceURLs ? { nonResourceURLs: r.nonResourceURLs } : {}),
+    ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+    ...(r.resources ? { resources: r.resources } : {}),
+    verbs: r.verbs,
+  };
+}
+
 /** A role as the diff shows it: what RBAC reads of it, without the server's bookkeeping. */
 function shown(role: AnyRole, rules = role.rules): Record<string, unknown> {
   const m = role.metadata;
@@ -63,7 +74,7 @@ function shown(role: AnyRole, rules = role.rules): Record<string, unknown> {
       ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     ...(role.kind === 'ClusterRole' && role.aggregationRule ? { aggregationRule: role.aggregationRule } : {}),
-    rules,
+    rules: rules.map(ordered),
   };
 }
 

@@ -1,7 +1,8 @@
 // Alerts in the ClickHouse store: the alerts every collector raised (kt_alerts) and their
 // acknowledgements (kt_alert_acks), read and written by the API server and the `alerts` command. A
 // collector on ClickHouse keeps its engine state and outbox in a local DuckDB file and delivers each new
-// alert here through that outbox (src/detect/session.ts), so an alert reaches ClickHouse at least once.
+// alert here through that outbox (src/store/clickhouse/detection.ts), so an alert reaches ClickHouse at
+// least once.
 //
 // - kt_alerts is a ReplacingMergeTree keyed by the alert id: a delivery repeated after a crash or a
 //   retry adds a second row with the same id, which a merge collapses; until then every read keeps one

@@ -251,8 +251,10 @@ describe('evidence bundles', () => {
       const first = await importBundle(bundle, fresh, { publicKey: loadPublicKey(`${keyFile}.pub`) });
       expect(first.read).toBe(manifest.counts.events);
       expect(first.stored).toBe(manifest.counts.events);
+      expect(first.alertsStored).toBe(1);
+      expect((await (await fresh.alertLog({ existing: true }))!.list()).map((a) => a.id)).toEqual(['a1']);
       const second = await importBundle(bundle, fresh);
-      expect(second).toMatchObject({ stored: 0, duplicates: manifest.counts.events });
+      expect(second).toMatchObject({ stored: 0, duplicates: manifest.counts.events, alertsStored: 0 });
       const want: string[] = [];
       for await (const page of allEvents(store, { filter: parseQuery(filterText) }))
         for (const r of page) want.push(JSON.stringify(r));

@@ -3,13 +3,15 @@
 // are written as the bundle holds them (already redacted by the store they came from), so the store's
 // deduplication (cluster, auditID, stage, content) makes importing the same bundle twice harmless.
 import { createHash, type KeyObject } from 'node:crypto';
+import { SEVERITIES, type Alert } from '../core/alert.js';
 import type { EventRecord } from '../core/event.js';
+import { z } from 'zod';
 import { KubetrailError } from '../core/errors.js';
 import { LineSplitter } from '../ingest/line-splitter.js';
 import { parseJsonDocument } from '../ingest/json-text.js';
 import { normalizeEvent } from '../ingest/normalize.js';
 import type { Store } from '../store/store.js';
-import { EVENTS, type Manifest } from './manifest.js';
+import { ALERTS, EVENTS, type Manifest } from './manifest.js';
 import { readTarGz } from './tar.js';
 import { assertVerified, verifyBundle, type VerifyResult } from './verify.js';
 
@@ -19,6 +21,48 @@ export interface BundleImport {
   read: number;
   stored: number;
   duplicates: number;
+  /** Alerts of the bundle newly stored in the store's alert tables (undefined: the store keeps none here). */
+  alertsStored?: number;
+}
+
+const alertSchema = z.strictObject({
+  id: z.string().min(1).max(200),
+  rule: z.string().max(200),
+  title: z.string().max(1000),
+  severity: z.enum(SEVERITIES),
+  time: z.string().max(64),
+  cluster: z.string().max(1000),
+  auditIDs: z.array(z.string().max(200)).max(1000),
+  message: z.string().max(100_000),
+  references: z.array(z.string().max(1000)).max(1000),
+  key: z.string().max(10_000),
+  count: z.number().int().min(0),
+});
+
+/** One line of alerts.ndjson as an alert, or a coded error naming the line. */
+export function alertOfLine(text: string, line: number, file: string): Alert {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new KubetrailError(
+      'KT_BUNDLE_READ',
+      `${ALERTS} line ${line}: not JSON: ${(err as Error).message}`,
+      {
+        where: { file, line },
+      },
+    );
+  }
+  const r = alertSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new KubetrailError(
+      'KT_BUNDLE_READ',
+      `${ALERTS} line ${line}: not an alert: ${issue.path.map(String).join('.')}: ${issue.message}`,
+      { where: { file, line } },
+    );
+  }
+  return r.data;
 }
 
 /** The most bytes one event line of a bundle may have. */
@@ -70,7 +114,18 @@ export async function importBundle(
     opts.onBatch?.(read);
   };
   const hash = createHash('sha256');
+  const alerts: Alert[] = [];
   await readTarGz(file, (name) => {
+    if (name === ALERTS) {
+      const splitter = new LineSplitter(0, 0, MAX_BUNDLE_LINE);
+      const take = (lines: { text: string; line: number }[]) => {
+        for (const l of lines) if (l.text.trim() !== '') alerts.push(alertOfLine(l.text, l.line, file));
+      };
+      return {
+        data: (chunk) => take(splitter.push(Buffer.from(chunk)).lines),
+        end: () => take(splitter.finish().lines),
+      };
+    }
     if (name !== EVENTS) return { data() {}, end() {} };
     const splitter = new LineSplitter(0, 0, MAX_BUNDLE_LINE);
     const take = async (lines: { text: string; line: number }[]) => {
@@ -99,5 +154,22 @@ export async function importBundle(
     throw new KubetrailError('KT_BUNDLE_INVALID', `${EVENTS} changed while it was imported`, {
       where: { file },
     });
-  return { manifest, verify, read, stored, duplicates };
+  // The alerts go where the store keeps its own (not into a shared store's per-collector state).
+  let alertsStored: number | undefined;
+  if (alerts.length > 0) {
+    const det = await store.detection();
+    try {
+      if (det.targets.length === 0) alertsStored = (await det.state.save(alerts)).length;
+    } finally {
+      await det.close();
+    }
+  }
+  return {
+    manifest,
+    verify,
+    read,
+    stored,
+    duplicates,
+    ...(alertsStored !== undefined ? { alertsStored } : {}),
+  };
 }

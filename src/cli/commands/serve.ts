@@ -6,6 +6,8 @@ import type { Config } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { Collector } from '../../server/collector.js';
 import { ipListOptions } from '../../detect/ip-list.js';
+import { forwardFromSpec } from '../../forward/options.js';
+import { parseSpec } from '../../forward/spec.js';
 import { choice, collect, processIo, type Io } from '../common.js';
 
 export interface ServeFlags {
@@ -18,6 +20,7 @@ export interface ServeFlags {
   dataDir?: string;
   role?: string;
   ipList?: string[];
+  forward?: string[];
 }
 
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
@@ -38,6 +41,10 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   if (flags.role !== undefined) config.role = choice('--role', flags.role, ['all', 'api'] as const);
   if (flags.ipList && flags.ipList.length > 0)
     config.detect.ipLists = { ...config.detect.ipLists, ...ipListOptions(flags.ipList) };
+  for (const spec of flags.forward ?? []) {
+    parseSpec(spec, '--forward');
+    config.forward.push(forwardFromSpec(spec));
+  }
   return config;
 }
 
@@ -94,6 +101,12 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     .option(
       '--ip-list <name=file>',
       'IP list rules name with ipList: (tor-exit-nodes=FILE), re-read when the file changes (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--forward <spec>',
+      'forward events to elasticsearch:URL, opensearch:URL, splunk:URL, loki:URL, syslog:tcp://HOST:PORT, syslog:tls://HOST:PORT, otlp:URL, http:URL or file:PATH (repeatable; docs/forwarding.md)',
       collect,
       [],
     )

@@ -5,7 +5,7 @@
 // $setElementOrder), and server-side apply approximated as a strategic merge of the applied
 // configuration. The audit log does not record a patch's content type: it is inferred from the body and
 // the kind (see inferPatchType). Nothing here invents a value: a patch that cannot be applied is reported.
-import jsonpatch from 'fast-json-patch';
+import jsonpatch, { type Operation } from 'fast-json-patch';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -116,7 +116,7 @@ export function applyJsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be a list of operations');
   try {
     const doc = structuredClone(target ?? {});
-    return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], true, true, true).newDocument;
+    return jsonpatch.applyPatch(doc, ops as Operation[], true, true, true).newDocument;
   } catch (err) {
     throw new PatchError(`JSON patch failed: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -276,6 +276,17 @@ describe('the dashboards and their provisioning', () => {
       expect(new Set(ids).size, file).toBe(ids.length);
       for (const p of panels.filter((x) => x.type !== 'row'))
         expect((p as { description?: string }).description, `${file}: ${p.title}`).toBeTruthy();
+      // Panels lie on Grafana's 24-column grid without overlapping.
+      const taken = new Map<string, string>();
+      for (const p of panels) {
+        const g = (p as { gridPos: { x: number; y: number; w: number; h: number } }).gridPos;
+        expect(g.x + g.w, `${file}: ${p.title}`).toBeLessThanOrEqual(24);
+        for (let x = g.x; x < g.x + g.w; x++)
+          for (let y = g.y; y < g.y + g.h; y++) {
+            expect(taken.get(`${x},${y}`), `${file}: ${p.title} overlaps`).toBeUndefined();
+            taken.set(`${x},${y}`, p.title);
+          }
+      }
     }
   });
 

@@ -234,7 +234,7 @@ export function suggest(observations: readonly Observation[], opts: SuggestOptio
   const refusedByKey = new Map<string, Refused>();
   for (const o of mine) {
     if (o.outcome !== 'denied') continue;
-    const { groups: _g, ...action } = o.request;
+    const { groups: _g, user: _u, ...action } = o.request;
     const key = JSON.stringify(action);
     const r = refusedByKey.get(key);
     if (r) {
@@ -249,9 +249,9 @@ export function suggest(observations: readonly Observation[], opts: SuggestOptio
       });
     }
   }
-  const refused = [...refusedByKey.values()].sort((a, b) =>
-    cmp(describeRequest(a.request), describeRequest(b.request)),
-  );
+  const refused = [...refusedByKey.entries()]
+    .sort(([ka, a], [kb, b]) => cmp(describeRequest(a.request), describeRequest(b.request)) || cmp(ka, kb))
+    .map(([, r]) => r);
   let first: number | undefined;
   let last: number | undefined;
   for (const o of mine) {

@@ -2,6 +2,7 @@
 // and response bodies as collapsible JSON, and the diff against the object's previous version.
 import { useQuery } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
+import { resolveActor } from '../../../src/fields/actor.js';
 import { api, type AuditEvent, type EventDetail, type FieldChange } from '../api.js';
 import { ErrorBox, Loading } from '../components/ErrorBox.js';
 import { JsonView } from '../components/JsonView.js';
@@ -52,6 +53,23 @@ export function DiffView(props: { changes: FieldChange[] }): ReactNode {
   );
 }
 
+/** The person or workload behind the request, how it was found, and the token or node it came with. */
+function ActorCell(props: { event: AuditEvent }): ReactNode {
+  const a = resolveActor(props.event);
+  if (!a) return '';
+  const details = [
+    a.source !== 'user' ? `from ${a.source}` : '',
+    a.credential ? `credential ${a.credential}` : '',
+    a.node ? `on node ${a.node}` : '',
+  ].filter(Boolean);
+  return (
+    <span data-testid="actor">
+      <Link to={href('/explore', { q: term('actor', a.actor) })}>{a.actor}</Link>
+      {details.length > 0 && <span className="muted small"> ({details.join(', ')})</span>}
+    </span>
+  );
+}
+
 function Meta(props: { event: AuditEvent; cluster: string }): ReactNode {
   const e = props.event;
   const o = e.objectRef;
@@ -62,6 +80,7 @@ function Meta(props: { event: AuditEvent; cluster: string }): ReactNode {
     ['Received', formatTime(e.requestReceivedTimestamp)],
     ['Stage time', formatTime(e.stageTimestamp)],
     ['Latency', formatMs(latencyMs(e))],
+    ['Actor', <ActorCell key="actor" event={e} />],
     [
       'User',
       e.user?.username ? (

@@ -5,10 +5,11 @@
 // of distinct values.
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
-import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
+import type { ResolvedField } from '../../fields/catalog.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { Predicate } from '../../query/compile/js.js';
 import { isScalar, scalarText, valuesOf } from '../../query/semantics.js';
+import { groupField } from '../group-field.js';
 import type { HistogramBucket, HistogramQuery, StatsQuery, StatsRow } from '../store.js';
 import type { ClickHouseConnection } from './connection.js';
 import { scanRecords } from './records.js';
@@ -17,17 +18,6 @@ import { scanRecords } from './records.js';
 export interface Where {
   sql: string;
   post?: Predicate;
-}
-
-function fieldOrThrow(name: string): ResolvedField {
-  const f = resolveField(name);
-  if (!f) {
-    const s = suggestField(name);
-    throw new KubetrailError('KT_QUERY_FIELD', `unknown field ${JSON.stringify(name)}`, {
-      ...(s ? { hint: `did you mean \`${s}\`?` } : {}),
-    });
-  }
-  return f;
 }
 
 /** Grouping values of one event, as the SQL path returns them (distinct; none → [null]). */
@@ -53,7 +43,7 @@ function compareValues(a: string | number | null, b: string | number | null): nu
 }
 
 export async function statsOf(conn: ClickHouseConnection, w: Where, q: StatsQuery): Promise<StatsRow[]> {
-  const f = fieldOrThrow(q.by);
+  const f = groupField(q.by);
   if (!w.post && f.kind === 'column') {
     const c = f.field.column;
     const expr = f.field.multi
@@ -89,7 +79,7 @@ export async function histogramOf(
   q: HistogramQuery,
 ): Promise<HistogramBucket[]> {
   const intervalUs = Math.max(1, Math.round(q.intervalMs * 1000));
-  const split = q.splitBy ? fieldOrThrow(q.splitBy) : undefined;
+  const split = q.splitBy ? groupField(q.splitBy) : undefined;
   if (split && (split.kind === 'json' || (split.kind === 'column' && split.field.multi))) {
     throw new KubetrailError(
       'KT_QUERY_FIELD',

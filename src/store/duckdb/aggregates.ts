@@ -3,8 +3,9 @@
 // or a JSON path is all done in SQL, with every path and value bound as a parameter.
 import { listValue } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
-import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
+import type { ResolvedField } from '../../fields/catalog.js';
 import { jsonPointer } from '../../query/index.js';
+import { groupField } from '../group-field.js';
 import type { HistogramBucket, HistogramQuery, StatsQuery, StatsRow } from '../store.js';
 import type { Reader, Where } from './filter.js';
 
@@ -63,14 +64,7 @@ export async function histogramOf(read: Reader, w: Where, q: HistogramQuery): Pr
 }
 
 function groupExpr(name: string, params: unknown[]): { expr: string; unnest: boolean } {
-  const f = resolveField(name);
-  if (!f) {
-    const s = suggestField(name);
-    throw new KubetrailError('KT_QUERY_FIELD', `unknown field ${JSON.stringify(name)}`, {
-      ...(s ? { hint: `did you mean \`${s}\`?` } : {}),
-    });
-  }
-  return groupExprOf(f, params);
+  return groupExprOf(groupField(name), params);
 }
 
 function scalarOut(v: unknown): string | number | null {

@@ -27,6 +27,7 @@ import type {
   OutboxOutput,
   StoredAlertLog,
 } from '../detection.js';
+import { isLockError } from './lock.js';
 
 export const DETECT_SCHEMA_VERSION = 1;
 
@@ -338,10 +339,6 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
     }
     return snap;
   }
-}
-
-function isLockError(err: unknown): boolean {
-  return /lock|Conflicting lock|already open/i.test(String(err));
 }
 
 /**

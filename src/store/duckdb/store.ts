@@ -31,6 +31,7 @@ import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
 import { DuckDBDetectionState } from './detection-state.js';
 import { rangeWhere, whereOf } from './filter.js';
+import { isLockError } from './lock.js';
 import { migrate } from './migrations.js';
 import { DuckDBWriter } from './write.js';
 
@@ -48,10 +49,6 @@ export interface DuckDBStoreOptions {
 }
 
 const SELECT_RECORD = `cluster, CAST(event AS VARCHAR) AS event, epoch_us(ts) AS t, content_hash`;
-
-function isLockError(err: unknown): boolean {
-  return /lock|Conflicting lock|already open/i.test(String(err));
-}
 
 export class DuckDBStore implements Store {
   readonly kind = 'duckdb';

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from './event.js';
 import { eventLatencyMs, eventTime, microsToTime, timeToMicros } from './time.js';
@@ -37,6 +38,39 @@ describe('timeToMicros', () => {
     expect(timeToMicros('2024-13-01T10:00:00.000000Z')).toBeUndefined();
     expect(timeToMicros('2024-05-01T10:00:00.12345xZ')).toBeUndefined();
     expect(timeToMicros('2024-05-01T10:00:00.-12345Z')).toBeUndefined();
+  });
+});
+
+describe('timeToMicros agrees with Date.parse', () => {
+  const pad = (n: number, w: number) => String(n).padStart(w, '0');
+  it('on the seconds of every date, in range or not, leap days included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        (y, mo, d, h, mi, s, us) => {
+          const second = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`;
+          const ms = Date.parse(`${second}Z`);
+          const expected = Number.isNaN(ms) ? undefined : ms * 1000 + us;
+          expect(timeToMicros(`${second}.${pad(us, 6)}Z`)).toBe(expected);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const t of [
+      '2024-02-29T00:00:00',
+      '2023-02-29T00:00:00',
+      '2000-02-29T23:59:59',
+      '1900-02-29T00:00:00',
+    ]) {
+      const ms = Date.parse(`${t}Z`);
+      expect(timeToMicros(`${t}.000000Z`), t).toBe(Number.isNaN(ms) ? undefined : ms * 1000);
+    }
   });
 });
 

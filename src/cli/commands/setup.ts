@@ -1,9 +1,10 @@
 // `kubetrail setup apiserver|webhook|kubeadm|kind|cluster`: prints the configuration that turns auditing
 // on and sends it to kubetrail: kube-apiserver flags, the webhook kubeconfig, a kubeadm static-pod patch
-// (or ClusterConfiguration), a kind cluster config, and the flags (and kubeconfig) for each way of running
-// kubetrail in the cluster from deploy/ (setup-cluster.ts). Output is YAML on stdout. The webhook defaults match
-// what `kubetrail serve` does without a configuration (its listen address, plain http), and a token is
-// checked by the server's own rule for webhook tokens, so the kubeconfig printed is one the server accepts.
+// (or ClusterConfiguration), a kind cluster config, and the flags (and kubeconfig) for each way of
+// running kubetrail in the cluster from deploy/ (setup-cluster.ts). Output is YAML on stdout. The webhook
+// defaults match what `kubetrail serve` does without a configuration (its listen address, plain http),
+// and a token is checked by the server's own rule for webhook tokens, so the kubeconfig printed is one
+// the server accepts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';

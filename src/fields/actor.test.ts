@@ -6,6 +6,9 @@ import type { AuditEvent, EventRecord, UserInfo } from '../core/event.js';
 import { normalizeEvent } from '../ingest/index.js';
 import { compileDuckDB, compileJs, parseQuery } from '../query/index.js';
 import { openDuckDBStore, type DuckDBStore } from '../store/duckdb/store.js';
+import { compileRuleSet } from '../detect/compile.js';
+import { DetectionEngine } from '../detect/engine.js';
+import { mergeRuleFiles, parseRuleFile, type Problem } from '../detect/load.js';
 import { available, CORPUS } from '../test-support/requirements.js';
 import { actorDuckDbSql, actorOf, resolveActor } from './actor.js';
 import { fieldValues } from './values.js';
@@ -338,5 +341,47 @@ describe('the DuckDB expression and the JS resolution agree', () => {
       );
       expect(got, q).toBe(records.filter(compileJs(parseQuery(q))).length);
     }
+  });
+});
+
+describe('actor in detection rules', () => {
+  it('conditions, aggregation keys and output templates use it', () => {
+    const problems: Problem[] = [];
+    const file = parseRuleFile(
+      'actor.yaml',
+      `
+rules:
+  - id: pod-token-secret-reads
+    title: Secrets read by one pod's token
+    severity: medium
+    mitre: [T1552.007]
+    condition: 'resource:secrets verb:get actor:pod:*'
+    aggregate: { function: count, window: 5m, by: [actor], threshold: 3 }
+    output: '{actor} read {count} secrets'
+`,
+      problems,
+    );
+    const rules = compileRuleSet(mergeRuleFiles(file ? [file] : [], problems), problems);
+    expect(problems).toEqual([]);
+    const read = (minute: number, pod: string): EventRecord => {
+      const t = new Date(Date.UTC(2025, 0, 1, 0, minute)).toISOString().replace('Z', '000Z');
+      return {
+        cluster: 'c',
+        event: {
+          ...event({
+            username: 'system:serviceaccount:ci:runner',
+            extra: { 'authentication.kubernetes.io/pod-name': [pod] },
+          }),
+          verb: 'get',
+          objectRef: { resource: 'secrets', namespace: 'ci', name: `s${minute}` },
+          stageTimestamp: t,
+          requestReceivedTimestamp: t,
+        },
+      };
+    };
+    const engine = new DetectionEngine(rules);
+    // Two pods of one service account: only the pod that read three secrets is named.
+    const alerts = engine.processBatch([read(0, 'a'), read(1, 'b'), read(2, 'a'), read(3, 'a')]);
+    expect(alerts.map((a) => a.message)).toEqual(['pod:ci/a (sa runner) read 3 secrets']);
   });
 });

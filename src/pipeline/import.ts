@@ -1,10 +1,12 @@
-// Runs an import: batches from a source go through the transforms (the per-event size cap of
-// src/ingest/truncate.ts, then policy, redaction, detection) into the store. Reading the next batch overlaps with writing the previous one; at most one write is in
-// flight, so memory stays bounded by two batches whatever the input size.
-import type { EventRecord } from '../core/event.js';
-import { DEFAULT_MAX_EVENT_BYTES, truncateTransform } from '../ingest/truncate.js';
-import { runTransforms, type Transform } from '../core/transform.js';
+// `import` through the topology (src/pipeline/topology.ts): a finite source (files, directories, stdin
+// or generated events) through the transforms in the one order into the sinks of the registry (the
+// store), with a summary of what was read, stored, dropped, set aside and cut.
+import { DEFAULT_MAX_EVENT_BYTES } from '../ingest/truncate.js';
+import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
+import type { BatchSource, Transform } from './contracts.js';
+import type { SinkFactory } from './sinks/index.js';
+import { buildTopology, runBatch, type BatchProgress } from './topology.js';
 
 export interface ImportSummary {
   /** Events decoded from the source. */
@@ -25,12 +27,18 @@ export interface ImportSummary {
 }
 
 export interface ImportRun {
-  source: AsyncIterable<EventRecord[]>;
+  source: BatchSource;
   store: Store;
+  policy?: Policy;
+  redaction?: Transform;
+  detection?: Transform;
+  /** Transforms of the caller's own, after redaction and before detection. */
   transforms?: readonly Transform[];
+  /** The sink factories (default: the registry). */
+  sinkFactories?: readonly SinkFactory[];
   /** Current count of quarantined records (read at the end). */
   quarantined?: () => number;
-  onBatch?: (progress: { read: number; stored: number; duplicates: number }) => void;
+  onBatch?: (progress: BatchProgress) => void;
   /** Events gathered into one store write (larger writes are much cheaper per event). */
   writeBatch?: number;
   /** Largest event stored whole, in bytes (default DEFAULT_MAX_EVENT_BYTES). */
@@ -39,51 +47,28 @@ export interface ImportRun {
 
 export async function runImport(run: ImportRun): Promise<ImportSummary> {
   const started = performance.now();
-  const truncate = truncateTransform(run.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
-  const transforms = [truncate, ...(run.transforms ?? [])];
-  let read = 0;
-  let stored = 0;
-  let duplicates = 0;
-  let dropped = 0;
-  let pending: Promise<void> | undefined;
-
-  const write = async (batch: EventRecord[]) => {
-    const result = await run.store.write(batch);
-    stored += result.stored;
-    duplicates += result.duplicates;
-    run.onBatch?.({ read, stored, duplicates });
-  };
-
-  const writeBatch = run.writeBatch ?? 10_000;
-  let gathered: EventRecord[] = [];
-  const flush = async () => {
-    if (pending) await pending;
-    const out = gathered;
-    gathered = [];
-    pending = out.length > 0 ? write(out) : undefined;
-    // Marked handled now; the error is raised by the next await of `pending`, in order.
-    pending?.catch(() => undefined);
-  };
-  for await (const batch of run.source) {
-    read += batch.length;
-    const out = await runTransforms(transforms, batch);
-    dropped += batch.length - out.length;
-    for (const r of out) gathered.push(r);
-    if (gathered.length >= writeBatch) await flush();
-  }
-  await flush();
-  if (pending) await pending;
-  for (const t of transforms) await t.close?.();
-
+  let truncated = 0;
+  const topology = buildTopology({
+    ...(run.policy ? { policy: run.policy } : {}),
+    maxEventBytes: run.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    onTruncated: () => void truncated++,
+    ...(run.redaction ? { redaction: run.redaction } : {}),
+    ...(run.transforms ? { extra: run.transforms } : {}),
+    ...(run.detection ? { detection: run.detection } : {}),
+    sinks: { store: run.store },
+    ...(run.sinkFactories ? { sinkFactories: run.sinkFactories } : {}),
+  });
+  const result = await runBatch(run.source, topology, {
+    source: 'import',
+    ...(run.writeBatch ? { writeBatch: run.writeBatch } : {}),
+    ...(run.onBatch ? { onBatch: run.onBatch } : {}),
+  });
   const seconds = (performance.now() - started) / 1000;
   return {
-    read,
-    stored,
-    duplicates,
-    dropped,
+    ...result,
     quarantined: run.quarantined?.() ?? 0,
-    truncated: truncate.stats.truncated,
+    truncated,
     seconds,
-    rate: seconds > 0 ? read / seconds : read,
+    rate: seconds > 0 ? result.read / seconds : result.read,
   };
 }

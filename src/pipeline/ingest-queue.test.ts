@@ -13,6 +13,8 @@ import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { makeEvent, rec } from '../test-support/events.js';
 import { IngestQueue, OverloadedError, type QueueOptions } from './ingest-queue.js';
+import { SINKS, type SinkFactory } from './sinks/index.js';
+import { buildTopology } from './topology.js';
 
 const open: { queue: IngestQueue; store: Store; dir: string }[] = [];
 
@@ -27,10 +29,17 @@ afterEach(async () => {
 async function setup(
   opts: Partial<QueueOptions> = {},
   transforms: Transform[] = [],
+  sinkFactories: readonly SinkFactory[] = SINKS,
 ): Promise<{ queue: IngestQueue; store: Store; writes: { source: string; failed: boolean }[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kt-queue-'));
   const store = await openStore(path.join(dir, 'events.duckdb'));
-  const queue = new IngestQueue(store, transforms, { capacity: 100, maxWrite: 100, lingerMs: 0, ...opts });
+  const topology = buildTopology({
+    maxEventBytes: false,
+    extra: transforms,
+    sinks: { store },
+    sinkFactories,
+  });
+  const queue = new IngestQueue(topology, { capacity: 100, maxWrite: 100, lingerMs: 0, ...opts });
   open.push({ queue, store, dir });
   const writes: { source: string; failed: boolean }[] = [];
   queue.listen({ wrote: (_s, source, failed) => writes.push({ source, failed }) });
@@ -121,10 +130,13 @@ describe('IngestQueue', () => {
     expect(await stored(store)).toBe(9);
   });
 
-  it('reports duplicates of stored events and hands only new records to listeners', async () => {
-    const { queue } = await setup();
+  it('reports duplicates of stored events and hands only new records to follower sinks', async () => {
     const seen: number[] = [];
-    queue.listen({ stored: (records) => seen.push(records.length) });
+    const follower: SinkFactory = {
+      name: 'seen',
+      create: () => ({ name: 'seen', role: 'follower', write: (records) => void seen.push(records.length) }),
+    };
+    const { queue } = await setup({}, [], [...SINKS, follower]);
     const events = batch(3);
     expect(await queue.submit(events, 'a')).toEqual({ stored: 3, duplicates: 0, dropped: 0 });
     expect(await queue.submit([...events, ...batch(1)], 'a')).toEqual({
@@ -133,7 +145,7 @@ describe('IngestQueue', () => {
       dropped: 0,
     });
     expect(await queue.submit(events, 'a')).toEqual({ stored: 0, duplicates: 3, dropped: 0 });
-    expect(seen).toEqual([3, 1]);
+    expect(seen).toEqual([3, 1, 0]);
   });
 
   it('a failing store write rejects every submission it held, frees its room, and the next write works', async () => {

@@ -1,13 +1,19 @@
-// The live pipeline's one bounded queue between sources and the store. Sources hand in batches of
-// records; a single writer loop gathers what is waiting into one store write per source (group commit),
-// runs the transforms on it, writes it durably, and only then settles each submission. A full queue
-// either makes the caller wait (file sources: backpressure) or refuses at once (webhook: the API server
-// is told to retry). Records newly stored are then handed to listeners (live stream, metrics): a batch
-// sent again, whose events are all duplicates, reaches no listener.
+// The live pipeline's one bounded queue between the live sources and the topology's sinks. Sources hand
+// in batches of records; a single writer loop gathers what is waiting into one write per source (group
+// commit), runs the topology's transforms on it, writes it to the sinks (durable ones first; followers,
+// such as the live stream, hear only the records newly stored, so a batch sent again reaches none), and
+// only then settles each submission. A full queue either makes the caller wait (file sources:
+// backpressure) or refuses at once (webhook: the API server is told to retry).
 import type { EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
-import type { Store, WriteResult } from '../store/store.js';
-import { runTransforms, type Transform } from '../core/transform.js';
+import { runTransforms } from '../core/transform.js';
+import type { Topology } from './topology.js';
+
+/** What a write settles each of its submissions with. */
+export interface WriteResult {
+  stored: number;
+  duplicates: number;
+}
 
 export interface QueueOptions {
   /** Most events waiting or being written at once; beyond it sources wait or are refused. */
@@ -26,8 +32,6 @@ export interface SourceCounts {
 }
 
 export interface QueueListener {
-  /** After a durable write: the records newly stored (after the transforms; duplicates left out). */
-  stored?(records: readonly EventRecord[], source: string): void;
   /** After each write attempt, its duration in seconds and whether it failed. */
   wrote?(seconds: number, source: string, failed: boolean): void;
 }
@@ -57,8 +61,7 @@ export class IngestQueue {
   private readonly listeners: QueueListener[] = [];
 
   constructor(
-    private readonly store: Store,
-    private readonly transforms: readonly Transform[],
+    private readonly topology: Topology,
     private readonly opts: QueueOptions,
   ) {
     this.loop = this.run();
@@ -160,15 +163,13 @@ export class IngestQueue {
     const c = this.countsOf(source);
     try {
       const batch = taken.length === 1 ? taken[0]!.records : taken.flatMap((s) => s.records);
-      const out = await runTransforms(this.transforms, batch);
-      const result = await this.store.write(out, { reportNew: true });
+      const out = await runTransforms(this.topology.transforms, batch);
+      const result = await this.topology.sinks.write(out, source);
       const dropped = batch.length - out.length;
       c.stored += result.stored;
       c.duplicates += result.duplicates;
       c.dropped += dropped;
-      const fresh = result.fresh ? result.fresh.map((i) => out[i]!) : out;
       for (const l of this.listeners) l.wrote?.((performance.now() - started) / 1000, source, false);
-      for (const l of this.listeners) if (fresh.length > 0) l.stored?.(fresh, source);
       // Per-submission results are the totals of the write they were part of.
       const totals = { stored: result.stored, duplicates: result.duplicates, dropped };
       for (const s of taken) s.resolve(totals);
@@ -180,7 +181,7 @@ export class IngestQueue {
     }
   }
 
-  /** Stops accepting, writes everything already accepted, and closes the transforms. */
+  /** Stops accepting, writes everything already accepted, and closes the topology (transforms, sinks). */
   async close(): Promise<void> {
     this.closing = true;
     this.wake?.();
@@ -188,6 +189,6 @@ export class IngestQueue {
     this.spaceWaiters = [];
     for (const w of waiters) w();
     await this.loop;
-    for (const t of this.transforms) await t.close?.();
+    await this.topology.close();
   }
 }

@@ -1,8 +1,9 @@
-// Queries raw audit log files without importing them: streams the events, keeps those the filter and
-// time range accept, and returns the newest `limit` of them with the total count of matches. Memory is
-// bounded by the limit, not by the input.
+// Queries raw audit log records without a store: keeps those the filter and time range accept, and
+// gives the newest (or oldest) `limit` of them with the total count of matches. Memory is bounded by the
+// limit, not by the input. `query --file` runs it as the sink of the pipeline's topology
+// (src/pipeline/sinks/matches.ts).
 import type { EventRecord } from '../core/event.js';
-import { eventTime, timeToMicros } from '../core/time.js';
+import { eventTime, timeToMicros } from '../fields/catalog.js';
 import { compileJs } from './index.js';
 import type { QueryNode } from './syntax/ast.js';
 
@@ -19,29 +20,37 @@ export interface FileQueryOptions {
   order?: 'desc' | 'asc';
 }
 
-export async function queryBatches(
-  source: AsyncIterable<EventRecord[]>,
-  opts: FileQueryOptions,
-): Promise<FileQueryResult> {
-  const accept = compileJs(opts.filter);
-  const asc = opts.order === 'asc';
-  let kept: { t: number; r: EventRecord }[] = [];
-  let matched = 0;
-  const trim = () => {
-    kept.sort((a, b) => (asc ? a.t - b.t : b.t - a.t));
-    kept = kept.slice(0, opts.limit);
-  };
-  for await (const batch of source) {
-    for (const r of batch) {
-      if (!accept(r)) continue;
-      const t = timeToMicros(eventTime(r.event)) ?? 0;
-      if (opts.since !== undefined && t < opts.since) continue;
-      if (opts.until !== undefined && t >= opts.until) continue;
-      matched++;
-      kept.push({ t, r });
-    }
-    if (kept.length > opts.limit * 2 + 1000) trim();
+/** The matches of a filter over batches of records, newest (or oldest) first, at most `limit` kept. */
+export class NewestMatches {
+  private readonly accept: (r: EventRecord) => boolean;
+  private kept: { t: number; r: EventRecord }[] = [];
+  private matched = 0;
+
+  constructor(private readonly opts: FileQueryOptions) {
+    this.accept = compileJs(opts.filter);
   }
-  trim();
-  return { records: kept.map((k) => k.r), matched };
+
+  add(batch: readonly EventRecord[]): void {
+    const { since, until } = this.opts;
+    for (const r of batch) {
+      if (!this.accept(r)) continue;
+      const t = timeToMicros(eventTime(r.event)) ?? 0;
+      if (since !== undefined && t < since) continue;
+      if (until !== undefined && t >= until) continue;
+      this.matched++;
+      this.kept.push({ t, r });
+    }
+    if (this.kept.length > this.opts.limit * 2 + 1000) this.trim();
+  }
+
+  private trim(): void {
+    const asc = this.opts.order === 'asc';
+    this.kept.sort((a, b) => (asc ? a.t - b.t : b.t - a.t));
+    this.kept = this.kept.slice(0, this.opts.limit);
+  }
+
+  result(): FileQueryResult {
+    this.trim();
+    return { records: this.kept.map((k) => k.r), matched: this.matched };
+  }
 }

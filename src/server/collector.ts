@@ -1,5 +1,6 @@
-// Runs the live collector: opens the store, starts the pipeline queue, the webhook's segment log and its
-// feeder, the file sources and the HTTP server, and shuts them down in the order that loses nothing: stop
+// Runs the live collector: opens the store, builds the pipeline's topology (src/pipeline/topology.ts:
+// transforms in the one order; sinks store, live stream, alert publication) behind the ingest queue,
+// starts the webhook's segment log and its feeder, the file sources and the HTTP server, and shuts them down in the order that loses nothing: stop
 // accepting, let in-flight webhook batches finish, stop the file sources (final checkpoints), feed what
 // the segment log holds, drain the queue, close the store.
 import { createHash } from 'node:crypto';
@@ -16,14 +17,15 @@ import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
 import type { Alert } from '../detect/types.js';
 import { createFileQuarantine, type Quarantine } from '../ingest/quarantine.js';
-import { TRUNCATED_ANNOTATION, truncateTransform } from '../ingest/truncate.js';
+import { TRUNCATED_ANNOTATION } from '../ingest/truncate.js';
 import { FileSource } from '../pipeline/sources/file-source.js';
 import { IngestQueue } from '../pipeline/ingest-queue.js';
 import { SegmentLog } from '../pipeline/segment-log.js';
 import { WebhookFeeder } from '../pipeline/sources/webhook.js';
 import { detectAuditLogs } from '../pipeline/sources/standard-paths.js';
-import type { Transform } from '../core/transform.js';
-import { policyTransform } from '../policy/apply.js';
+import type { Transform } from '../pipeline/contracts.js';
+import type { SinkFactory } from '../pipeline/sinks/index.js';
+import { buildTopology } from '../pipeline/topology.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { microsToTime } from '../fields/catalog.js';
@@ -42,6 +44,10 @@ export interface CollectorOptions {
   /** Extra files to follow (the --tail flag), each with the default cluster and start position. */
   tail?: string[];
   transforms?: Transform[];
+  /** The sink factories (default: the registry, src/pipeline/sinks/index.ts). */
+  sinkFactories?: readonly SinkFactory[];
+  /** How long the segment log's feeder waits before sending a failed batch again (ms, default 1000). */
+  feederRetryMs?: number;
   logger?: Logger;
 }
 
@@ -97,25 +103,17 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const dataDir = path.resolve(config.dataDir);
   const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
   const tls = readTls(config);
-  // Transforms in pipeline order: audit policy, then redaction (so nothing unredacted is stored,
-  // streamed or set aside), then what the caller adds.
+  // The transforms' order is the topology's (src/pipeline/transforms/index.ts): policy, size cap,
+  // redaction (so nothing unredacted is stored, streamed or set aside), the caller's, detection.
   const policy = config.policy ? (await loadPolicyFile(config.policy)).policy : undefined;
   const redaction = config.redact.enabled
     ? redactTransform(loadRedactOptions(config.redact.config))
     : undefined;
-  // Oversized events are cut after the policy (which may drop their bodies anyway) and before the
-  // redaction, which then does not walk bodies that will not be stored.
   const truncatedCounter = new Counter({
     name: 'kubetrail_events_truncated_total',
     help: `Events larger than pipeline.maxEventBytes, stored without their bodies (annotation ${TRUNCATED_ANNOTATION}).`,
     registers: [],
   });
-  const transforms: Transform[] = [
-    ...(policy ? [policyTransform(policy)] : []),
-    truncateTransform(config.pipeline.maxEventBytes, () => truncatedCounter.inc()),
-    ...(redaction ? [redaction] : []),
-    ...(opts.transforms ?? []),
-  ];
   const store = await openStore(db);
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
@@ -141,9 +139,24 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await store.close();
       throw err;
     }
-    transforms.push(detection.transform);
   }
-  const queue = new IngestQueue(store, transforms, {
+  const hub = new LiveHub();
+  const topology = buildTopology({
+    ...(policy ? { policy } : {}),
+    maxEventBytes: config.pipeline.maxEventBytes,
+    onTruncated: () => truncatedCounter.inc(),
+    ...(redaction ? { redaction } : {}),
+    ...(opts.transforms ? { extra: opts.transforms } : {}),
+    ...(detection ? { detection: detection.transform } : {}),
+    sinks: {
+      store,
+      live: hub,
+      alerts: { take: () => pendingAlerts.splice(0), publish: (alerts) => hub.publishAlerts(alerts) },
+    },
+    ...(opts.sinkFactories ? { sinkFactories: opts.sinkFactories } : {}),
+    onSinkError: (sink, err) => logger.error({ sink, err: (err as Error).message }, 'sink failed'),
+  });
+  const queue = new IngestQueue(topology, {
     capacity: config.pipeline.queueEvents,
     maxWrite: config.pipeline.writeEvents,
     lingerMs: config.pipeline.lingerMs,
@@ -172,6 +185,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const feeder = webhookLog
     ? new WebhookFeeder(webhookLog, queue, {
         maxEvents: config.pipeline.writeEvents,
+        ...(opts.feederRetryMs !== undefined ? { retryMs: opts.feederRetryMs } : {}),
         onError: (message, err) => logger.error({ err: (err as Error).message }, message),
       })
     : undefined;
@@ -251,11 +265,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     return q;
   };
 
-  const hub = new LiveHub();
   queue.listen({
-    stored: (records) => hub.publish(records),
     wrote: (_s, source, failed) => {
-      if (pendingAlerts.length > 0) hub.publishAlerts(pendingAlerts.splice(0));
       if (failed && !lastWriteFailed) logger.error({ source }, 'store write failed; sources will retry');
       lastWriteFailed = failed;
     },

@@ -1,5 +1,6 @@
 // `kubetrail import PATH...`: reads audit logs (files, rotated-log directories, .gz, stdin) into the
-// store through the ingest transforms, with a progress line and a final summary.
+// store through the pipeline's topology (src/pipeline/import.ts: policy, size cap, redaction,
+// detection; the store), with a progress line and a final summary.
 //
 // Exit status: 0 when everything readable was read (records that are not events are set aside in the
 // quarantine file and counted in the summary); 2 (KT_INPUT_READ) when an input or directory entry could not
@@ -13,7 +14,6 @@ import type { SkippedInput } from '../../ingest/files.js';
 import { runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
-import { policyTransform } from '../../policy/apply.js';
 import { openStore, storeDirectory } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
@@ -157,11 +157,9 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             },
           }),
           store,
-          transforms: [
-            ...(policy ? [policyTransform(policy)] : []),
-            ...(redaction ? [redaction] : []),
-            ...detection.transforms,
-          ],
+          ...(policy ? { policy } : {}),
+          ...(redaction ? { redaction } : {}),
+          ...(detection.transforms.length > 0 ? { detection: detection.transforms[0]! } : {}),
           quarantined: () => quarantine.count,
           maxEventBytes,
           onBatch: (p) => {

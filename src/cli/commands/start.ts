@@ -52,7 +52,8 @@ export async function loadDemoIfEmpty(store: Store, io: Io, opts: LoadDemoOption
     summary = await runImport({
       source: batches(demoEvents(demo), 'demo'),
       store,
-      transforms: [redactTransform(), detection.transform],
+      redaction: redactTransform(),
+      detection: detection.transform,
       onBatch: (p) => progress.update({ bytesRead: 0, totalBytes: undefined, events: p.read }),
     });
   } finally {

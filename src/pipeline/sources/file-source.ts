@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import type { EventRecord } from '../../core/event.js';
 import { decodeLine } from '../../ingest/decode.js';
 import type { Quarantine } from '../../ingest/quarantine.js';
+import type { Deliver, Source } from '../contracts.js';
 import { isBackupOf, orderBackups } from './backup-order.js';
 import { readJsonState, writeFileAtomic } from '../checkpoint.js';
 import { LineSplitter } from '../../ingest/line-splitter.js';
@@ -43,8 +44,8 @@ export interface FileSourceOptions {
   /** Where to start when there is no checkpoint: the end (new events only) or the beginning. */
   startAt: 'end' | 'beginning';
   checkpointFile: string;
-  /** Hands events on; resolves once they are durably stored. */
-  sink: (records: EventRecord[]) => Promise<unknown>;
+  /** Hands events on; resolves once they are durably stored (then the position may be checkpointed). */
+  sink: Deliver;
   quarantine: Quarantine;
   pollMs?: number;
   maxRecordBytes?: number;
@@ -124,7 +125,7 @@ async function identityOf(file: string): Promise<{ fp: string; fpLen: number }> 
   return { fp: sha(head), fpLen: head.length };
 }
 
-export class FileSource {
+export class FileSource implements Source {
   private cur: Current | undefined;
   private stopped = false;
   private stopWake: (() => void) | undefined;

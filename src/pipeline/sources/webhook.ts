@@ -13,6 +13,7 @@ import { KubetrailError } from '../../core/errors.js';
 import { acceptValue, parseJson, type DecodeTarget } from '../../ingest/decode.js';
 import { LineSplitter } from '../../ingest/line-splitter.js';
 import type { Quarantine } from '../../ingest/quarantine.js';
+import type { Source } from '../contracts.js';
 import type { IngestQueue } from '../ingest-queue.js';
 import type { LogRecord, SegmentLog } from '../segment-log.js';
 
@@ -114,7 +115,8 @@ export interface FeederOptions {
 }
 
 /** Moves the segment log's records into the ingest queue in order; see the header comment. */
-export class WebhookFeeder {
+export class WebhookFeeder implements Source {
+  readonly name = 'webhook:segment-log';
   private stopping = false;
   private loop: Promise<void> | undefined;
   private settledWaiters: { offset: number; resolve: () => void }[] = [];

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { makeEvent, rec } from '../test-support/events.js';
-import { contentHash, toRow } from './columns.js';
+import type { AuditEvent } from '../core/event.js';
+import { FIELDS } from '../fields/catalog.js';
+import { EVENT_COLUMNS, contentHash, toRow, type EventRow } from './columns.js';
 
 /** The content hash as every earlier kubetrail computed it; stored hashes must keep matching it. */
 const legacy = (cluster: string, json: string) =>
@@ -45,5 +47,95 @@ describe('toRow', () => {
   it('hashes the event JSON it stores', () => {
     const r = toRow(rec(makeEvent()));
     expect(r.content_hash).toBe(legacy(r.cluster, r.event));
+  });
+});
+
+describe('stored columns', () => {
+  it('keep the table order and types of the stores written before (a new column goes last)', () => {
+    expect(EVENT_COLUMNS.map(([name, type]) => `${name} ${type}`)).toEqual([
+      'cluster varchar',
+      'audit_id varchar',
+      'stage varchar',
+      'content_hash varchar',
+      'ts timestamp',
+      'received_ts timestamp',
+      'latency_ms double',
+      'level varchar',
+      'verb varchar',
+      'username varchar',
+      'user_groups varchar[]',
+      'impersonated_user varchar',
+      'source_ips varchar[]',
+      'user_agent varchar',
+      'namespace varchar',
+      'resource varchar',
+      'subresource varchar',
+      'name varchar',
+      'api_group varchar',
+      'api_version varchar',
+      'code integer',
+      'reason varchar',
+      'message varchar',
+      'request_uri varchar',
+      'decision varchar',
+      'annotations json',
+      'event json',
+    ]);
+  });
+
+  it("are the catalog's: every field with a column has one, of the type it declares", () => {
+    const stored = FIELDS.filter((f) => f.store !== undefined);
+    for (const f of stored) expect(EVENT_COLUMNS, f.name).toContainEqual([f.column, f.store!.type]);
+    expect(EVENT_COLUMNS.length).toBe(stored.length + 3);
+  });
+
+  it("hold each field's value as the field reads it", () => {
+    const record = rec(
+      makeEvent({
+        impersonatedUser: { username: 'bob' },
+        objectRef: {
+          resource: 'secrets',
+          subresource: 'status',
+          namespace: 'ns',
+          name: 'n',
+          apiGroup: 'g',
+          apiVersion: 'v1',
+        },
+        responseStatus: { code: 403, reason: 'Forbidden', message: 'no' },
+      }),
+    );
+    const row = toRow(record) as unknown as Record<string, unknown>;
+    for (const f of FIELDS) {
+      if (!f.store) continue;
+      const v = f.get(record);
+      expect(v, f.name).toBeDefined();
+      expect(row[f.column], f.name).toEqual(v);
+    }
+    expect(row.annotations).toBe(JSON.stringify(record.event.annotations));
+    expect(row.event).toBe(JSON.stringify(record.event));
+  });
+
+  it("store an absent value as null, or as '' and 0 in the columns that may not be null", () => {
+    const event = { kind: 'Event', apiVersion: 'audit.k8s.io/v1' } as unknown as AuditEvent;
+    const row = toRow({ cluster: 'c', event });
+    expect(row).toMatchObject({ cluster: 'c', audit_id: '', stage: '', level: '', verb: '', ts: 0 });
+    expect(row.user_groups).toEqual([]);
+    expect(row.source_ips).toEqual([]);
+    for (const c of ['received_ts', 'latency_ms', 'username', 'namespace', 'code', 'decision', 'annotations'])
+      expect(row[c as keyof EventRow], c).toBeNull();
+  });
+
+  it('keeps only the strings of a list', () => {
+    const e = makeEvent({ user: { username: 'u', groups: ['a', 5 as never, 'b'] }, sourceIPs: 'x' as never });
+    const row = toRow(rec(e));
+    expect(row.user_groups).toEqual(['a', 'b']);
+    expect(row.source_ips).toEqual([]);
+  });
+
+  it('gives rows that do not share their lists', () => {
+    const a = toRow(rec(makeEvent({ sourceIPs: undefined as never })));
+    const b = toRow(rec(makeEvent({ sourceIPs: undefined as never })));
+    a.source_ips.push('x');
+    expect(b.source_ips).toEqual([]);
   });
 });

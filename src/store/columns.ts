@@ -1,87 +1,123 @@
 // The stored shape of an event: typed columns for the fields people filter and group on, plus the whole
-// event as JSON. Shared by every store dialect so that the field catalog's `column` names mean the same
-// thing everywhere. Also computes the content hash that makes writes idempotent.
+// event as JSON. The columns, their types, the row type and the row builder are derived from the field
+// catalog (each field with a store column declares its name and type there, and the value is read once,
+// by the field's own reader); this module adds the columns no field reads (the content hash, the
+// annotations and the event) and fixes the table order. Shared by every store dialect so that a column
+// name means the same thing everywhere. Also computes the content hash that makes writes idempotent.
 import crypto, { createHash } from 'node:crypto';
 import type { EventRecord } from '../core/event.js';
-import { eventLatencyMs, eventTime, timeToMicros } from '../fields/catalog.js';
+import { FIELDS, type ColumnType, type FieldDef, type StoredColumn } from '../fields/catalog.js';
 
-export type ColumnType = 'varchar' | 'varchar[]' | 'integer' | 'double' | 'timestamp' | 'json';
+export type { ColumnType };
 
-/** Column name → type, in table order. `event` holds the whole audit event as JSON text. */
-export const EVENT_COLUMNS = [
-  ['cluster', 'varchar'],
-  ['audit_id', 'varchar'],
-  ['stage', 'varchar'],
-  ['content_hash', 'varchar'],
-  ['ts', 'timestamp'],
-  ['received_ts', 'timestamp'],
-  ['latency_ms', 'double'],
-  ['level', 'varchar'],
-  ['verb', 'varchar'],
-  ['username', 'varchar'],
-  ['user_groups', 'varchar[]'],
-  ['impersonated_user', 'varchar'],
-  ['source_ips', 'varchar[]'],
-  ['user_agent', 'varchar'],
-  ['namespace', 'varchar'],
-  ['resource', 'varchar'],
-  ['subresource', 'varchar'],
-  ['name', 'varchar'],
-  ['api_group', 'varchar'],
-  ['api_version', 'varchar'],
-  ['code', 'integer'],
-  ['reason', 'varchar'],
-  ['message', 'varchar'],
-  ['request_uri', 'varchar'],
-  ['decision', 'varchar'],
-  ['annotations', 'json'],
-  ['event', 'json'],
-] as const satisfies readonly (readonly [string, ColumnType])[];
+/** The catalog's fields that have a store column. */
+type StoredField = Extract<(typeof FIELDS)[number], { store: StoredColumn }>;
 
-export type ColumnName = (typeof EVENT_COLUMNS)[number][0];
+/** A column's value in a row: lists of strings, text, or numbers (times in epoch µs); null when absent. */
+type RowValue<S extends StoredColumn> = S['type'] extends 'varchar[]'
+  ? string[]
+  : S['type'] extends 'varchar' | 'json'
+    ? S extends { required: true }
+      ? string
+      : string | null
+    : S extends { required: true }
+      ? number
+      : number | null;
+
+type FieldColumns = { [F in StoredField as F['store']['column']]: RowValue<F['store']> };
 
 /** One row ready for a store: timestamps as epoch microseconds, JSON columns as text, absent values null. */
-export interface EventRow {
-  cluster: string;
-  audit_id: string;
-  stage: string;
+export interface EventRow extends FieldColumns {
+  /** Hash of the cluster and the event JSON: with cluster, audit_id and stage, the event's identity. */
   content_hash: string;
-  ts: number;
-  received_ts: number | null;
-  latency_ms: number | null;
-  level: string;
-  verb: string;
-  username: string | null;
-  user_groups: string[];
-  impersonated_user: string | null;
-  source_ips: string[];
-  user_agent: string | null;
-  namespace: string | null;
-  resource: string | null;
-  subresource: string | null;
-  name: string | null;
-  api_group: string | null;
-  api_version: string | null;
-  code: number | null;
-  reason: string | null;
-  message: string | null;
-  request_uri: string | null;
-  decision: string | null;
+  /** The event's annotations as JSON text; null when it has none. */
   annotations: string | null;
+  /** The whole audit event as JSON text. */
   event: string;
 }
 
-const s = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+export type ColumnName = keyof EventRow;
+
+/** The columns that identify an event, first in the table, followed by content_hash. */
+const IDENTITY: readonly ColumnName[] = ['cluster', 'audit_id', 'stage'];
+
+const STORED_FIELDS = FIELDS.filter((f): f is StoredField => f.store !== undefined);
+const storedType = (column: ColumnName): ColumnType =>
+  STORED_FIELDS.find((f) => f.store.column === column)!.store.type;
+
+/**
+ * Column name → type, in table order: the identity columns, content_hash, every other field's column in
+ * catalog order, then annotations and the event JSON. The order is the stored one (stores written before
+ * insert by position), so a new field's column goes last in the catalog and in a migration.
+ */
+export const EVENT_COLUMNS: readonly (readonly [ColumnName, ColumnType])[] = [
+  ...IDENTITY.map((c) => [c, storedType(c)] as const),
+  ['content_hash', 'varchar'],
+  ...STORED_FIELDS.filter((f) => !IDENTITY.includes(f.store.column)).map(
+    (f) => [f.store.column, f.store.type] as const,
+  ),
+  ['annotations', 'json'],
+  ['event', 'json'],
+];
+
+type FieldValue = ReturnType<FieldDef['get']>;
+type Cell = EventRow[ColumnName];
 
 /**
  * The response code column (a 32-bit integer in every store): a whole number in range, else null (the
  * event itself is still stored whole). A hostile code such as 1e12 must not make the batch unstorable.
  */
-function statusCode(code: unknown): number | null {
+function int32(code: FieldValue): number | null {
   if (typeof code !== 'number' || !Number.isFinite(code)) return null;
   const c = Math.trunc(code);
   return c >= -2147483648 && c <= 2147483647 ? c : null;
 }
+
+const strings = (v: FieldValue): string[] =>
+  Array.isArray(v) ? (v as readonly unknown[]).filter((x): x is string => typeof x === 'string') : [];
+
+/** How a field's value becomes a cell: text, a list of strings, a 32-bit integer or another number. */
+const enum Kind {
+  Text,
+  List,
+  Int32,
+  Number,
+}
+
+const kindOf = (type: ColumnType): Kind =>
+  type === 'varchar[]'
+    ? Kind.List
+    : type === 'integer'
+      ? Kind.Int32
+      : type === 'double' || type === 'timestamp'
+        ? Kind.Number
+        : Kind.Text;
+
+/** The cell of an absent value: '' or 0 in a required column, else null. */
+const absent = ({ type, required }: StoredColumn): Cell =>
+  !required ? null : kindOf(type) === Kind.Text ? '' : kindOf(type) === Kind.Number ? 0 : null;
+
+/** Each stored field's column, reader and kind of cell, in table order. */
+const CELLS = EVENT_COLUMNS.flatMap(([column]) => {
+  const f = STORED_FIELDS.find((x) => x.store.column === column);
+  return f ? [{ column, get: f.get, kind: kindOf(f.store.type) }] : [];
+});
+
+/**
+ * A row of absent values with every column in table order. Rows start as copies of it, so they share one
+ * fast-access object shape (an object given 27 properties one by one under names computed at run time
+ * becomes a slow dictionary instead), and a cell is written only when the event has a value for it.
+ */
+const EMPTY_ROW: Readonly<Record<ColumnName, Cell>> = JSON.parse(
+  JSON.stringify(
+    Object.fromEntries(
+      EVENT_COLUMNS.map(([c]) => {
+        const f = STORED_FIELDS.find((x) => x.store.column === c);
+        return [c, f ? absent(f.store) : null];
+      }),
+    ),
+  ),
+) as Record<ColumnName, Cell>;
 
 const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
 
@@ -101,37 +137,28 @@ export function contentHash(cluster: string, eventJson: string): string {
 export function toRow(record: EventRecord, eventJson?: string): EventRow {
   const e = record.event;
   const json = eventJson ?? JSON.stringify(e);
-  const ts = timeToMicros(eventTime(e)) ?? 0;
-  const received = e.requestReceivedTimestamp ? (timeToMicros(e.requestReceivedTimestamp) ?? null) : null;
-  const code = e.responseStatus?.code;
-  return {
-    cluster: record.cluster,
-    audit_id: e.auditID ?? '',
-    stage: e.stage ?? '',
-    content_hash: contentHash(record.cluster, json),
-    ts,
-    received_ts: received,
-    latency_ms: eventLatencyMs(e) ?? null,
-    level: e.level ?? '',
-    verb: e.verb ?? '',
-    username: s(e.user?.username),
-    user_groups: Array.isArray(e.user?.groups) ? e.user.groups.filter((g) => typeof g === 'string') : [],
-    impersonated_user: s(e.impersonatedUser?.username),
-    source_ips: Array.isArray(e.sourceIPs) ? e.sourceIPs.filter((g) => typeof g === 'string') : [],
-    user_agent: s(e.userAgent),
-    namespace: s(e.objectRef?.namespace),
-    resource: s(e.objectRef?.resource),
-    subresource: s(e.objectRef?.subresource),
-    name: s(e.objectRef?.name),
-    api_group: s(e.objectRef?.apiGroup),
-    api_version: s(e.objectRef?.apiVersion),
-    code: statusCode(code),
-    reason: s(e.responseStatus?.reason),
-    message: s(e.responseStatus?.message),
-    request_uri: s(e.requestURI),
-    decision: s(e.annotations?.['authorization.k8s.io/decision']),
-    annotations:
-      e.annotations && Object.keys(e.annotations).length > 0 ? JSON.stringify(e.annotations) : null,
-    event: json,
-  };
+  const row: Record<ColumnName, Cell> = { ...EMPTY_ROW };
+  for (let i = 0; i < CELLS.length; i++) {
+    const c = CELLS[i]!;
+    const v = c.get(record);
+    switch (c.kind) {
+      case Kind.Text:
+        if (typeof v === 'string') row[c.column] = v;
+        break;
+      case Kind.List:
+        row[c.column] = strings(v);
+        break;
+      case Kind.Int32:
+        row[c.column] = int32(v);
+        break;
+      case Kind.Number:
+        if (typeof v === 'number') row[c.column] = v;
+        break;
+    }
+  }
+  row.content_hash = contentHash(record.cluster, json);
+  row.annotations =
+    e.annotations && Object.keys(e.annotations).length > 0 ? JSON.stringify(e.annotations) : null;
+  row.event = json;
+  return row as unknown as EventRow;
 }

@@ -14,6 +14,7 @@ import { registerEventRoutes } from './events.js';
 import { registerLocalRoutes } from './local.js';
 import { registerObjectRoutes } from './objects.js';
 import { registerPolicyRoutes } from './policy.js';
+import { registerRbacRoutes } from './rbac.js';
 import { registerSessionRoutes } from './session.js';
 
 export type { ApiContext, Guard, RuleInfo } from './common.js';
@@ -86,6 +87,7 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     registerObjectRoutes(api, ctx, guard);
     registerAlertRoutes(api, ctx, guard);
     registerPolicyRoutes(api, ctx, guard);
+    registerRbacRoutes(api, ctx, guard);
     registerLocalRoutes(api, ctx);
 
     let doc: string | undefined;

@@ -11,8 +11,8 @@ import { LineSplitter } from '../ingest/line-splitter.js';
 import { parseJsonDocument } from '../ingest/json-text.js';
 import { normalizeEvent } from '../ingest/normalize.js';
 import type { Store } from '../store/store.js';
-import { ALERTS, EVENTS, type Manifest } from './manifest.js';
-import { readTarGz } from './tar.js';
+import { ALERTS, EVENTS, MANIFEST, type Manifest } from './manifest.js';
+import { firstMemberName, readTarGz } from './tar.js';
 import { assertVerified, verifyBundle, type VerifyResult } from './verify.js';
 
 export interface BundleImport {
@@ -172,4 +172,9 @@ export async function importBundle(
     duplicates,
     ...(alertsStored !== undefined ? { alertsStored } : {}),
   };
+}
+
+/** Whether a path is an evidence bundle (a gzip-compressed tar whose first member is the manifest). */
+export async function isBundleFile(file: string): Promise<boolean> {
+  return (await firstMemberName(file)) === MANIFEST;
 }

@@ -2,7 +2,7 @@
 // only, flat names, sizes up to 8 GiB. Written streaming from files on disk; read streaming, member by
 // member, with every header checked (checksum, octal fields, type, name), so that a hostile archive is
 // refused with a clear error rather than half-read.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { KubetrailError } from '../core/errors.js';
@@ -191,4 +191,41 @@ export async function readTarGz(
   }
   if (current) throw bad(file, 'the archive ends in the middle of a member: it was cut short');
   if (!ended) throw bad(file, 'the archive has no end marker: it was cut short');
+}
+
+/**
+ * The name of the first member when the file is a gzip-compressed tar, else undefined (not a regular
+ * file, not gzip, not tar). Reads only the first block.
+ */
+export async function firstMemberName(file: string): Promise<string | undefined> {
+  try {
+    if (!statSync(file).isFile()) return undefined;
+    const fd = openSync(file, 'r');
+    const magic = Buffer.alloc(2);
+    try {
+      if (readSync(fd, magic, 0, 2, 0) < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const input = createReadStream(file).pipe(createGunzip());
+  let head = Buffer.alloc(0);
+  try {
+    for await (const chunk of input) {
+      head = Buffer.concat([head, chunk as Buffer]);
+      if (head.length >= BLOCK) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    input.destroy();
+  }
+  if (head.length < BLOCK) return undefined;
+  try {
+    return parseTarHeader(head.subarray(0, BLOCK), file)?.name;
+  } catch {
+    return undefined;
+  }
 }

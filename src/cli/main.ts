@@ -7,12 +7,15 @@ import { ERROR_CODES, isKubetrailError } from '../core/errors.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDetectionCommands } from './commands/detect.js';
+import { registerExportCommands } from './commands/export.js';
+import { registerGapsCommand } from './commands/gaps.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { registerRedactionCommands } from './commands/redact.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRbacCommands } from './commands/rbac.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerVerifyCommand } from './commands/verify.js';
 import { processIo, type Io } from './common.js';
 import { safeText } from './terminal.js';
 
@@ -38,6 +41,9 @@ export function buildProgram(io: Io = processIo()): Command {
   registerRbacCommands(program, io);
   registerTokenCommands(program, io);
   registerDemoCommand(program, io);
+  registerGapsCommand(program, io);
+  registerExportCommands(program, io);
+  registerVerifyCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

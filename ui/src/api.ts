@@ -70,6 +70,38 @@ export interface Identity {
   clusters?: string[];
 }
 
+/** GET /api/v1/rbac/suggest: permissions used in the range, refused requests, the suggested RBAC. */
+export interface RbacSuggestion {
+  user: string;
+  subject: string;
+  source: { events: number; maxEvents: number; truncated: boolean };
+  used: {
+    apiGroup: string;
+    resource: string;
+    verb: string;
+    namespace: string;
+    count: number;
+    last: string;
+  }[];
+  refused: { request: string; count: number; last: string }[];
+  suggestion: { yaml: string; objects: unknown[] };
+}
+
+/** POST /api/v1/rbac/review: the suggestion plus what was granted and went unused. */
+export interface RbacReview extends RbacSuggestion {
+  rbac: { objects: number; skipped: number };
+  granted: number;
+  unused: {
+    subject: string;
+    permission: string;
+    namespace: string;
+    role: string;
+    via?: string;
+    binding: string;
+    dangerous?: string;
+  }[];
+}
+
 export interface Alert {
   id: string;
   rule: string;

@@ -1,9 +1,11 @@
 // Identity timeline: what one user or service account did: totals by verb, resource, namespace, source
-// IP and user agent, and its requests grouped into sessions, with exec, attach and port-forward marked.
+// IP and user agent, its requests grouped into sessions, with exec, attach and port-forward marked, and
+// its permissions (used in the range, suggested least-privilege RBAC, granted but unused).
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, type AuditEvent, type Counted, type Identity } from '../api.js';
 import { ErrorBox, Loading } from '../components/ErrorBox.js';
+import { Permissions } from '../components/Permissions.js';
 import { TimeRange } from '../components/TimeRange.js';
 import { addTerm, term } from '../filter.js';
 import { codeClass, formatCount, formatTime, isSensitive } from '../format.js';
@@ -109,6 +111,7 @@ export function IdentityPage(): ReactNode {
             <Counts title="Source IPs" rows={data.sourceIPs} field="ip" user={data.user} since={since} />
             <Counts title="User agents" rows={data.userAgents} field="ua" user={data.user} since={since} />
           </div>
+          <Permissions user={data.user} since={since} />
           <h2>Sessions</h2>
           <ol className="sessions" data-testid="sessions">
             {grouped.map(({ session, events }) => (

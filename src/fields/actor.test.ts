@@ -1,11 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, EventRecord, UserInfo } from '../core/event.js';
 import { normalizeEvent } from '../ingest/index.js';
 import { compileDuckDB, compileJs, parseQuery } from '../query/index.js';
+import { openClickHouseStore } from '../store/clickhouse/store.js';
 import { openDuckDBStore, type DuckDBStore } from '../store/duckdb/store.js';
+import { runCli } from '../test-support/cli.js';
+import { startTestClickHouse, type TestClickHouse } from '../test-support/clickhouse.js';
 import { compileRuleSet } from '../detect/compile.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { mergeRuleFiles, parseRuleFile, type Problem } from '../detect/load.js';
@@ -383,5 +387,78 @@ rules:
     // Two pods of one service account: only the pod that read three secrets is named.
     const alerts = engine.processBatch([read(0, 'a'), read(1, 'b'), read(2, 'a'), read(3, 'a')]);
     expect(alerts.map((a) => a.message)).toEqual(['pod:ci/a (sa runner) read 3 secrets']);
+  });
+});
+
+describe('stats --by actor', () => {
+  /** Expected counts per actor, worked out by the JS resolution. */
+  const expected = (records: readonly EventRecord[], filter = '*') => {
+    const counts = new Map<string | null, number>();
+    for (const r of records.filter(compileJs(parseQuery(filter)))) {
+      const a = actorOf(r.event) ?? null;
+      counts.set(a, (counts.get(a) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const sample = (): EventRecord[] =>
+    [
+      ...Array.from({ length: 5 }, () => GENERATED[8]![1]),
+      ...Array.from({ length: 3 }, () => GENERATED[6]![1]),
+      ...Array.from({ length: 2 }, () => GENERATED[1]![1]),
+      GENERATED[11]![1],
+      GENERATED[13]![1],
+    ].map((e, i) => ({ cluster: 'c', event: { ...e, auditID: `s-${i}` } }));
+
+  it('on a DuckDB store, through the command', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kt-actor-stats-'));
+    try {
+      const db = path.join(dir, 'kt.duckdb');
+      const records = sample();
+      const store = await openDuckDBStore(db);
+      await store.write(records);
+      await store.close();
+      const r = await runCli(['stats', '--by', 'actor', '--db', db, '-o', 'json']);
+      expect(r.code, r.err).toBe(0);
+      const out = JSON.parse(r.out) as { total: number; values: { value: string | null; count: number }[] };
+      expect(out.total).toBe(12);
+      expect(new Map(out.values.map((v) => [v.value, v.count]))).toEqual(expected(records));
+      expect(out.values[0]).toEqual({ value: 'pod:ops/ci-runner-7d9f (sa deployer)', count: 5 });
+      const filtered = JSON.parse(
+        (await runCli(['stats', '--by', 'actor', '--db', db, '-o', 'json', 'actor:(admin OR bob)'])).out,
+      ) as { values: { value: string; count: number }[] };
+      expect(filtered.values).toEqual([
+        { value: 'admin', count: 3 },
+        { value: 'bob', count: 2 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('on a ClickHouse store (evaluated after the query)', () => {
+    let ch: TestClickHouse;
+    beforeAll(async () => {
+      ch = await startTestClickHouse();
+    }, 120_000);
+    afterAll(() => ch?.stop());
+
+    it('groups, filters and splits histograms by actor', async () => {
+      const store = await openClickHouseStore(ch.location('kt_actor'));
+      try {
+        const records = sample();
+        await store.write(records);
+        const rows = await store.stats({ filter: parseQuery('*'), by: 'actor', limit: 20 });
+        expect(new Map(rows.map((v) => [v.value, v.count]))).toEqual(expected(records));
+        expect(await store.count(parseQuery('actor:node:* OR actor:pod:*'))).toBe(6);
+        const hist = await store.histogram({
+          filter: parseQuery('*'),
+          intervalMs: 3_600_000,
+          splitBy: 'actor',
+        });
+        expect(hist.flatMap((b) => Object.entries(b.counts)).find(([k]) => k === 'admin')?.[1]).toBe(3);
+      } finally {
+        await store.close();
+      }
+    }, 120_000);
   });
 });

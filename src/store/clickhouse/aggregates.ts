@@ -6,7 +6,7 @@
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
 import type { ResolvedField } from '../../fields/catalog.js';
-import { sqlLiteral } from '../../query/compile/clickhouse.js';
+import { pushable, sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { Predicate } from '../../query/compile/js.js';
 import { isScalar, scalarText, valuesOf } from '../../query/semantics.js';
 import { groupField } from '../group-field.js';
@@ -44,7 +44,8 @@ function compareValues(a: string | number | null, b: string | number | null): nu
 
 export async function statsOf(conn: ClickHouseConnection, w: Where, q: StatsQuery): Promise<StatsRow[]> {
   const f = groupField(q.by);
-  if (!w.post && f.kind === 'column') {
+  // A computed field (actor) has no column: counted here from the events, like JSON paths.
+  if (!w.post && f.kind === 'column' && pushable(f)) {
     const c = f.field.column;
     const expr = f.field.multi
       ? `arrayJoin(if(empty(arrayDistinct(${c})), CAST([NULL] AS Array(Nullable(String))), CAST(arrayDistinct(${c}) AS Array(Nullable(String)))))`
@@ -97,7 +98,7 @@ export async function histogramOf(
     counts[key] = (counts[key] ?? 0) + n;
     buckets.set(start, counts);
   };
-  if (!w.post && (!split || split.kind === 'column')) {
+  if (!w.post && (!split || (split.kind === 'column' && pushable(split)))) {
     let s = `''`;
     if (split?.kind === 'column') {
       const c = split.field.column;

@@ -4,6 +4,7 @@
 import { listValue } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import type { ResolvedField } from '../../fields/catalog.js';
+import { fieldSql } from '../../query/compile/duckdb.js';
 import { jsonPointer } from '../../query/index.js';
 import { groupField } from '../group-field.js';
 import type { HistogramBucket, HistogramQuery, StatsQuery, StatsRow } from '../store.js';
@@ -82,7 +83,8 @@ function toDuckParam(v: unknown): unknown {
 export function groupExprOf(f: ResolvedField, params: unknown[]): { expr: string; unnest: boolean } {
   switch (f.kind) {
     case 'column': {
-      const c = `"${f.field.column}"`;
+      // A computed field (actor) is its SQL expression; every other field is its column.
+      const c = fieldSql(f.field);
       if (f.field.multi) {
         return {
           expr: `CASE WHEN len(list_distinct(${c})) = 0 THEN [NULL::VARCHAR] ELSE list_distinct(${c}) END`,

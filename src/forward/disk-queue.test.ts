@@ -85,6 +85,20 @@ describe('DiskQueue', () => {
     await q.close();
   });
 
+  it('drop-oldest: an append larger than the room left drops its own oldest frames, counted', async () => {
+    const q = await DiskQueue.open(tmp(), 300, 'drop-oldest');
+    const frame = (tag: string) => ({ payload: Buffer.from(`${tag}\n`.repeat(10)), count: 10 }); // 54 bytes
+    await q.append([frame('a')]);
+    await q.take(10, 1 << 20); // a is being delivered
+    await q.append(Array.from({ length: 8 }, (_, i) => frame(`b${i}`)));
+    expect(q.pendingBytes).toBeLessThanOrEqual(300);
+    expect(q.dropped).toBe(40);
+    await q.done();
+    const rest = await q.take(100, 1 << 20);
+    expect(rest.map((f) => f.payload.toString().slice(0, 2))).toEqual(['b4', 'b5', 'b6', 'b7']);
+    await q.close();
+  });
+
   it('close refuses appends that wait for room', async () => {
     const q = await DiskQueue.open(tmp(), 100, 'block');
     await q.append([{ payload: Buffer.alloc(90), count: 1 }]);

@@ -264,7 +264,8 @@ export class DiskQueue {
   }
 
   private async doAppend(batches: { payload: Buffer; count: number }[]): Promise<void> {
-    const bytes = batches.reduce((a, b) => a + FRAME_HEADER_BYTES + b.payload.length, 0);
+    const size = (b: { payload: Buffer }) => FRAME_HEADER_BYTES + b.payload.length;
+    let bytes = batches.reduce((a, b) => a + size(b), 0);
     for (;;) {
       if (this.closed) throw new KubetrailError('KT_OVERLOADED', 'the forwarder is shutting down');
       const pending = this.pendingBytes;
@@ -274,7 +275,14 @@ export class DiskQueue {
           await this.dropOldest();
           continue;
         }
-        break; // only frames being delivered are left: let this append go over the bound once
+        // Only frames being delivered are left: the oldest frames of this append itself go.
+        if (batches.length > 1) {
+          const first = batches.shift()!;
+          this.dropped += first.count;
+          bytes -= size(first);
+          continue;
+        }
+        break; // one frame larger than the room left: it goes over the bound once
       }
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }

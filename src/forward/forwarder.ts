@@ -70,6 +70,9 @@ export class Forwarder {
   async write(records: readonly ForwardRecord[]): Promise<void> {
     if (records.length === 0) return;
     const { batchEvents, batchBytes } = this.def.config;
+    // Frames of at most a quarter of the queue's bound, appended at most half the bound at a time, so
+    // that a large store write fits the bound under either policy.
+    const frameBytes = Math.max(1024, Math.min(batchBytes, Math.floor(this.queue.maxBytes / 4)));
     const frames: { payload: Buffer; count: number }[] = [];
     let lines: string[] = [];
     let bytes = 0;
@@ -81,12 +84,23 @@ export class Forwarder {
     };
     for (const r of records) {
       const line = `${JSON.stringify({ c: r.cluster, h: r.hash, e: r.event })}\n`;
-      if (lines.length >= batchEvents || (lines.length > 0 && bytes + line.length > batchBytes)) flush();
+      if (lines.length >= batchEvents || (lines.length > 0 && bytes + line.length > frameBytes)) flush();
       lines.push(line);
       bytes += line.length;
     }
     flush();
-    await this.queue.append(frames);
+    let group: typeof frames = [];
+    let groupBytes = 0;
+    for (const f of frames) {
+      if (group.length > 0 && groupBytes + f.payload.length > this.queue.maxBytes / 2) {
+        await this.queue.append(group);
+        group = [];
+        groupBytes = 0;
+      }
+      group.push(f);
+      groupBytes += f.payload.length;
+    }
+    if (group.length > 0) await this.queue.append(group);
   }
 
   start(): void {
@@ -117,7 +131,12 @@ export class Forwarder {
     while (!this.stopping) {
       await this.queue.waitForData(this.stopSignal);
       if (this.stopping) return;
-      const frames = await this.queue.take(batchEvents, batchBytes);
+      // A batch being sent cannot be dropped: it takes at most half the queue's bound, so that
+      // drop-oldest can always keep the queue within it.
+      const frames = await this.queue.take(
+        batchEvents,
+        Math.min(batchBytes, Math.floor(this.queue.maxBytes / 2)),
+      );
       if (frames.length === 0) continue;
       const records: ForwardRecord[] = [];
       const unreadable: string[] = [];

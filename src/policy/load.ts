@@ -1,21 +1,30 @@
 // Loads an audit Policy from YAML or JSON text the way kube-apiserver does, and validates it with the API
-// server's rules. Every problem is collected (never just the first), each with its field path and the
-// line and column in the file. Leniency follows the API server: unknown or misspelled keys, duplicate
-// keys and extra YAML documents do not stop it loading (they are warnings here); wrong types, a missing
-// or unknown level, bad stages, bad non-resource URLs, bad groups and a policy without rules are errors.
+// server's rules (validate.ts), reading the YAML tree through yaml-fields.ts. Every problem is collected
+// (never just the first), each with its field path and the line and column in the file. Leniency follows
+// the API server: unknown or misspelled keys, duplicate keys and extra YAML documents do not stop it
+// loading (they are warnings here); wrong types, a missing or unknown level, bad stages, bad non-resource
+// URLs, bad groups and a policy without rules are errors.
 import { readFile, stat } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isMap, type Document } from 'yaml';
 import { KubetrailError } from '../core/errors.js';
+import { parseLocatedAll, placeOfOffset, syntaxErrors, type Place } from '../core/located-yaml.js';
+import type { Level, Stage } from '../core/event.js';
+import { validate } from './validate.js';
 import {
-  closest,
-  parentPathText,
-  parseLocatedAll,
-  placeOfNode,
-  placeOfOffset,
-  syntaxErrors,
-  type Place,
-} from '../core/located-yaml.js';
-import { LEVELS, STAGES, type Level, type Stage } from '../core/event.js';
+  boolField,
+  deref,
+  fields,
+  isNull,
+  nearest,
+  objectList,
+  posOf,
+  report,
+  stringField,
+  stringList,
+  typeError,
+  type Ctx,
+  type YNode,
+} from './yaml-fields.js';
 import type { GroupResources, Policy, PolicyRule, Problem } from './types.js';
 
 /** Largest policy file accepted (real policies are a few kilobytes). */
@@ -35,17 +44,6 @@ export interface LoadedPolicy {
   positionOf(path: string): Position | undefined;
 }
 
-type YNode = unknown;
-
-interface Ctx {
-  problems: Problem[];
-  positions: Map<string, Position>;
-  lc: LineCounter;
-  doc: Document;
-  file: string | undefined;
-  aliases: number;
-}
-
 const POLICY_KEYS = ['apiVersion', 'kind', 'metadata', 'rules', 'omitStages', 'omitManagedFields'];
 const RULE_KEYS = [
   'level',
@@ -59,217 +57,6 @@ const RULE_KEYS = [
   'omitManagedFields',
 ];
 const GROUP_RESOURCE_KEYS = ['group', 'resources', 'resourceNames'];
-
-function posOf(ctx: Ctx, node: YNode): Position | undefined {
-  return placeOfNode(ctx.lc, node);
-}
-
-function report(
-  ctx: Ctx,
-  severity: Problem['severity'],
-  id: string,
-  path: string,
-  message: string,
-  at?: Position,
-): void {
-  const where = at ?? nearest(ctx.positions, path);
-  ctx.problems.push({
-    severity,
-    id,
-    message,
-    path,
-    ...(ctx.file !== undefined ? { file: ctx.file } : {}),
-    ...(where ? { line: where.line, column: where.column } : {}),
-  });
-}
-
-function nearest(positions: Map<string, Position>, path: string): Position | undefined {
-  let p = path;
-  for (;;) {
-    const hit = positions.get(p);
-    if (hit) return hit;
-    if (p === '') return undefined;
-    p = parentPathText(p);
-  }
-}
-
-/** Follows aliases (`*anchor`), with a budget so that alias bombs cannot blow up the walk. */
-function deref(ctx: Ctx, node: YNode): YNode {
-  let n = node;
-  while (isAlias(n)) {
-    if (++ctx.aliases > 10_000) {
-      throw new KubetrailError('KT_POLICY_READ', 'too many YAML aliases in the policy', {
-        where: { ...(ctx.file ? { file: ctx.file } : {}), ...posOf(ctx, node) },
-      });
-    }
-    n = n.resolve(ctx.doc);
-  }
-  return n;
-}
-
-function kindOf(node: YNode): string {
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'null';
-    if (v instanceof Date) return 'a string';
-    return typeof v === 'string' ? 'a string' : `a ${typeof v} (${JSON.stringify(node.source ?? String(v))})`;
-  }
-  return 'an unsupported value';
-}
-
-/** A scalar that decodes as a string (YAML 1.1, like the API server: `yes`, `on` are booleans). */
-function stringOf(node: YNode): string | undefined {
-  if (!isScalar(node)) return undefined;
-  if (typeof node.value === 'string') return node.value;
-  if (node.value instanceof Date) return node.source;
-  return undefined;
-}
-
-function isNull(node: YNode): boolean {
-  return node === null || node === undefined || (isScalar(node) && node.value === null);
-}
-
-/** Iterates a mapping's keys: records positions, warns on unknown and duplicate keys (the last one wins). */
-function fields(
-  ctx: Ctx,
-  node: YNode,
-  path: string,
-  known: readonly string[],
-  what: string,
-): Map<string, YNode> {
-  const out = new Map<string, YNode>();
-  if (!isMap(node)) return out;
-  for (const pair of node.items) {
-    const keyNode = deref(ctx, pair.key);
-    const key = stringOf(keyNode);
-    const keyPos = posOf(ctx, keyNode);
-    const fieldPath = path ? `${path}.${key ?? '?'}` : (key ?? '?');
-    if (key === undefined) {
-      report(
-        ctx,
-        'warning',
-        'unknown-field',
-        fieldPath,
-        `a ${what} key must be a string; the key is ignored`,
-        keyPos,
-      );
-      continue;
-    }
-    if (!known.includes(key)) {
-      const s = closest(key, known, 2);
-      const consequence =
-        what === 'rule' || what === 'resources entry'
-          ? ' (the API server drops it, which can make the rule match more than intended)'
-          : ' (the API server drops it)';
-      report(
-        ctx,
-        'warning',
-        'unknown-field',
-        fieldPath,
-        `unknown field ${JSON.stringify(key)} in ${what}${consequence}${s ? `; did you mean ${JSON.stringify(s)}?` : ''}`,
-        keyPos,
-      );
-      continue;
-    }
-    if (out.has(key)) {
-      report(
-        ctx,
-        'warning',
-        'duplicate-field',
-        fieldPath,
-        `field ${JSON.stringify(key)} appears twice in the same ${what}; the API server keeps the last one`,
-        keyPos,
-      );
-    }
-    const value = deref(ctx, pair.value);
-    out.set(key, value);
-    const at = posOf(ctx, value) ?? keyPos;
-    if (at) ctx.positions.set(fieldPath, at);
-  }
-  return out;
-}
-
-function typeError(ctx: Ctx, path: string, expected: string, node: YNode): void {
-  report(
-    ctx,
-    'error',
-    'wrong-type',
-    path,
-    `${path} must be ${expected}, not ${kindOf(node)}`,
-    posOf(ctx, node),
-  );
-}
-
-function stringField(ctx: Ctx, node: YNode, path: string): string | undefined {
-  if (isNull(node)) return undefined;
-  const s = stringOf(node);
-  if (s === undefined) typeError(ctx, path, 'a string', node);
-  return s;
-}
-
-function boolField(ctx: Ctx, node: YNode, path: string): boolean | undefined {
-  if (isNull(node)) return undefined;
-  if (isScalar(node) && typeof node.value === 'boolean') return node.value;
-  typeError(ctx, path, 'true or false', node);
-  return undefined;
-}
-
-function stringList(ctx: Ctx, node: YNode, path: string): string[] | undefined {
-  if (isNull(node)) return undefined;
-  if (!isSeq(node)) {
-    typeError(ctx, path, 'a list of strings', node);
-    return undefined;
-  }
-  const out: string[] = [];
-  node.items.forEach((raw, i) => {
-    const item = deref(ctx, raw);
-    const at = posOf(ctx, item);
-    if (at) ctx.positions.set(`${path}[${i}]`, at);
-    const s = stringOf(item);
-    if (s === undefined) {
-      const hint =
-        isScalar(item) && typeof item.value === 'boolean'
-          ? ` (YAML reads ${JSON.stringify(item.source)} as a boolean: quote it)`
-          : '';
-      report(
-        ctx,
-        'error',
-        'wrong-type',
-        `${path}[${i}]`,
-        `${path}[${i}] must be a string, not ${kindOf(item)}${hint}`,
-        at,
-      );
-    } else out.push(s);
-  });
-  return out;
-}
-
-function objectList(ctx: Ctx, node: YNode, path: string, what: string): { node: YNode; path: string }[] {
-  if (isNull(node)) return [];
-  if (!isSeq(node)) {
-    typeError(ctx, path, `a list of ${what}`, node);
-    return [];
-  }
-  const out: { node: YNode; path: string }[] = [];
-  node.items.forEach((raw, i) => {
-    const item = deref(ctx, raw);
-    const p = `${path}[${i}]`;
-    const at = posOf(ctx, item);
-    if (at) ctx.positions.set(p, at);
-    if (isNull(item)) {
-      out.push({ node: null, path: p });
-      return;
-    }
-    if (!isMap(item)) {
-      typeError(ctx, p, `a mapping (one ${what.replace(/s$/, '')})`, item);
-      return;
-    }
-    out.push({ node: item, path: p });
-  });
-  return out;
-}
 
 function readGroupResources(ctx: Ctx, node: YNode, path: string): GroupResources {
   const f = fields(ctx, node, path, GROUP_RESOURCE_KEYS, 'resources entry');
@@ -307,110 +94,6 @@ function readRule(ctx: Ctx, node: YNode, path: string): PolicyRule {
     if (b !== undefined) rule.omitManagedFields = b;
   }
   return rule;
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** The API server's check of an API group name (a lower-case DNS subdomain). */
-export function groupNameProblem(group: string): string | undefined {
-  if (group.length > 253) return 'must be no more than 253 characters';
-  if (!group.split('.').every((l) => DNS_LABEL.test(l)))
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-  return undefined;
-}
-
-/** The API server's validation of a decoded policy (ValidatePolicy, plus the reader's rule count). */
-function validate(ctx: Ctx, policy: Policy): void {
-  const stageCheck = (stages: readonly string[] | undefined, path: string) => {
-    stages?.forEach((s, i) => {
-      if (!(STAGES as readonly string[]).includes(s)) {
-        report(
-          ctx,
-          'error',
-          'invalid-stage',
-          `${path}[${i}]`,
-          `${path}[${i}]: unknown stage ${JSON.stringify(s)}; allowed stages are ${STAGES.join(', ')}`,
-        );
-      }
-    });
-  };
-  stageCheck(policy.omitStages, 'omitStages');
-  policy.rules.forEach((rule, i) => {
-    const path = `rules[${i}]`;
-    if (rule.level === ('' as Level)) {
-      report(
-        ctx,
-        'error',
-        'missing-level',
-        `${path}.level`,
-        `${path}.level is required (${LEVELS.join(', ')})`,
-      );
-    } else if (!(LEVELS as readonly string[]).includes(rule.level)) {
-      report(
-        ctx,
-        'error',
-        'invalid-level',
-        `${path}.level`,
-        `${path}.level: unsupported value ${JSON.stringify(rule.level)}; supported values: ${LEVELS.join(', ')}`,
-      );
-    }
-    rule.nonResourceURLs?.forEach((url, j) => {
-      const p = `${path}.nonResourceURLs[${j}]`;
-      if (url === '*') return;
-      if (!url.startsWith('/'))
-        report(
-          ctx,
-          'error',
-          'invalid-url',
-          p,
-          `${p}: non-resource URL rules must begin with a '/' character`,
-        );
-      if (url !== '' && url.slice(0, -1).includes('*'))
-        report(
-          ctx,
-          'error',
-          'invalid-url',
-          p,
-          `${p}: non-resource URL wildcards '*' must be the final character of the rule`,
-        );
-    });
-    rule.resources?.forEach((gr, j) => {
-      const p = `${path}.resources[${j}]`;
-      if (gr.group && gr.group !== '*') {
-        const why = groupNameProblem(gr.group);
-        if (why)
-          report(
-            ctx,
-            'error',
-            'invalid-group',
-            `${p}.group`,
-            `${p}.group: invalid API group ${JSON.stringify(gr.group)}: ${why}`,
-          );
-      }
-      if ((gr.resourceNames?.length ?? 0) > 0 && (gr.resources?.length ?? 0) === 0)
-        report(
-          ctx,
-          'error',
-          'names-without-resources',
-          `${p}.resourceNames`,
-          `${p}.resourceNames: using resourceNames requires at least one resource`,
-        );
-    });
-    stageCheck(rule.omitStages, `${path}.omitStages`);
-    if (
-      (rule.nonResourceURLs?.length ?? 0) > 0 &&
-      ((rule.resources?.length ?? 0) > 0 || (rule.namespaces?.length ?? 0) > 0)
-    )
-      report(
-        ctx,
-        'error',
-        'mixed-rule',
-        `${path}.nonResourceURLs`,
-        `${path}: rules cannot apply to both regular resources and non-resource URLs`,
-      );
-  });
-  if (policy.rules.length === 0)
-    report(ctx, 'error', 'no-rules', 'rules', 'the policy has no rules; the API server refuses to load it');
 }
 
 /** Parses and validates policy text. Never throws for content problems: they are in `problems`. */

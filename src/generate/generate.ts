@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import type { AuditEvent } from '../core/event.js';
 import { START_OF_DEMO } from './cluster.js';
-import { backgroundRequest, toEvents, World } from './events.js';
+import { backgroundRequest } from './background.js';
+import { toEvents, World } from './events.js';
 import { incidentEvents } from './incidents.js';
 import { Random } from './random.js';
 

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { BatchSource, Transform } from './contracts.js';
 import type { SinkFactory } from './sinks/index.js';
 import { buildTopology, runBatch, type BatchProgress } from './topology.js';
+import type { ForwarderSet } from '../forward/index.js';
 
 export interface ImportSummary {
   /** Events decoded from the source. */
@@ -32,6 +33,8 @@ export interface ImportRun {
   policy?: Policy;
   redaction?: Transform;
   detection?: Transform;
+  /** Event forwarders, a durable sink beside the store (opened and closed by the caller). */
+  forward?: ForwarderSet;
   /** Transforms of the caller's own, after redaction and before detection. */
   transforms?: readonly Transform[];
   /** The sink factories (default: the registry). */
@@ -55,7 +58,7 @@ export async function runImport(run: ImportRun): Promise<ImportSummary> {
     ...(run.redaction ? { redaction: run.redaction } : {}),
     ...(run.transforms ? { extra: run.transforms } : {}),
     ...(run.detection ? { detection: run.detection } : {}),
-    sinks: { store: run.store },
+    sinks: { store: run.store, ...(run.forward ? { forward: run.forward } : {}) },
     ...(run.sinkFactories ? { sinkFactories: run.sinkFactories } : {}),
   });
   const result = await runBatch(run.source, topology, {

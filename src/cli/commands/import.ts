@@ -16,8 +16,9 @@ import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } fro
 import { loadPolicyFile } from '../../policy/load.js';
 import { openStore, storeDirectory } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
-import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { choice, collect, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
+import { openImportForwarders } from './import-forward.js';
 import { Progress, rate } from '../progress.js';
 import { safeText } from '../terminal.js';
 
@@ -30,6 +31,8 @@ interface ImportOpts extends ImportDetectOpts {
   policy?: string;
   output: string;
   maxEventBytes?: string;
+  forward: string[];
+  forwardWait: string;
 }
 
 export function formatSummary(
@@ -122,6 +125,17 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       '--max-event-bytes <n>',
       `events larger than this are stored without their request and response bodies, annotated audit.k8s.io/truncated (default ${DEFAULT_MAX_EVENT_BYTES}, as pipeline.maxEventBytes)`,
     )
+    .option(
+      '--forward <spec>',
+      'forward the imported events too, as serve --forward does (repeatable; docs/forwarding.md)',
+      collect,
+      [],
+    )
+    .option(
+      '--forward-wait <duration>',
+      'at the end, how long a forwarder may make no progress before the import ends with exit 3',
+      '60s',
+    )
     .option('-o, --output <format>', 'summary format: table or json', 'table')
     .action(async (paths: string[], opts: ImportOpts) => {
       const format = choice('--output', opts.output, ['table', 'json'] as const);
@@ -136,13 +150,23 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       const quarantine = redaction
         ? redactQuarantine(createFileQuarantine(quarantineFile), redaction.redactor)
         : createFileQuarantine(quarantineFile);
-      const store = await openStore(db);
+      const forwarders = await openImportForwarders(
+        opts.forward,
+        opts.forwardWait,
+        storeDirectory(db, path.resolve('data')),
+        io,
+      );
+      const store = await openStore(db).catch(async (err: unknown) => {
+        await forwarders?.close();
+        throw err;
+      });
       const progress = new Progress('importing', io.err, io.interactive);
       let bytesRead = 0;
       let totalBytes: number | undefined;
       let events = 0;
       const skipped: SkippedInput[] = [];
       let summary: ImportSummary;
+      let forwardFailure: KubetrailError | undefined;
       try {
         const detection = await importDetection(store, opts, io);
         summary = await runImport({
@@ -157,6 +181,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
             },
           }),
           store,
+          ...(forwarders ? { forward: forwarders.set } : {}),
           ...(policy ? { policy } : {}),
           ...(redaction ? { redaction } : {}),
           ...(detection.transforms.length > 0 ? { detection: detection.transforms[0]! } : {}),
@@ -169,6 +194,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         });
         const detected = await detection.finish();
         progress.done();
+        forwardFailure = await forwarders?.finish();
         if (format === 'json') {
           io.out(
             `${JSON.stringify({ ...summary, quarantineFile: summary.quarantined > 0 ? quarantineFile : undefined, skipped, redacted: redaction ? redaction.stats.redacted : null, detection: detected ?? null })}\n`,
@@ -197,8 +223,10 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         progress.done();
         await quarantine.close();
         await store.close();
+        await forwarders?.close();
       }
       const failure = importFailure(summary, skipped, quarantineFile);
       if (failure) throw failure;
+      if (forwardFailure) throw forwardFailure;
     });
 }

@@ -118,6 +118,17 @@ export const configSchema = z.strictObject({
         .min(1024 * 1024)
         .max(1024 ** 4)
         .default(1024 ** 3),
+      /**
+       * Memory DuckDB may use for a DuckDB store, in MB of 1,000,000 bytes (its memory_limit: caches,
+       * write buffers, sorts); beyond it DuckDB spills to disk or fails the write (retried). ClickHouse
+       * ignores it.
+       */
+      duckdbMemoryMB: z
+        .number()
+        .int()
+        .min(64)
+        .max(1024 * 1024)
+        .default(512),
     })
     .default({
       queueEvents: 100_000,
@@ -126,6 +137,7 @@ export const configSchema = z.strictObject({
       maxRecordBytes: 64 * 1024 * 1024,
       maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
       segmentMaxBytes: 1024 ** 3,
+      duckdbMemoryMB: 512,
     }),
   /**
    * How long stored events are kept (a duration of at least 1d, e.g. 90d, 52w): applied at start and

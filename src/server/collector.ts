@@ -26,6 +26,7 @@ import { detectAuditLogs } from '../pipeline/sources/standard-paths.js';
 import type { Transform } from '../pipeline/contracts.js';
 import type { SinkFactory } from '../pipeline/sinks/index.js';
 import { buildTopology } from '../pipeline/topology.js';
+import { ForwarderSet } from '../forward/index.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { microsToTime } from '../fields/catalog.js';
@@ -38,6 +39,7 @@ import { buildServer } from './app.js';
 import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
+import { registerForwarderMetrics } from './forward-metrics.js';
 
 export interface CollectorOptions {
   config: Config;
@@ -114,7 +116,19 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     help: `Events larger than pipeline.maxEventBytes, stored without their bodies (annotation ${TRUNCATED_ANNOTATION}).`,
     registers: [],
   });
-  const store = await openStore(db);
+  // Event forwarders (docs/forwarding.md): checked and their queues opened before anything else, so that
+  // a bad spec stops the start at once; sinks of the topology, closed after the queue has drained.
+  const forwarders =
+    config.forward.length > 0 && !apiOnly
+      ? await ForwarderSet.open(config.forward, {
+          dataDir,
+          log: (level, message, fields) => logger[level](fields, message),
+        })
+      : undefined;
+  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(async (err: unknown) => {
+    await forwarders?.close(0);
+    throw err;
+  });
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).
@@ -137,6 +151,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       });
     } catch (err) {
       await store.close();
+      await forwarders?.close(0);
       throw err;
     }
   }
@@ -152,6 +167,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       store,
       live: hub,
       alerts: { take: () => pendingAlerts.splice(0), publish: (alerts) => hub.publishAlerts(alerts) },
+      ...(forwarders ? { forward: forwarders } : {}),
     },
     ...(opts.sinkFactories ? { sinkFactories: opts.sinkFactories } : {}),
     onSinkError: (sink, err) => logger.error({ sink, err: (err as Error).message }, 'sink failed'),
@@ -177,6 +193,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       });
     } catch (err) {
       await queue.close();
+      await forwarders?.close();
       await detection?.finish(0).catch(() => 0);
       await store.close();
       throw err;
@@ -212,6 +229,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     sources.map((s) => ({ file: s.name.slice('file:'.length), bytes: s.lagBytes })),
   );
   metrics.registry.registerMetric(truncatedCounter);
+  if (forwarders) registerForwarderMetrics(metrics.registry, () => forwarders.stats());
   if (webhookLog) {
     const log = webhookLog;
     new Gauge({
@@ -344,6 +362,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     url = await server.listen({ host, port: Number(portText) });
   } catch (err) {
     await queue.close();
+    await forwarders?.close();
     await webhookLog?.close();
     await detection?.finish(0).catch(() => 0);
     await store.close();
@@ -390,6 +409,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await feeder?.stop();
       await retention?.stop();
       await queue.close();
+      await forwarders?.close();
       await webhookLog?.close();
       await detection?.finish(2000);
       await store.close();

@@ -7,6 +7,8 @@ import type { Store, TimeRange } from './store.js';
 
 export interface OpenOptions {
   readOnly?: boolean;
+  /** DuckDB's memory limit (e.g. `512MB`, the default); other back ends ignore it. */
+  memoryLimit?: string;
 }
 
 export interface StoreBackend {

@@ -372,7 +372,11 @@ function fixtureEvents(): AuditEvent[] {
       user: { username: 'mallory', groups: ['system:authenticated'] },
       requestURI: '/api/v1/namespaces/kube-system/secrets/admin-token',
       objectRef: { resource: 'secrets', namespace: 'kube-system', name: 'admin-token', apiVersion: 'v1' },
-      responseStatus: { code: 403, reason: 'Forbidden' },
+      responseStatus: {
+        code: 403,
+        reason: 'Forbidden',
+        message: 'secrets "admin-token" is forbidden: User "mallory" cannot get resource "secrets"',
+      },
       annotations: {
         'authorization.k8s.io/decision': 'forbid',
         'authorization.k8s.io/reason': '',

@@ -125,10 +125,12 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           log: (level, message, fields) => logger[level](fields, message),
         })
       : undefined;
-  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(async (err: unknown) => {
-    await forwarders?.close(0);
-    throw err;
-  });
+  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(
+    async (err: unknown) => {
+      await forwarders?.close(0);
+      throw err;
+    },
+  );
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).

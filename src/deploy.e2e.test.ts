@@ -1,6 +1,7 @@
 // The container's promise, checked without a container engine: the built server runs as the image's user
-// (10001) on a read-only root file system with only its data directory writable, as the manifests of
-// deploy/ run it (readOnlyRootFilesystem). A private mount namespace (unshare) remounts `/` read-only;
+// (10001; root without capabilities, as node mode runs it, when that user cannot read the checkout) on a
+// read-only root file system with only its data directory writable, as the manifests of deploy/ run it
+// (readOnlyRootFilesystem). A private mount namespace (unshare) remounts `/` read-only;
 // the server receives a webhook batch, stores it, answers /readyz and /metrics, and stops cleanly on
 // SIGTERM without a write error. Needs root (for the mount namespace) and the built CLI (dist/).
 import { execFileSync, spawn } from 'node:child_process';

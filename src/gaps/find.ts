@@ -15,6 +15,8 @@ export interface GapOptions {
   /** Epoch µs, exclusive; default: just after the last stored event. */
   until?: number;
   cluster?: string;
+  /** A filter every counted event must also match (an API caller's scope). */
+  scope?: QueryNode;
   /** Bucket width (default one minute); widened when the range would need more than MAX_BUCKETS. */
   bucketMs?: number;
   /** Gaps below this confidence are left out (default 0.5: medium and high). */
@@ -88,6 +90,10 @@ export interface GapReport {
   webhook?: WebhookEvidence;
 }
 
+function within(node: QueryNode, scope: QueryNode | undefined): QueryNode {
+  return scope ? { type: 'and', children: [scope, node] } : node;
+}
+
 function or(nodes: QueryNode[]): QueryNode {
   return nodes.length === 1 ? nodes[0]! : { type: 'or', children: nodes };
 }
@@ -115,7 +121,7 @@ export async function findGaps(store: Store, opts: GapOptions = {}): Promise<Gap
   const counts = new Map<string, Map<string, Float64Array>>();
   for (const stream of STREAMS) {
     const buckets = await store.histogram({
-      filter: streamFilter(stream, opts.cluster),
+      filter: within(streamFilter(stream, opts.cluster), opts.scope),
       since: b0,
       until: end,
       intervalMs: bucketMs,
@@ -189,7 +195,9 @@ export async function findGaps(store: Store, opts: GapOptions = {}): Promise<Gap
         exact: false,
         fromB: g.from,
         toB: g.to,
-        silentFilters: STREAMS.filter((s) => g.silent.includes(s.name)).map((s) => streamFilter(s, cluster)),
+        silentFilters: STREAMS.filter((s) => g.silent.includes(s.name)).map((s) =>
+          within(streamFilter(s, cluster), opts.scope),
+        ),
       });
     }
   }

@@ -11,6 +11,8 @@ import { registerAggregateRoutes } from './aggregate.js';
 import { registerAlertRoutes } from './alerts.js';
 import { sendError, type ApiContext, type Guard } from './common.js';
 import { registerEventRoutes } from './events.js';
+import { registerExportRoutes } from './export.js';
+import { registerGapRoutes } from './gaps.js';
 import { registerLocalRoutes } from './local.js';
 import { registerObjectRoutes } from './objects.js';
 import { registerPolicyRoutes } from './policy.js';
@@ -87,6 +89,8 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     registerObjectRoutes(api, ctx, guard);
     registerAlertRoutes(api, ctx, guard);
     registerPolicyRoutes(api, ctx, guard);
+    registerGapRoutes(api, ctx, guard);
+    registerExportRoutes(api, ctx, guard);
     registerRbacRoutes(api, ctx, guard);
     registerLocalRoutes(api, ctx);
 

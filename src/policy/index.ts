@@ -18,7 +18,8 @@ export {
   PolicyEvaluator,
   DEFAULT_LEVEL,
 } from './evaluate.js';
-export { lintPolicy, ruleCovers, isCatchAll, type LintOptions } from './lint.js';
+export { lintPolicy, type LintOptions } from './lint.js';
+export { ruleCovers, isCatchAll } from './coverage.js';
 export { applyDecision, policyTransform, type Applied, type Outcome, type PolicyTransform } from './apply.js';
 export {
   simulate,

@@ -1,7 +1,8 @@
 // Lint: each check fires on the policy it is about and stays quiet on a good one; the presets are clean.
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from './load.js';
-import { isCatchAll, lintPolicy, ruleCovers } from './lint.js';
+import { isCatchAll, ruleCovers } from './coverage.js';
+import { lintPolicy } from './lint.js';
 import { presetYaml } from './presets.js';
 import type { PolicyRule } from './types.js';
 

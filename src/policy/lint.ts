@@ -3,12 +3,15 @@
 // TokenRequests at Request or above), no catch-all rule, RequestReceived kept, list/watch responses
 // logged, health checks and lease renewals logged, groups and resources that do not exist, unknown verbs,
 // `*` where it is a literal, and features newer than the target API server. Reachability is decided by
-// evaluating the whole policy on concrete probe requests, so earlier rules are taken into account.
+// evaluating the whole policy on concrete probe requests (probes.ts), so earlier rules are taken into
+// account; rule coverage is in coverage.ts.
 import type { Stage } from '../core/event.js';
 import { BUILTIN_RESOURCES, groupOfResource, KNOWN_VERBS, REMOVED_GROUPS } from './api-groups.js';
-import { evaluate, levelRank, listHas, ruleMatches } from './evaluate.js';
+import { evaluate, levelRank } from './evaluate.js';
 import type { LoadedPolicy } from './load.js';
-import type { GroupResources, Policy, PolicyRule, Problem, RequestAttributes } from './types.js';
+import { isCatchAll, ruleCovers, scopeOf } from './coverage.js';
+import { baseAttrs, describeRequest, resourceProbes, targetsOf, type Target } from './probes.js';
+import type { Policy, Problem, RequestAttributes } from './types.js';
 
 export interface LintOptions {
   /** Kubernetes version of the target API server (`1.31`); features newer than it are flagged. */
@@ -16,188 +19,6 @@ export interface LintOptions {
 }
 
 const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
-
-// ---- rule coverage (shadowing)
-
-function listCovers(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (!a || a.length === 0) return true;
-  if (!b || b.length === 0) return false;
-  return b.every((x) => listHas(a, x));
-}
-
-type Scope = 'any' | 'resource' | 'nonresource';
-function scopeOf(r: PolicyRule): Scope {
-  if ((r.namespaces?.length ?? 0) > 0 || (r.resources?.length ?? 0) > 0) return 'resource';
-  if ((r.nonResourceURLs?.length ?? 0) > 0) return 'nonresource';
-  return 'any';
-}
-
-function urlCovers(a: string, b: string): boolean {
-  if (a === '*' || a === b) return true;
-  if (b === '*') return false;
-  if (!a.endsWith('*')) return false;
-  const prefix = a.replace(/\*+$/, '');
-  return b.replace(/\*+$/, '').startsWith(prefix);
-}
-
-function resourceCovers(a: string, b: string): boolean {
-  if (a === '*' || a === b) return true;
-  if (a.endsWith('/*')) {
-    const base = a.slice(0, -2);
-    return b === base || b.startsWith(`${base}/`);
-  }
-  if (a.startsWith('*/')) {
-    const parts = b.split('/');
-    return parts.length === 2 && parts[1] === a.slice(2);
-  }
-  return false;
-}
-
-function groupResourceCovers(a: GroupResources, b: GroupResources): boolean {
-  const ga = a.group ?? '';
-  if (ga !== '*' && ga !== (b.group ?? '')) return false;
-  const ra = a.resources ?? [];
-  if (ra.length === 0) return true;
-  const namesA = a.resourceNames ?? [];
-  const rb = b.resources ?? [];
-  if (rb.length === 0) return ra.includes('*') && namesA.length === 0;
-  if (namesA.length > 0 && !listCovers(namesA, b.resourceNames)) return false;
-  return rb.every((x) => ra.some((y) => resourceCovers(y, x)));
-}
-
-/** Whether rule `a` matches every request that rule `b` matches. */
-export function ruleCovers(a: PolicyRule, b: PolicyRule): boolean {
-  if (
-    !listCovers(a.users, b.users) ||
-    !listCovers(a.userGroups, b.userGroups) ||
-    !listCovers(a.verbs, b.verbs)
-  )
-    return false;
-  const sa = scopeOf(a);
-  if (sa === 'any') return true;
-  if (sa !== scopeOf(b)) return false;
-  if (sa === 'nonresource')
-    return (b.nonResourceURLs ?? []).every((u) => (a.nonResourceURLs ?? []).some((v) => urlCovers(v, u)));
-  if (!listCovers(a.namespaces, b.namespaces)) return false;
-  const ra = a.resources ?? [];
-  if (ra.length === 0) return true;
-  const rb = b.resources ?? [];
-  if (rb.length === 0)
-    return ra.some(
-      (g) =>
-        g.group === '*' && (g.resources ?? []).every((r) => r === '*') && !(g.resourceNames?.length ?? 0),
-    );
-  return rb.every((x) => ra.some((y) => groupResourceCovers(y, x)));
-}
-
-/** A rule with no conditions: it matches every request. */
-export function isCatchAll(r: PolicyRule): boolean {
-  return (
-    !(r.users?.length ?? 0) &&
-    !(r.userGroups?.length ?? 0) &&
-    !(r.verbs?.length ?? 0) &&
-    !(r.namespaces?.length ?? 0) &&
-    !(r.resources?.length ?? 0) &&
-    !(r.nonResourceURLs?.length ?? 0)
-  );
-}
-
-// ---- probe requests
-
-interface Target {
-  group: string;
-  resource: string;
-  subresource?: string;
-  clusterScoped?: boolean;
-}
-
-function baseAttrs(): RequestAttributes {
-  return {
-    verb: 'get',
-    resourceRequest: true,
-    namespace: '',
-    apiGroup: '',
-    resource: '',
-    subresource: '',
-    name: '',
-    path: '',
-  };
-}
-
-/** Users a probe may come from: the rule's own users and groups, else an ordinary authenticated user. */
-function probeUsers(rule: PolicyRule): RequestAttributes['user'][] {
-  // A few of each are enough to find a request that reaches the rule; this bounds the work on huge lists.
-  const groups = rule.userGroups?.length
-    ? rule.userGroups.slice(0, 4).map((g) => [g, 'system:authenticated'])
-    : [['system:authenticated']];
-  const names = rule.users?.length ? rule.users.slice(0, 4) : ['kubetrail-lint-probe'];
-  return names.flatMap((name) => groups.map((g) => ({ name, groups: g })));
-}
-
-/** Concrete requests for a target resource that the rule matches; caller filters by the deciding rule. */
-function resourceProbes(rule: PolicyRule, target: Target, verbs: readonly string[]): RequestAttributes[] {
-  const out: RequestAttributes[] = [];
-  const ruleVerbs = rule.verbs?.length ? verbs.filter((v) => rule.verbs!.includes(v)) : verbs;
-  const namespaces = target.clusterScoped
-    ? ['']
-    : [...new Set([...(rule.namespaces ?? []).slice(0, 6), 'default', 'kube-system', ''])];
-  const names = [
-    ...new Set([...(rule.resources ?? []).flatMap((g) => g.resourceNames ?? []).slice(0, 4), 'probe']),
-  ];
-  for (const user of probeUsers(rule))
-    for (const verb of ruleVerbs)
-      for (const namespace of namespaces)
-        for (const name of verb === 'list' || verb === 'watch' || verb === 'create'
-          ? ['', ...names]
-          : names) {
-          const a: RequestAttributes = {
-            ...baseAttrs(),
-            verb,
-            namespace,
-            apiGroup: target.group,
-            resource: target.resource,
-            subresource: target.subresource ?? '',
-            name,
-          };
-          if (user) a.user = user;
-          if (ruleMatches(rule, a)) out.push(a);
-        }
-  return out;
-}
-
-/** Concrete resources a rule names, for probing (wildcards replaced by a representative). */
-function targetsOf(rule: PolicyRule): Target[] {
-  if (!(rule.resources?.length ?? 0))
-    return [
-      { group: '', resource: 'pods' },
-      { group: 'apps', resource: 'deployments' },
-      { group: 'example.com', resource: 'widgets' },
-    ];
-  const out: Target[] = [];
-  for (const gr of (rule.resources ?? []).slice(0, 20)) {
-    const group = gr.group === '*' ? '' : (gr.group ?? '');
-    const list = gr.resources?.length ? gr.resources : ['*'];
-    for (const r of list) {
-      if (r === '*')
-        out.push({ group, resource: group === '' ? 'pods' : (BUILTIN_RESOURCES[group]?.[0] ?? 'widgets') });
-      else if (r.endsWith('/*')) out.push({ group, resource: r.slice(0, -2) });
-      else if (r.startsWith('*/')) out.push({ group, resource: 'pods', subresource: r.slice(2) });
-      else {
-        const [resource, subresource] = r.split('/');
-        out.push({ group, resource: resource!, ...(subresource ? { subresource } : {}) });
-      }
-    }
-  }
-  return out;
-}
-
-function describeRequest(a: RequestAttributes): string {
-  if (!a.resourceRequest) return `${a.verb.toUpperCase()} ${a.path}${a.user ? ` by ${a.user.name}` : ''}`;
-  const res = `${a.apiGroup ? `${a.apiGroup}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
-  return `${a.verb} ${res}${a.namespace ? ` in ${a.namespace}` : ''}${a.user ? ` by ${a.user.name}` : ''}`;
-}
-
-// ---- the checks
 
 const CREDENTIALS: (Target & { label: string })[] = [
   { group: '', resource: 'secrets', label: 'Secrets' },

@@ -215,3 +215,44 @@ export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** GET /api/v1/gaps: silences of the streams that should be continuous, per cluster. */
+export interface Gap {
+  cluster: string;
+  start: string;
+  end?: string;
+  seconds: number;
+  open: boolean;
+  confidence: number;
+  level: 'high' | 'medium' | 'low';
+  silent: string[];
+  goingOn: string[];
+  expectedMissing: number;
+  allClusters: boolean;
+  exact: boolean;
+}
+
+export interface GapReport {
+  since?: string;
+  until?: string;
+  bucketSeconds: number;
+  clusters: {
+    cluster: string;
+    events: number;
+    streams: { name: string; events: number; perMinute: number }[];
+  }[];
+  gaps: Gap[];
+  webhook?: {
+    since: string;
+    refused: Record<string, number>;
+    duplicates: Record<string, number>;
+    received: Record<string, number>;
+  };
+}
+
+export type ExportFormat = 'bundle' | 'ndjson' | 'csv';
+
+/** The address that downloads the view as a bundle, NDJSON or CSV (the session cookie authenticates it). */
+export function exportUrl(format: ExportFormat, params: Params): string {
+  return `/api/v1/export${queryString({ ...params, format })}`;
+}

@@ -1,9 +1,10 @@
 // The dashboard: event rate over time split by verb or response class, top identities, resources and
-// namespaces, denied and failed requests, recent alerts. Every bar, row and alert opens the explorer (or
-// the alert's events) with the matching filter and time range.
+// namespaces, denied and failed requests, recent alerts, gaps in the trail (with the webhook's refused
+// requests and resent events). Every bar, row, alert and gap opens the explorer (or the alert's events)
+// with the matching filter and time range.
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { api, type Alert, type Histogram as HistogramData, type TopRows } from '../api.js';
+import { api, type Alert, type GapReport, type Histogram as HistogramData, type TopRows } from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Histogram } from '../components/Histogram.js';
 import { TimeRange } from '../components/TimeRange.js';
@@ -108,6 +109,72 @@ function RecentAlerts(props: { since: string }): ReactNode {
   );
 }
 
+/** A length in seconds as people read it: 4m20s, 2h05m. */
+function lengthText(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+const total = (r: Record<string, number>) => Object.values(r).reduce((s, v) => s + v, 0);
+
+function GapsPanel(props: { since: string; until: string }): ReactNode {
+  const { since, until } = props;
+  const gaps = useQuery({
+    queryKey: ['gaps', since, until],
+    queryFn: ({ signal }) => api.get<GapReport>('/gaps', { since, until }, signal),
+  });
+  const list = gaps.data?.gaps ?? [];
+  const hook = gaps.data?.webhook;
+  return (
+    <div className="panel" data-testid="gaps">
+      <div className="panel-head">
+        <h2>
+          Gaps in the trail
+          {gaps.data && <span className="muted small"> {list.length}</span>}
+        </h2>
+      </div>
+      {gaps.error ? (
+        <ErrorBox error={gaps.error} />
+      ) : list.length === 0 ? (
+        <div className="empty">
+          {gaps.isPending ? 'Loading…' : 'No gap: every watched stream kept going in this range.'}
+        </div>
+      ) : (
+        <ul className="alert-list compact">
+          {list.slice(0, 8).map((g) => (
+            <li key={`${g.cluster} ${g.start}`} className={`sev-${g.level === 'high' ? 'high' : 'medium'}`}>
+              <Link
+                to={explore(term('cluster', g.cluster), g.start, g.end ?? '')}
+                title={`silent: ${g.silent.join(', ')}${g.goingOn.length > 0 ? `; went on: ${g.goingOn.join(', ')}` : ''}; about ${g.expectedMissing} events missing`}
+              >
+                <span className="badge">{g.level}</span>
+                <span className="alert-title">
+                  {g.cluster}: {lengthText(g.seconds)}
+                  {g.open ? ' (not back yet)' : ''}
+                  {g.allClusters ? ' (every cluster)' : ''}
+                </span>
+                <span className="muted small">{formatTime(g.start)}</span>
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      {hook && (
+        <div className="muted small" data-testid="webhook-evidence">
+          Webhook since {formatTime(hook.since)}: {formatCount(total(hook.refused))} requests refused
+          {total(hook.refused) > 0
+            ? ` (${Object.entries(hook.refused)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : ''}
+          , {formatCount(total(hook.duplicates))} events received again (retries).
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function idsFilter(ids: string[]): string {
   const unique = [...new Set(ids)].slice(0, 50);
   if (unique.length === 1) return term('auditid', unique[0]!);
@@ -194,6 +261,9 @@ export function Dashboard(): ReactNode {
           empty="No failed requests."
         />
         <RecentAlerts since={since} />
+      </div>
+      <div className="grid3">
+        <GapsPanel since={since} until={until} />
       </div>
     </div>
   );

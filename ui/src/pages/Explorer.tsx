@@ -1,9 +1,17 @@
 // The explorer: filter bar, time range, histogram (brush to zoom), facet sidebar (top values with counts;
 // a click adds the filter, the minus excludes it) and the virtualized results table. The whole state is
-// in the URL: q, since, until, split and cols.
+// in the URL: q, since, until, split and cols. The view exports as an evidence bundle, NDJSON or CSV,
+// beside the kubetrail command that gives the same result.
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useCallback, useMemo, type ReactNode } from 'react';
-import { api, type EventsPage, type Histogram as HistogramData, type TopRows } from '../api.js';
+import { useCallback, useMemo, useState, type ReactNode } from 'react';
+import {
+  api,
+  exportUrl,
+  type EventsPage,
+  type ExportFormat,
+  type Histogram as HistogramData,
+  type TopRows,
+} from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { ColumnChooser, EventTable, type Row } from '../components/EventTable.js';
 import { FilterBar } from '../components/FilterBar.js';
@@ -81,6 +89,69 @@ function Facet(props: {
         </ul>
       )}
     </section>
+  );
+}
+
+const EXPORTS: { format: ExportFormat; label: string; title: string }[] = [
+  {
+    format: 'bundle',
+    label: 'Bundle',
+    title: 'Signed evidence bundle: events, object histories, alerts, manifest',
+  },
+  { format: 'ndjson', label: 'NDJSON', title: 'One audit event per line' },
+  { format: 'csv', label: 'CSV', title: 'One row per event' },
+];
+
+/** A download link drawn as the UI's buttons are. */
+const EXPORT_LINK = {
+  border: '1px solid var(--border)',
+  borderRadius: 6,
+  padding: '3px 10px',
+  background: 'var(--panel-2)',
+  color: 'var(--fg)',
+  textDecoration: 'none',
+} as const;
+
+/** Downloads of the current view, and the command line that gives the same result. */
+function ExportBar(props: { q: string; since: string; until: string }): ReactNode {
+  const { q, since, until } = props;
+  const [format, setFormat] = useState<ExportFormat>('bundle');
+  const command = useQuery({
+    queryKey: ['export-command', format, q, since, until],
+    queryFn: ({ signal }) =>
+      api.get<{ command: string }>('/export', { q, since, until, format, command: 'only' }, signal),
+  });
+  return (
+    <div
+      className="export-bar"
+      data-testid="export"
+      style={{ display: 'flex', gap: 8, alignItems: 'center', flexWrap: 'wrap', margin: '6px 0' }}
+    >
+      <span className="muted small">Export:</span>
+      {EXPORTS.map((x) => (
+        <a
+          key={x.format}
+          className="small"
+          style={EXPORT_LINK}
+          href={exportUrl(x.format, { q, since, until })}
+          title={x.title}
+          download
+          onMouseEnter={() => setFormat(x.format)}
+          onFocus={() => setFormat(x.format)}
+        >
+          {x.label}
+        </a>
+      ))}
+      {command.data && (
+        <code
+          className="cli-command small"
+          data-testid="export-command"
+          title="The same from the command line"
+        >
+          {command.data.command}
+        </code>
+      )}
+    </div>
   );
 }
 
@@ -176,6 +247,7 @@ export function Explorer(): ReactNode {
               </h2>
               <ColumnChooser columns={columns} onChange={(c) => updateParams({ cols: c.join(',') })} />
             </div>
+            <ExportBar q={q} since={since} until={until} />
             {events.error ? (
               <ErrorBox error={events.error} />
             ) : (

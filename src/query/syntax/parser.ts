@@ -13,12 +13,17 @@
 //
 // Limits (docs/query-language.md, "Limits"): a filter is at most MAX_FILTER_LENGTH characters, nests at
 // most MAX_FILTER_DEPTH groups and negations (`(`, NOT and `-` together), holds at most MAX_FILTER_TERMS
-// terms, and a JSON path has at most MAX_JSON_PATH_STEPS steps (each step nests in SQL). Past a limit the parser fails with KT_QUERY_LIMIT at the column where the limit
-// is crossed, before any recursion can exhaust the stack or a back end its own expression limits.
+// terms, and a JSON path has at most MAX_JSON_PATH_STEPS steps (each step nests in SQL). Past a limit
+// the parser fails with KT_QUERY_LIMIT at the column where the limit is crossed, before any recursion can
+// exhaust the stack or a back end its own expression limits.
+//
+// One piece on purpose: the grammar's productions are the methods of one recursive-descent class that
+// share the read position and the depth and term budgets; whether a value suits its field is decided in
+// value-checks.ts.
 import { resolveField, suggestField, type ResolvedField } from '../../fields/catalog.js';
 import type { CompareOp, QueryNode, ValueLiteral } from './ast.js';
 import { queryError } from './errors.js';
-import { durationValue, numberValue, timeValue } from './literals.js';
+import { compareValueProblem, matchValueProblem } from './value-checks.js';
 
 const FIELD_CHAR = /[A-Za-z0-9_.\-/~$@]/;
 const KEYWORDS = new Set(['AND', 'OR', 'NOT']);
@@ -385,50 +390,8 @@ class Parser {
   }
 
   checkMatchValue(field: ResolvedField, name: string, value: ValueLiteral): void {
-    if (field.kind !== 'column') return;
-    const at = value.span?.start ?? this.pos;
-    const t = field.field.type;
-    // `ip:10.0.0.0/8` would compare the text and match nothing: say what matches a range instead.
-    if (field.field.name === 'ip' && !value.quoted && /^[0-9a-fA-F.:]+\/\d{1,3}$/.test(value.text)) {
-      const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24)$/.exec(value.text);
-      const octets = v4 ? Number(v4[5]) / 8 : 0;
-      const suggestion = v4 ? `${name}:${v4.slice(1, 1 + octets).join('.')}.*` : undefined;
-      this.fail(
-        at,
-        `${name} compares addresses as text and has no CIDR ranges${suggestion ? `: write \`${suggestion}\`` : ''}`,
-        'KT_QUERY_VALUE',
-        suggestion
-          ? `\`${suggestion}\` matches the same addresses as ${value.text}`
-          : 'match a prefix with a wildcard, e.g. ip:10.1.* or ip:2001:db8:*; quote the value to search the text as written',
-      );
-    }
-    if (value.wildcard) {
-      if (t === 'time' || t === 'duration') {
-        this.fail(
-          at,
-          `wildcards do not apply to ${name}; use a range such as ${name}>=… ${name}<…`,
-          'KT_QUERY_VALUE',
-        );
-      }
-      return;
-    }
-    if (t === 'number' && numberValue(value.text) === undefined) {
-      this.fail(at, `${name} takes a number, not ${JSON.stringify(value.text)}`, 'KT_QUERY_VALUE');
-    }
-    if (t === 'duration' && durationValue(value.text) === undefined) {
-      this.fail(
-        at,
-        `${name} takes a duration such as 250ms or 2s, not ${JSON.stringify(value.text)}`,
-        'KT_QUERY_VALUE',
-      );
-    }
-    if (t === 'time' && timeValue(value.text, Date.now()) === undefined) {
-      this.fail(
-        at,
-        `${name} takes a time such as 2024-05-01, 2024-05-01T10:00:00Z or now-1h, not ${JSON.stringify(value.text)}`,
-        'KT_QUERY_VALUE',
-      );
-    }
+    const p = matchValueProblem(field, name, value);
+    if (p) this.fail(value.span?.start ?? this.pos, p.message, 'KT_QUERY_VALUE', p.hint);
   }
 
   checkCompareValue(
@@ -438,19 +401,8 @@ class Parser {
     value: ValueLiteral,
     start: number,
   ): void {
-    const at = value.span?.start ?? this.pos;
-    if (value.wildcard) this.fail(at, `wildcards cannot be compared with ${op}`, 'KT_QUERY_VALUE');
-    if (field.kind === 'annotation')
-      this.fail(start, `${op} works on numbers, durations and times; annotations are text`, 'KT_QUERY_VALUE');
-    if (field.kind === 'json') {
-      if (numberValue(value.text) === undefined)
-        this.fail(at, `${name}${op} takes a number`, 'KT_QUERY_VALUE');
-      return;
-    }
-    const t = field.field.type;
-    if (t === 'string')
-      this.fail(start, `${op} works on numbers, durations and times; ${name} is text`, 'KT_QUERY_VALUE');
-    this.checkMatchValue(field, name, value);
+    const p = compareValueProblem(field, name, op, value);
+    if (p) this.fail(p.atTerm ? start : (value.span?.start ?? this.pos), p.message, 'KT_QUERY_VALUE', p.hint);
   }
 }
 

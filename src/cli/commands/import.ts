@@ -9,7 +9,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
-import { createFileQuarantine, readEvents } from '../../ingest/index.js';
+import { createFileQuarantine } from '../../ingest/index.js';
+import { filesSource } from '../../pipeline/sources/files.js';
 import type { SkippedInput } from '../../ingest/files.js';
 import { runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
@@ -170,7 +171,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       try {
         const detection = await importDetection(store, opts, io);
         summary = await runImport({
-          source: readEvents(paths, {
+          source: filesSource(paths, {
             cluster: opts.cluster ?? 'default',
             quarantine,
             onSkip: (s) => void skipped.push(s),

@@ -1,7 +1,8 @@
 // `kubetrail query [FILTER]`: finds events in the store (or straight in files with --file), newest first,
 // and prints them as a table or in a machine format.
 import type { Command } from 'commander';
-import { readEvents, createMemoryQuarantine } from '../../ingest/index.js';
+import { createMemoryQuarantine } from '../../ingest/index.js';
+import { filesSource } from '../../pipeline/sources/files.js';
 import { NewestMatches } from '../../query/file-query.js';
 import { matchesSink } from '../../pipeline/sinks/matches.js';
 import { buildTopology, runBatch } from '../../pipeline/topology.js';
@@ -84,7 +85,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
           sinks: {},
           sinkFactories: [matchesSink(matches)],
         });
-        await runBatch(readEvents(opts.file, { cluster: opts.cluster ?? 'default', quarantine }), topology, {
+        await runBatch(filesSource(opts.file, { cluster: opts.cluster ?? 'default', quarantine }), topology, {
           source: 'query --file',
         });
         const result = matches.result();

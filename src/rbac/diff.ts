@@ -1,6 +1,10 @@
 // A unified diff of two texts, line by line (longest common subsequence, three lines of context), as
 // `diff -u` writes it. For RBAC objects, which are short; the table is quadratic in their lines.
 
+/** A hunk's range as diff writes it: `start,length`, `start` alone for one line, `start-1,0` for none. */
+const range = (start: number, length: number) =>
+  length === 1 ? `${start}` : `${length === 0 ? start - 1 : start},${length}`;
+
 export function unifiedDiff(before: string, after: string, from: string, to: string, context = 3): string {
   const a = before.split('\n');
   const b = after.split('\n');
@@ -13,14 +17,16 @@ export function unifiedDiff(before: string, after: string, from: string, to: str
   for (let i = n - 1; i >= 0; i--)
     for (let j = m - 1; j >= 0; j--)
       lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const ops: { op: ' ' | '-' | '+'; text: string; ai: number; bi: number }[] = [];
+  const ops: { op: ' ' | '-' | '+'; text: string }[] = [];
   let i = 0;
   let j = 0;
+  // Deletions before insertions, as diff writes them.
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) ops.push({ op: ' ', text: a[i++]!, ai: i, bi: ++j });
-    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-      ops.push({ op: '+', text: b[j++]!, ai: i, bi: j });
-    else ops.push({ op: '-', text: a[i++]!, ai: i, bi: j });
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push({ op: ' ', text: a[i++]! });
+      j++;
+    } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: '-', text: a[i++]! });
+    else ops.push({ op: '+', text: b[j++]! });
   }
   const changed = ops.map((o, k) => (o.op !== ' ' ? k : -1)).filter((k) => k >= 0);
   if (changed.length === 0) return '';
@@ -42,9 +48,7 @@ export function unifiedDiff(before: string, after: string, from: string, to: str
     }
     const aLen = hunk.filter((o) => o.op !== '+').length;
     const bLen = hunk.filter((o) => o.op !== '-').length;
-    out.push(
-      `@@ -${aLen === 0 ? aStart - 1 : aStart},${aLen} +${bLen === 0 ? bStart - 1 : bStart},${bLen} @@`,
-    );
+    out.push(`@@ -${range(aStart, aLen)} +${range(bStart, bLen)} @@`);
     for (const o of hunk) out.push(`${o.op}${o.text}`);
   }
   return `${out.join('\n')}\n`;

@@ -7,12 +7,13 @@
 import { z } from 'zod';
 import { RBAC_API_VERSION, RBAC_GROUP } from './types.js';
 
-const pathSegment = z
-  .string()
-  .min(1, { error: 'must not be empty' })
-  .refine((s) => s !== '.' && s !== '..' && !/[/%]/.test(s), {
-    error: 'must be a path segment name (no "/" or "%", not "." or "..")',
-  });
+const pathSegment = (what: string) =>
+  z
+    .string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .min(1, { error: `${what} must not be empty` })
+    .refine((s) => s !== '.' && s !== '..' && !/[/%]/.test(s), {
+      error: `${what} must be a path segment name (no "/" or "%", not "." or "..")`,
+    });
 
 const strings = z.array(z.string());
 
@@ -63,9 +64,9 @@ function checkRule(rule: RuleInput, namespaced: boolean, ctx: z.RefinementCtx, p
 
 function metaSchema(strict: boolean, namespaced: boolean) {
   const shape = {
-    name: pathSegment,
+    name: pathSegment('a name'),
     namespace: namespaced
-      ? pathSegment
+      ? pathSegment('a namespace')
       : z.undefined({ error: 'a cluster-wide object has no namespace' }).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
@@ -121,7 +122,7 @@ export function rbacObjectSchema(strict = false) {
     obj({
       apiGroup: z.literal(RBAC_GROUP, { error: `must be ${RBAC_GROUP}` }),
       kind: z.enum(kinds),
-      name: pathSegment,
+      name: pathSegment('the role name'),
     });
   const subjects = z.array(subjectSchema(strict)).optional();
   const role = obj({

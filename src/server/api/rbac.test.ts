@@ -54,6 +54,18 @@ let c: Collector;
 let dir: string;
 const t = {} as Record<'analyst' | 'viewer', string>;
 
+interface Answer {
+  error?: { code: string; where?: Record<string, unknown> };
+  subject: string;
+  source: { events: number; truncated: boolean };
+  used: unknown[];
+  refused: unknown[];
+  suggestion: { yaml: string; objects: unknown[] };
+  rbac: unknown;
+  granted: number;
+  unused: unknown[];
+}
+
 async function call(method: string, url: string, token: string, body?: unknown) {
   const res = await fetch(`${c.url}${url}`, {
     method,
@@ -63,7 +75,7 @@ async function call(method: string, url: string, token: string, body?: unknown) 
     },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Answer };
 }
 
 beforeAll(async () => {

@@ -1,20 +1,17 @@
 // Redaction configuration: the file format (YAML or JSON, strict schema), its validation with precise
 // positions (bad regular expressions, patterns that match empty or ordinary text, nested quantifiers,
-// unknown keys, unknown rule ids), the key for keyed hashes and pseudonyms, and the compiled options the
-// redactor runs with. With no file, the built-in rules apply.
+// unknown keys, unknown rule ids) and the compiled options the redactor runs with (the key for keyed
+// hashes and pseudonyms is read by key.ts). With no file, the built-in rules apply.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KubetrailError } from '../core/errors.js';
 import { closest, exactPlaceOf, parseLocated, pathText } from '../core/located-yaml.js';
 import { ASSIGNMENT_RULE, BUILTIN_DETECTOR_IDS, BUILTIN_DETECTORS, type Detector } from './detectors.js';
+import { needsKey, readKey } from './key.js';
 import { Marker } from './marker.js';
 import { NameClassifier, normalizeName } from './names.js';
 import { DEFAULT_KEEP_USERS, Pseudonymizer } from './pseudonymize.js';
 import { RULES, type RedactOptions } from './redactor.js';
-
-/** Environment variable read for the key when the file names none. */
-export const DEFAULT_KEY_ENV = 'KUBETRAIL_REDACT_KEY';
-const MIN_KEY_BYTES = 16;
 
 const idRe = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -285,51 +282,6 @@ export function checkRedactConfigText(text: string): CheckedConfig {
     );
   }
   return { config, problems };
-}
-
-/** Where the key comes from, for messages. */
-export function keySource(config: RedactConfig): string {
-  if (config.key?.file) return `the file ${config.key.file}`;
-  return `the environment variable ${config.key?.env ?? DEFAULT_KEY_ENV}`;
-}
-
-/** Whether the configuration needs a key (keyed hashes or pseudonyms). */
-export function needsKey(config: RedactConfig): boolean {
-  const pz = config.pseudonymize;
-  return config.hashValues === true || Boolean(pz && (pz.users || pz.emails || pz.sourceIPs));
-}
-
-function readKey(config: RedactConfig, env: NodeJS.ProcessEnv): Buffer {
-  let key: Buffer | undefined;
-  if (config.key?.file) {
-    try {
-      key = Buffer.from(readFileSync(config.key.file, 'utf8').trim(), 'utf8');
-    } catch (err) {
-      throw new KubetrailError('KT_REDACT_KEY', `cannot read the redaction key from ${config.key.file}`, {
-        where: { path: 'key.file' },
-        cause: err,
-      });
-    }
-  } else {
-    const name = config.key?.env ?? DEFAULT_KEY_ENV;
-    const v = env[name];
-    if (v !== undefined && v !== '') key = Buffer.from(v, 'utf8');
-  }
-  if (!key || key.length === 0) {
-    throw new KubetrailError(
-      'KT_REDACT_KEY',
-      `${config.hashValues ? 'hashValues' : 'pseudonymize'} needs a key, and ${keySource(config)} is not set`,
-      { where: { path: config.key?.file ? 'key.file' : 'key.env' } },
-    );
-  }
-  if (key.length < MIN_KEY_BYTES) {
-    throw new KubetrailError(
-      'KT_REDACT_KEY',
-      `the redaction key from ${keySource(config)} is ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed`,
-      { where: { path: config.key?.file ? 'key.file' : 'key.env' } },
-    );
-  }
-  return key;
 }
 
 /** Compiles a validated configuration into redactor options; reads the key when one is needed. */

@@ -9,10 +9,10 @@ export {
   loadRedactOptions,
   readRedactConfig,
   readRedactConfigText,
-  DEFAULT_KEY_ENV,
   type ConfigProblem,
   type RedactConfig,
 } from './config.js';
+export { DEFAULT_KEY_ENV } from './key.js';
 export { BUILTIN_DETECTORS, BUILTIN_DETECTOR_IDS, type Detector } from './detectors.js';
 export { MARKER, isMarker } from './marker.js';
 export { SENSITIVE_WORDS, SENSITIVE_EXACT, SAFE_SUFFIXES, NameClassifier } from './names.js';

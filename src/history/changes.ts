@@ -107,17 +107,15 @@ function isFullObject(v: unknown): v is Record<string, unknown> {
   return isObject(v) && isObject(v.metadata) && v.kind !== 'Status' && !Array.isArray(v.items);
 }
 
-/** A copy without the fields that change on every write (managedFields kept when asked). */
+/** A view without the fields that change on every write (managedFields kept when asked); not a deep copy. */
 export function comparable(
   obj: Record<string, unknown>,
   opts: { managedFields?: boolean } = {},
 ): Record<string, unknown> {
-  const copy = structuredClone(obj);
-  if (isObject(copy.metadata)) {
-    if (!opts.managedFields) delete copy.metadata.managedFields;
-    delete copy.metadata.resourceVersion;
-  }
-  return copy;
+  if (!isObject(obj.metadata)) return obj;
+  const { managedFields, resourceVersion: _rv, ...meta } = obj.metadata;
+  if (opts.managedFields && managedFields !== undefined) meta.managedFields = managedFields;
+  return { ...obj, metadata: meta };
 }
 
 function pathText(path: (string | number)[]): string {

@@ -220,6 +220,7 @@ describe.runIf(available(BUILD))('forwarders under SIGKILL', () => {
     await start();
     const acknowledged = new Set<string>();
     let kills = 0;
+    let midStream = 0;
     for (let round = 0; round < 2; round++) {
       for (let b = 0; b < 8; b++) {
         const items = Array.from({ length: 25 }, (_, j) => makeEvent({ auditID: `k-${round}-${b}-${j}` }));
@@ -232,11 +233,18 @@ describe.runIf(available(BUILD))('forwarders under SIGKILL', () => {
         await res.arrayBuffer();
         if (res.status === 200) for (const e of items) acknowledged.add(e.auditID);
       }
+      // Killed in the middle of the stream: events still queued for a destination (or not yet stored).
+      const m = await (await fetch(`${url}/metrics`)).text();
+      const pending = [
+        ...m.matchAll(/^kubetrail_(?:forward_queue_events|segment_log_pending_bytes)(?:\{[^}]*\})? (\S+)$/gm),
+      ];
+      if (pending.some((p) => Number(p[1]) > 0)) midStream++;
       await kill();
       kills++;
       await start();
     }
     expect(acknowledged.size).toBe(2 * 8 * 25);
+    expect(midStream).toBeGreaterThan(0);
     // Every destination gets every acknowledged event, at least once.
     const fileIds = () => {
       try {

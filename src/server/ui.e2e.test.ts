@@ -454,6 +454,9 @@ describe('web UI', () => {
     // Identity timeline of the user, with the exec highlighted.
     await page.goto(`${collector.url}/identity?user=bob%40example.com&since=24h`);
     await page.getByTestId('sensitive-event').first().waitFor();
+    // Its permissions: used in the range, and the suggested RBAC as plain text to copy.
+    expect(await page.getByTestId('rbac-used').innerText()).toContain('pods/exec');
+    expect(await page.getByTestId('rbac-yaml').innerText()).toMatch(/kind: Role\n[\s\S]*- pods\/exec/);
     await shot(page, 'identity');
     await context.close();
   });
@@ -578,6 +581,7 @@ describe('web UI', () => {
     await page.getByText(XSS.user).first().waitFor();
     await page.goto(`${collector.url}/identity?user=${encodeURIComponent(XSS.user)}&since=24h`);
     await page.getByTestId('sessions').waitFor();
+    expect(await page.getByTestId('rbac-yaml').innerText()).toContain(XSS.user);
     await page.goto(
       `${collector.url}/objects?object=${encodeURIComponent(`configmap/${XSS.name}`)}&namespace=team-a`,
     );

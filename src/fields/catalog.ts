@@ -1,91 +1,18 @@
-// The field catalog: every queryable field once, with its aliases, type, description, how to read it from
-// an event and, for a field with a store column, the column's name and type (the stored columns and the
-// row builder in src/store/columns.ts are derived from them). It drives the query parser's validation,
-// the compilers, rule validation, UI autocomplete and docs/fields.md. Browser-safe: imports no node:
-// modules.
+// The field catalog: every queryable field once (field.ts says what a field holds), and looking fields up
+// by the names filters use, with suggestions for typos. A field with a store column declares the
+// column's name and type here; the stored columns and the row builder in src/store/columns.ts are derived
+// from them. It drives the query parser's validation, the compilers, rule validation, UI autocomplete and
+// docs/fields.md. Browser-safe: imports no node: modules.
 import { editDistance, typoDistance } from '../core/did-you-mean.js';
-import type { EventRecord } from '../core/event.js';
 import { eventLatencyMs, eventTime, timeToMicros } from '../core/time.js';
 import { actorDuckDbSql, actorOf } from './actor.js';
+import { field, type FieldDef } from './field.js';
+
+export type { ColumnType, FieldDef, FieldType, StoredColumn } from './field.js';
 
 // The event time helpers live in core/time.ts; modules that still import them from the catalog get them
 // from there.
 export { eventLatencyMs, eventTime, microsToTime, timeToMicros } from '../core/time.js';
-
-export type FieldType = 'string' | 'number' | 'time' | 'duration';
-
-/** Type of a store column, the same in every SQL dialect (each store maps it to its own type). */
-export type ColumnType = 'varchar' | 'varchar[]' | 'integer' | 'double' | 'timestamp' | 'json';
-
-/** Where and how a field is stored. */
-export interface StoredColumn<C extends string = string, T extends ColumnType = ColumnType> {
-  /** Column name, the same in every SQL dialect. */
-  column: C;
-  type: T;
-  /** Never null in the store: an absent value is stored as '' (text) or 0 (numbers). */
-  required?: boolean;
-}
-
-export interface FieldDef<S extends StoredColumn | undefined = StoredColumn | undefined> {
-  /** Canonical name used in filters. */
-  name: string;
-  /** Other names accepted in filters. */
-  aliases: readonly string[];
-  type: FieldType;
-  /** True when the field holds several values; a filter matches when any value matches. */
-  multi: boolean;
-  description: string;
-  /** Where the value is in the audit event, as a JSON path for people. */
-  source: string;
-  /** Store column (same name in every SQL dialect); empty for a computed field. */
-  column: string;
-  /** The store column's name and type; undefined for a computed field. */
-  store: S;
-  /**
-   * A field with no stored column: DuckDB computes it with this SQL expression over the stored columns
-   * (constants only, no parameters); ClickHouse evaluates filters on it after the query, with `get`.
-   */
-  computed?: { duckdb: string };
-  /** Included in free-text search. */
-  text: boolean;
-  /** Value as read from an event: string, number (code; latency in ms; time in epoch µs), string[] or undefined. */
-  get(record: EventRecord): string | number | readonly string[] | undefined;
-  /** Examples for documentation and autocomplete. */
-  examples: readonly string[];
-}
-
-/** A field as written in the catalog: what FieldDef holds, with defaults for the optional parts. */
-interface FieldSpec<S extends StoredColumn | undefined> {
-  name: string;
-  aliases?: readonly string[];
-  type: FieldType;
-  multi?: boolean;
-  /** The store column; leave out for a computed field and give `computed` instead. */
-  store?: S;
-  computed?: { duckdb: string };
-  source: string;
-  description: string;
-  get: FieldDef['get'];
-  text?: boolean;
-  examples?: readonly string[];
-}
-
-function field<const S extends StoredColumn | undefined = undefined>(spec: FieldSpec<S>): FieldDef<S> {
-  return {
-    ...(spec.computed ? { computed: spec.computed } : {}),
-    name: spec.name,
-    aliases: spec.aliases ?? [],
-    type: spec.type,
-    multi: spec.multi ?? false,
-    description: spec.description,
-    source: spec.source,
-    column: spec.store?.column ?? '',
-    store: spec.store as S,
-    text: spec.text ?? false,
-    get: spec.get,
-    examples: spec.examples ?? [],
-  };
-}
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 

@@ -419,6 +419,8 @@ beforeAll(async () => {
     listen: '127.0.0.1:0',
     autodetect: false,
     webhook: { acknowledge: 'store' },
+    // A forwarder, so that its metrics are in /metrics (they exist only for configured forwarders).
+    forward: [{ spec: `file:${path.join(dataDir, 'forwarded.ndjson')}` }],
   });
   collector = await startCollector({ config, logger: pino({ level: 'silent' }) });
   const post = async (cluster: string, items: AuditEvent[]) => {
@@ -474,6 +476,7 @@ describe('the dashboards against a running kubetrail', () => {
     expect(text).toMatch(/^kubetrail_events_stored_total\{source="webhook:prod"\} [1-9]/m);
     expect(text).toMatch(/^kubetrail_events_duplicates_total\{source="webhook:prod"\} [1-9]/m);
     expect(text).toMatch(/^kubetrail_webhook_rejected_total\{reason="bad_request"\} [1-9]/m);
+    expect(text).toMatch(/^kubetrail_forward_queue_capacity_bytes\{forwarder="[^"]+",kind="file"\} [1-9]/m);
   });
 
   it('a metric that /metrics lacks is reported', async () => {

@@ -78,6 +78,14 @@ export default {
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'store-backends-behind-the-registry',
+      severity: 'error',
+      comment:
+        'a store back end (src/store/duckdb/, src/store/clickhouse/) is reached through the registry and the Store interface (src/store/open.ts, src/store/store.ts, src/store/detection.ts), never imported from outside src/store/',
+      from: { path: '^(src|bench)/', pathNot: ['^src/store/', ...TEST_CODE] },
+      to: { path: '^src/store/(duckdb|clickhouse)/' },
+    },
+    {
       name: 'folder-not-in-a-layer',
       severity: 'error',
       comment:

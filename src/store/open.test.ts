@@ -1,13 +1,24 @@
 // The store registry: which back end a location belongs to, the refusal of an unknown one (without its
-// password), where files kept with the store go, `query --explain` through each back end, and what an
-// opened DuckDB store says about the file it holds.
-import { mkdtempSync, rmSync } from 'node:fs';
+// password), where files kept with the store go, `query --explain` through each back end, what an opened
+// DuckDB store says about the file it holds, and that no production code outside src/store/ asks which
+// back end a store is.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQuery } from '../query/index.js';
 import { explainQuery } from './explain.js';
 import { backendFor, openStore, storeDirectory } from './open.js';
+
+const SRC = path.resolve(import.meta.dirname, '..');
+
+/** Production modules of src/ outside src/store/ (tests and test support left out). */
+function productionFilesOutsideStore(): string[] {
+  return (readdirSync(SRC, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .filter((f) => !/^(store|test-support)[\\/]/.test(f))
+    .map((f) => path.join(SRC, f));
+}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kt-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +99,23 @@ describe('query --explain', () => {
     expect(text).toContain(`ts >= ${range.since} AND ts < ${range.until}`);
     expect(text).toContain("'o\\'brien'");
     expect(text).toMatch(/post-filtered in JS: .*requestObject\.spec\.replicas/);
+  });
+});
+
+describe('the kind of a store', () => {
+  it('is asked by no production code outside src/store/', () => {
+    const asks =
+      /\.kind\s*[!=]==?\s*['"](duckdb|clickhouse)['"]|['"](duckdb|clickhouse)['"]\s*[!=]==?\s*\w+\.kind|instanceof\s+(DuckDB|ClickHouse|Remote)Store\b|isClickHouseLocation/;
+    const files = productionFilesOutsideStore();
+    expect(files.length).toBeGreaterThan(50);
+    const found = files.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (asks.test(line) ? [`${path.relative(SRC, f)}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(found).toEqual([]);
+    // The pattern finds what it is meant to find.
+    expect(asks.test("if (store.kind === 'duckdb') {")).toBe(true);
+    expect(asks.test('return store instanceof ClickHouseStore;')).toBe(true);
   });
 });

@@ -2,6 +2,8 @@
 // covers the named ones, rules group resources with the same verbs, names only where RBAC takes them,
 // --namespace, --expand-verbs, service accounts and groups as subjects, impersonation.
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { suggestionYaml } from './render.js';
 import type { Observation } from './requests.js';
 import { suggest } from './suggest.js';
 import type { RbacRequest } from './types.js';
@@ -147,5 +149,28 @@ describe('suggest', () => {
       ['e', false],
     ]);
     expect(s.objects.map((o) => o.metadata.namespace)).toEqual(['d', 'd']);
+  });
+
+  it('hostile names and paths stay inside their comment line and their YAML value', () => {
+    const evil = 'x\n---\nkind: ClusterRole\r\u2028# y';
+    const s = suggest(
+      [
+        pods({ namespace: 'd', name: evil }, 'denied'),
+        obs({ nonResourceURL: `/p${evil}` }),
+        pods({ verb: 'delete', namespace: 'd', name: evil }),
+      ],
+      { subject: alice, names: true },
+    );
+    const text = suggestionYaml(s);
+    const comments = text.split('\n').filter((l) => l.startsWith('#'));
+    expect(comments.some((l) => l.includes('\\u000a---\\u000akind: ClusterRole\\u000d\\u2028# y'))).toBe(
+      true,
+    );
+    const docs = parseAllDocuments(text).map(
+      (d) => d.toJS() as { kind: string; rules?: { resourceNames?: string[]; nonResourceURLs?: string[] }[] },
+    );
+    expect(docs.map((d) => d.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    expect(docs[0]!.rules![0]!.nonResourceURLs).toEqual([`/p${evil}`]);
+    expect(docs[2]!.rules![0]!.resourceNames).toEqual([evil]);
   });
 });

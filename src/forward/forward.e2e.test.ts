@@ -170,9 +170,9 @@ describe.runIf(available(BUILD))('forwarders under SIGKILL', () => {
     const http = await FakeDestination.start('http');
     const fakes = { es, os, hec, loki, otlpProto, otlpJson, http };
     for (const f of Object.values(fakes)) cleanup.push(() => f.stop());
-    // Slow answers now and then, so that batches are in flight when the kills come.
+    // Slow answers (and some dropped connections), so that batches are being sent when the kills come.
     for (const f of Object.values(fakes))
-      for (let i = 0; i < 20; i++) f.faults.push(i % 3 === 0 ? { kind: 'slow', ms: 150 } : { kind: 'drop' });
+      for (let i = 0; i < 16; i++) f.faults.push(i % 4 === 3 ? { kind: 'drop' } : { kind: 'slow', ms: 300 });
     const out = path.join(dir, 'out', 'events.ndjson');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -233,18 +233,30 @@ describe.runIf(available(BUILD))('forwarders under SIGKILL', () => {
         await res.arrayBuffer();
         if (res.status === 200) for (const e of items) acknowledged.add(e.auditID);
       }
-      // Killed in the middle of the stream: events still queued for a destination (or not yet stored).
-      const m = await (await fetch(`${url}/metrics`)).text();
-      const pending = [
-        ...m.matchAll(/^kubetrail_(?:forward_queue_events|segment_log_pending_bytes)(?:\{[^}]*\})? (\S+)$/gm),
-      ];
-      if (pending.some((p) => Number(p[1]) > 0)) midStream++;
+      // Killed in the middle of the stream: once the store has every batch (the segment log is empty),
+      // while events are still queued or being sent to the destinations.
+      const queued = async () => {
+        const m = await (await fetch(`${url}/metrics`)).text();
+        const value = (name: string) =>
+          [...m.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
+            (a, x) => a + Number(x[1]),
+            0,
+          );
+        return {
+          log: value('kubetrail_segment_log_pending_bytes'),
+          forward: value('kubetrail_forward_queue_events'),
+        };
+      };
+      const until = Date.now() + 10_000;
+      let q = await queued();
+      while (q.log > 0 && Date.now() < until) q = await queued();
+      if (q.log === 0 && q.forward > 0) midStream++;
       await kill();
       kills++;
       await start();
     }
     expect(acknowledged.size).toBe(2 * 8 * 25);
-    expect(midStream).toBeGreaterThan(0);
+    expect(midStream).toBe(kills);
     // Every destination gets every acknowledged event, at least once.
     const fileIds = () => {
       try {

@@ -93,7 +93,7 @@ export function Permissions(props: { user: string; since: string }): ReactNode {
   });
   const data = suggestion.data;
   return (
-    <section className="permissions" data-testid="permissions">
+    <>
       <h2>Permissions</h2>
       {suggestion.isPending ? (
         <Loading />
@@ -106,40 +106,42 @@ export function Permissions(props: { user: string; since: string }): ReactNode {
               Only the first {formatCount(data.source.maxEvents)} events of the range were read.
             </div>
           )}
-          <div className="panel">
-            <h3>Used in the range</h3>
-            <Used rows={data.used} />
-            {data.refused.length > 0 && (
-              <>
-                <h3>Asked for and refused</h3>
-                <ul className="problems" data-testid="rbac-refused">
-                  {data.refused.map((r) => (
-                    <li key={r.request}>
-                      {r.request}{' '}
-                      <span className="muted small">
-                        ({r.count}×, last {formatTime(r.last)})
-                      </span>
-                    </li>
-                  ))}
-                </ul>
-              </>
-            )}
-          </div>
-          <div className="panel">
-            <div className="panel-head">
-              <h3>Suggested least-privilege RBAC</h3>
-              <button
-                type="button"
-                onClick={() => {
-                  void navigator.clipboard?.writeText(data.suggestion.yaml).then(() => setCopied(true));
-                }}
-              >
-                {copied ? 'Copied' : 'Copy'}
-              </button>
+          <div className="policy-grid">
+            <div className="panel">
+              <h3>Used in the range</h3>
+              <Used rows={data.used} />
+              {data.refused.length > 0 && (
+                <>
+                  <h3>Asked for and refused</h3>
+                  <ul className="problems" data-testid="rbac-refused">
+                    {data.refused.map((r) => (
+                      <li key={r.request}>
+                        {r.request}{' '}
+                        <span className="muted small">
+                          ({r.count}×, last {formatTime(r.last)})
+                        </span>
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
             </div>
-            <pre className="pre" data-testid="rbac-yaml">
-              {data.suggestion.yaml}
-            </pre>
+            <div className="panel">
+              <div className="panel-head">
+                <h3>Suggested least-privilege RBAC</h3>
+                <button
+                  type="button"
+                  onClick={() => {
+                    void navigator.clipboard?.writeText(data.suggestion.yaml).then(() => setCopied(true));
+                  }}
+                >
+                  {copied ? 'Copied' : 'Copy'}
+                </button>
+              </div>
+              <pre className="pre" data-testid="rbac-yaml">
+                {data.suggestion.yaml}
+              </pre>
+            </div>
           </div>
           <div className="panel">
             <div className="panel-head">
@@ -178,6 +180,6 @@ export function Permissions(props: { user: string; since: string }): ReactNode {
           </div>
         </>
       ) : null}
-    </section>
+    </>
   );
 }

@@ -2,13 +2,8 @@
 // and the events the API server writes for them. background.ts draws the cluster's everyday traffic.
 import { createHash } from 'node:crypto';
 import type { AuditEvent, Level, ObjectReference } from '../core/event.js';
+import { microsToTime } from '../core/time.js';
 import type { Random } from './random.js';
-
-/** RFC 3339 with microseconds, as the API server writes timestamps. */
-export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  return `${new Date(ms).toISOString().slice(0, 19)}.${String(Math.floor(us % 1_000_000)).padStart(6, '0')}Z`;
-}
 
 /** A UUID (version 4 layout) derived from a text: the same text always gives the same UUID. */
 export function stableUuid(text: string): string {
@@ -159,7 +154,7 @@ export function toEvents(
   const drawn = rnd.uuid();
   const id = auditID ?? drawn;
   const forbidden = r.code === 403;
-  const receivedAt = isoMicros(atUs);
+  const receivedAt = microsToTime(atUs);
   const make = (stage: 'RequestReceived' | 'ResponseComplete', at: string): AuditEvent => {
     const e: AuditEvent = {
       kind: 'Event',
@@ -179,7 +174,7 @@ export function toEvents(
     if (r.ref) e.objectRef = r.ref;
     return e;
   };
-  const complete = make('ResponseComplete', isoMicros(atUs + r.latencyUs));
+  const complete = make('ResponseComplete', microsToTime(atUs + r.latencyUs));
   complete.responseStatus =
     r.code >= 400
       ? {

@@ -27,8 +27,11 @@ interface Target {
   format?: number;
 }
 interface Panel {
+  id?: number;
   title: string;
   type: string;
+  description?: string;
+  gridPos: { x: number; y: number; w: number; h: number };
   datasource?: { type: string; uid: string };
   targets?: Target[];
   panels?: Panel[];
@@ -272,14 +275,14 @@ describe('the dashboards and their provisioning', () => {
     expect(all.map((x) => x.d.uid).sort()).toEqual(['kubetrail-activity', 'kubetrail-collector']);
     for (const { file, d } of all) {
       const panels = panelsOf(d);
-      const ids = panels.map((p) => (p as { id?: number }).id);
+      const ids = panels.map((p) => p.id);
       expect(new Set(ids).size, file).toBe(ids.length);
       for (const p of panels.filter((x) => x.type !== 'row'))
-        expect((p as { description?: string }).description, `${file}: ${p.title}`).toBeTruthy();
+        expect(p.description, `${file}: ${p.title}`).toBeTruthy();
       // Panels lie on Grafana's 24-column grid without overlapping.
       const taken = new Map<string, string>();
       for (const p of panels) {
-        const g = (p as { gridPos: { x: number; y: number; w: number; h: number } }).gridPos;
+        const g = p.gridPos;
         expect(g.x + g.w, `${file}: ${p.title}`).toBeLessThanOrEqual(24);
         for (let x = g.x; x < g.x + g.w; x++)
           for (let y = g.y; y < g.y + g.h; y++) {

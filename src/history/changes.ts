@@ -5,7 +5,6 @@
 // derived state gives a `derived` one (./patch.ts); a write whose result cannot be computed (logged at
 // Metadata level, or a patch of a state never seen) makes it `unknown`, and nothing is invented; a
 // delete makes it `deleted`. managedFields and resourceVersion are left out of diffs unless asked for.
-import diff from 'microdiff';
 import type { AuditEvent, EventRecord } from '../core/event.js';
 import { resolveActor } from '../fields/actor.js';
 import { eventTime } from '../fields/catalog.js';
@@ -118,13 +117,30 @@ export function comparable(
   return { ...obj, metadata: meta };
 }
 
-function pathText(path: (string | number)[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? p : `.${p}`;
+/**
+ * Differences between two JSON values, key by key (arrays index by index): removals and changes in the
+ * order of the old value's keys, then additions. Subtrees that are the same object are skipped at once,
+ * which makes diffs between a state and one derived from it (which shares what a patch left alone) cheap.
+ */
+function diffJson(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
+  if (a === b) return;
+  const bothArrays = Array.isArray(a) && Array.isArray(b);
+  const bothObjects = isObject(a) && isObject(b);
+  if (!bothArrays && !bothObjects) {
+    if (!Object.is(a, b)) out.push({ op: 'change', path, old: a, new: b });
+    return;
   }
-  return out;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  // Dotted path; array indexes as [n].
+  const child = (k: string) => (bothArrays ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`);
+  for (const k of Object.keys(x)) {
+    if (!Object.hasOwn(y, k)) out.push({ op: 'remove', path: child(k), old: x[k] });
+    else diffJson(x[k], y[k], child(k), out);
+  }
+  for (const k of Object.keys(y)) {
+    if (!Object.hasOwn(x, k)) out.push({ op: 'add', path: child(k), new: y[k] });
+  }
 }
 
 export function diffObjects(
@@ -132,12 +148,9 @@ export function diffObjects(
   after: Record<string, unknown>,
   opts: { managedFields?: boolean } = {},
 ): FieldChange[] {
-  return diff(comparable(before, opts), comparable(after, opts)).map((d) => {
-    const path = pathText(d.path);
-    if (d.type === 'CREATE') return { op: 'add', path, new: d.value };
-    if (d.type === 'REMOVE') return { op: 'remove', path, old: d.oldValue };
-    return { op: 'change', path, old: d.oldValue, new: d.value };
-  });
+  const out: FieldChange[] = [];
+  diffJson(comparable(before, opts), comparable(after, opts), '', out);
+  return out;
 }
 
 /** The note of a write whose bodies the caller may not see (they may well be in the log). */
@@ -276,7 +289,11 @@ export function buildObjectHistory(
   const requests = [...byRequest.values()]
     .map(pickStage)
     .filter((r) => opts.includeReads || WRITE_VERBS.has(r.event.verb))
-    .sort((a, b) => eventTime(a.event).localeCompare(eventTime(b.event)));
+    .sort((a, b) => {
+      const x = eventTime(a.event);
+      const y = eventTime(b.event);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
 
   const entries: HistoryEntry[] = [];
   const revisions: Revision[] = [];

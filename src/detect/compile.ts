@@ -105,6 +105,11 @@ export function compileRule(def: RuleDef, defs: Definitions, ipLists?: IpLists):
       newKeys: f.newKeys ?? false,
     };
   }
+  let silence: CompiledRule['silence'];
+  if (def.silence) {
+    used.push(...def.silence.by);
+    silence = { afterUs: durationUs(def.silence.after, 'silence.after'), by: def.silence.by };
+  }
   const suppress = def.suppress
     ? { windowUs: durationUs(def.suppress.window, 'suppress.window'), by: def.suppress.by }
     : { windowUs: 3_600_000_000, by: ['auditid'] };
@@ -120,13 +125,14 @@ export function compileRule(def: RuleDef, defs: Definitions, ipLists?: IpLists):
         def.aggregate ?? null,
         def.firstSeen ?? null,
         def.ipList ?? null,
+        ...(def.silence ? [def.silence] : []),
       ]),
     )
     .digest('hex')
     .slice(0, 16);
   return {
     def,
-    kind: aggregate ? 'aggregate' : firstSeen ? 'first-seen' : 'match',
+    kind: aggregate ? 'aggregate' : firstSeen ? 'first-seen' : silence ? 'silence' : 'match',
     predicate,
     requires,
     needs: requirements(node),
@@ -136,12 +142,14 @@ export function compileRule(def: RuleDef, defs: Definitions, ipLists?: IpLists):
       distinct: keyFunction(aggregate?.fields ?? []),
       firstKey: keyFunction(firstSeen?.key ?? []),
       firstValue: keyFunction(firstSeen?.value ?? []),
+      silence: keyFunction(silence?.by ?? []),
     },
     exceptions,
     expanded,
     version,
     ...(aggregate ? { aggregate } : {}),
     ...(firstSeen ? { firstSeen } : {}),
+    ...(silence ? { silence } : {}),
     suppress,
     references: [...def.mitre, ...def.covers],
   };

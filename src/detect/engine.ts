@@ -43,6 +43,8 @@ interface RuleState {
   seen: Map<string, Set<string>>;
   /** Suppression: key → time (µs) until which alerts with that key are suppressed. */
   until: Map<string, number>;
+  /** Silence rules: key → time (µs) of the newest matching event. */
+  last: Map<string, number>;
   suppressed: number;
 }
 
@@ -56,13 +58,14 @@ export interface EngineSnapshot {
       agg?: Record<string, { entries: AggEntry[]; peak: number; bucket: number; bucketCount: number }>;
       seen?: Record<string, string[]>;
       until?: Record<string, number>;
+      last?: Record<string, number>;
     }
   >;
   lastTime?: number;
 }
 
 function newState(version: string): RuleState {
-  return { version, agg: new Map(), seen: new Map(), until: new Map(), suppressed: 0 };
+  return { version, agg: new Map(), seen: new Map(), until: new Map(), last: new Map(), suppressed: 0 };
 }
 
 function capMap<K, V>(m: Map<K, V>, max: number): void {
@@ -221,6 +224,20 @@ export class DetectionEngine {
         key,
       });
     }
+    if (rule.kind === 'silence') {
+      // The stream came back after a pause longer than normal: the time between is a gap in the trail.
+      const key = rule.keys.silence(r);
+      const prev = st.last.get(key);
+      if (prev !== undefined && t <= prev) return undefined; // late or repeated: the gap is not known yet
+      st.last.set(key, t);
+      capMap(st.last, LIMITS.keys);
+      if (prev === undefined || t - prev < rule.silence!.afterUs) return undefined;
+      return this.raise(rule, st, r, t, [id], 1, {
+        silence: formatDuration((t - prev) / 1000),
+        since: microsToTime(prev),
+        key,
+      });
+    }
     const f = rule.firstSeen!;
     const key = rule.keys.firstKey(r);
     const value = rule.keys.firstValue(r);
@@ -302,6 +319,7 @@ export class DetectionEngine {
       if (st.agg.size > 0) s.agg = Object.fromEntries(st.agg);
       if (st.seen.size > 0) s.seen = Object.fromEntries([...st.seen].map(([k, v]) => [k, [...v]]));
       if (st.until.size > 0) s.until = Object.fromEntries(st.until);
+      if (st.last.size > 0) s.last = Object.fromEntries(st.last);
       rules[rule.def.id] = s;
     }
     return { rules, lastTime: this.lastTime };
@@ -319,6 +337,7 @@ export class DetectionEngine {
       for (const [k, v] of Object.entries(s.agg ?? {})) st.agg.set(k, { ...v, entries: [...v.entries] });
       for (const [k, v] of Object.entries(s.seen ?? {})) st.seen.set(k, new Set(v));
       for (const [k, v] of Object.entries(s.until ?? {})) st.until.set(k, v);
+      for (const [k, v] of Object.entries(s.last ?? {})) st.last.set(k, v);
       this.state.set(rule.def.id, st);
     }
     this.states = this.rules.map((r) => this.state.get(r.def.id)!);

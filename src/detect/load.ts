@@ -128,6 +128,10 @@ const ruleSchema = z
       })
       .strict()
       .optional(),
+    silence: z
+      .object({ after: z.string(), by: z.array(z.string()).default(['cluster']) })
+      .strict()
+      .optional(),
     suppress: z
       .object({ window: z.string(), by: z.array(z.string()).default(['auditid']) })
       .strict()
@@ -221,11 +225,11 @@ function toRule(e: RuleEntry, pf: ParsedFile, i: number, problems: Problem[]): R
     });
     return undefined;
   }
-  if (e.aggregate && e.firstSeen) {
+  if ([e.aggregate, e.firstSeen, e.silence].filter(Boolean).length > 1) {
     problems.push({
-      ...where(['firstSeen']),
+      ...where([e.silence ? 'silence' : 'firstSeen']),
       path: `rules[${i}]`,
-      message: 'aggregate or firstSeen, not both',
+      message: 'one of aggregate, firstSeen and silence, not several',
     });
     return undefined;
   }
@@ -258,6 +262,7 @@ function toRule(e: RuleEntry, pf: ParsedFile, i: number, problems: Problem[]): R
     output: e.output!.trim(),
     ...(e.aggregate ? { aggregate: e.aggregate } : {}),
     ...(e.firstSeen ? { firstSeen: e.firstSeen } : {}),
+    ...(e.silence ? { silence: e.silence } : {}),
     ...(e.suppress ? { suppress: e.suppress } : {}),
     examples,
     origin: { file: pf.file, line: pf.line(['rules', i]) },

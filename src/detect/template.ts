@@ -2,14 +2,14 @@
 // filter field: catalog names, annotations.KEY, JSON paths), several values joined with commas. An absent
 // value is left out with the separator that joins it to its neighbour (`{ns}/{name}` is `name` for a
 // cluster-scoped object and nothing when both are absent), and the spaces and empty brackets it would
-// leave are tidied, so an alert never reads `<none>/<none>`. Aggregations and first-seen rules add {count}, {threshold}, {window}, {key}
-// and {value}. `{a|b}` shows the first of the fields that has a value (a pod's name is only in the
+// leave are tidied, so an alert never reads `<none>/<none>`. Aggregations and first-seen rules add {count},
+// {threshold}, {window}, {key} and {value}; silence rules {silence} and {since}. `{a|b}` shows the first of the fields that has a value (a pod's name is only in the
 // response when the client used generateName). Values are shortened so a crafted event cannot flood an alert.
 import type { EventRecord } from '../core/event.js';
 import { fieldValues } from '../fields/values.js';
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_./~|-]*)\}/g;
-const SPECIAL = new Set(['count', 'threshold', 'window', 'key', 'value']);
+const SPECIAL = new Set(['count', 'threshold', 'window', 'key', 'value', 'silence', 'since']);
 const MAX_VALUE = 200;
 
 /** Field names a template reads (specials excluded). */
@@ -52,7 +52,9 @@ function leaveOutAbsent(text: string): string {
 export function renderTemplate(
   template: string,
   r: EventRecord,
-  special: Partial<Record<'count' | 'threshold' | 'window' | 'key' | 'value', string | number>> = {},
+  special: Partial<
+    Record<'count' | 'threshold' | 'window' | 'key' | 'value' | 'silence' | 'since', string | number>
+  > = {},
 ): string {
   const text = template.replace(PLACEHOLDER, (_, names: string) => {
     for (const name of names.split('|')) {

@@ -68,6 +68,14 @@ export interface FirstSeenDef {
   newKeys?: boolean;
 }
 
+/** A stream that should not fall silent: the alert fires when it comes back after a silence. */
+export interface SilenceDef {
+  /** The longest normal pause between two matching events with the same key, as a duration (3m). */
+  after: string;
+  /** Fields forming the key (default: the cluster). */
+  by: string[];
+}
+
 export interface SuppressDef {
   /** Alerts of the rule with the same key are suppressed for this long after one is raised. */
   window: string;
@@ -122,6 +130,7 @@ export interface RuleDef {
   output: string;
   aggregate?: AggregateDef;
   firstSeen?: FirstSeenDef;
+  silence?: SilenceDef;
   suppress?: SuppressDef;
   examples: ExampleCase[];
   origin: Origin;
@@ -135,7 +144,7 @@ export interface CompiledException {
 /** A rule ready to run. Durations are in microseconds (event time). */
 export interface CompiledRule {
   def: RuleDef;
-  kind: 'match' | 'aggregate' | 'first-seen';
+  kind: 'match' | 'aggregate' | 'first-seen' | 'silence';
   predicate: Predicate;
   /** Further tests that must all pass (searches below JSON paths). */
   requires: Predicate[];
@@ -148,6 +157,7 @@ export interface CompiledRule {
     distinct: (r: EventRecord) => string;
     firstKey: (r: EventRecord) => string;
     firstValue: (r: EventRecord) => string;
+    silence: (r: EventRecord) => string;
   };
   exceptions: CompiledException[];
   /** Canonical text of the expanded condition. */
@@ -163,6 +173,7 @@ export interface CompiledRule {
     baseline?: { factor: number; learnUs: number };
   };
   firstSeen?: { key: string[]; value: string[]; learnUs: number; newKeys: boolean };
+  silence?: { afterUs: number; by: string[] };
   suppress: { windowUs: number; by: string[] };
   references: string[];
 }

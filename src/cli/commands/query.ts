@@ -87,6 +87,8 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
         });
         await runBatch(filesSource(opts.file, { cluster: opts.cluster ?? 'default', quarantine }), topology, {
           source: 'query --file',
+          // Each batch to the matches as it is read: nothing is gathered, so memory stays one batch.
+          writeBatch: 1,
         });
         const result = matches.result();
         records = result.records;

@@ -30,7 +30,11 @@ export function suggestionComment(s: Suggestion): string[] {
         ? ` from ${microsToTime(s.first)} to ${microsToTime(s.last)}`
         : ''),
   ];
-  if (s.objects.length === 0) lines.push('nothing was allowed: no objects to suggest');
+  if (s.alreadyAllowed > 0)
+    lines.push(
+      `${s.alreadyAllowed} distinct allowed requests left out: the given RBAC objects already allow them`,
+    );
+  if (s.objects.length === 0) lines.push('nothing left to grant: no objects to suggest');
   const refused = s.refused.filter((r) => !r.grantedAnyway);
   const later = s.refused.filter((r) => r.grantedAnyway);
   if (refused.length > 0) {

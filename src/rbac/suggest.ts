@@ -30,6 +30,8 @@ export interface SuggestOptions {
   namespace?: string;
   /** Name of the generated objects (default kubetrail:SUBJECT). */
   name?: string;
+  /** The cluster's RBAC: requests it already allows are left out of the suggestion. */
+  existing?: RbacEvaluator;
 }
 
 export interface Refused {
@@ -47,6 +49,8 @@ export interface Suggestion {
   /** Allowed requests (distinct) and events behind them. */
   allowed: Observation[];
   refused: Refused[];
+  /** Allowed requests (distinct) left out because `existing` already allows them. */
+  alreadyAllowed: number;
   first?: number;
   last?: number;
 }
@@ -180,7 +184,10 @@ export function suggest(observations: readonly Observation[], opts: SuggestOptio
       (opts.namespace === undefined ||
         (o.request.nonResourceURL === undefined && o.request.namespace === opts.namespace)),
   );
-  const allowed = mine.filter((o) => o.outcome === 'allowed');
+  const everyAllowed = mine.filter((o) => o.outcome === 'allowed');
+  const allowed = opts.existing
+    ? everyAllowed.filter((o) => !opts.existing!.allows(o.request))
+    : everyAllowed;
   const perms = allowed.flatMap((o) => permsOf(o.request, opts));
   // A cluster-wide permission covers the same one in every namespace.
   const clusterWide = new Set(
@@ -264,6 +271,7 @@ export function suggest(observations: readonly Observation[], opts: SuggestOptio
     set,
     allowed,
     refused,
+    alreadyAllowed: everyAllowed.length - allowed.length,
     ...(first !== undefined && last !== undefined ? { first, last } : {}),
   };
 }

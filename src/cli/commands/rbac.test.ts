@@ -123,6 +123,16 @@ describe('rbac suggest', () => {
     ]);
   });
 
+  it('--rbac leaves out what the given RBAC objects already allow', async () => {
+    const r = await run('rbac', 'suggest', '--file', events, '--user', 'alice', '--rbac', rbacFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      '# 2 distinct allowed requests left out: the given RBAC objects already allow them\n',
+    );
+    expect(r.out).toContain('# nothing left to grant: no objects to suggest\n');
+    expect(r.out).not.toContain('apiVersion');
+  });
+
   it('exit 1 when the subject made no request; 2 without exactly one subject', async () => {
     const none = await run('rbac', 'suggest', '--file', events, '--user', 'nobody');
     expect(none).toMatchObject({ code: 1, out: '' });

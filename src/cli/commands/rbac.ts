@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
 import { microsToTime } from '../../fields/catalog.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
+import { RbacEvaluator } from '../../rbac/evaluate.js';
 import { loadRbac } from '../../rbac/load.js';
 import { suggestionJson, suggestionYaml } from '../../rbac/render.js';
 import type { RequestTally } from '../../rbac/requests.js';
@@ -40,6 +41,7 @@ interface SuggestOpts extends SourceOpts {
   names?: boolean;
   expandVerbs?: boolean;
   name?: string;
+  rbac: string[];
   output: string;
 }
 
@@ -106,21 +108,29 @@ export function registerRbacCommands(program: Command, io: Io = processIo()): vo
     .option('--names', 'limit get, update, patch and delete to the object names seen (resourceNames)')
     .option('--expand-verbs', 'grant get, list and watch together where any of them was used')
     .option('--name <name>', 'name of the generated objects (default kubetrail:SUBJECT)')
+    .option(
+      '--rbac <path>',
+      "the cluster's RBAC (kubectl get ... -o yaml output, YAML, JSON or a folder): leave out what it already allows (repeatable)",
+      collect,
+      [],
+    )
     .addOption(dbOption())
     .option('--file <path>', 'read requests from an audit log file or directory (repeatable)', collect, [])
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (opts: SuggestOpts) => {
       const format = choice('--output', opts.output, ['yaml', 'json'] as const);
       const subject = subjectOf(opts);
+      const existing = opts.rbac.length > 0 ? new RbacEvaluator((await loadRbac(opts.rbac)).set) : undefined;
       const tally = await tallyOf(opts, subjectFilter(subject));
       const s = suggest(tally.observations(), {
+        ...(existing ? { existing } : {}),
         subject,
         ...(opts.names ? { names: true } : {}),
         ...(opts.expandVerbs ? { expandVerbs: true } : {}),
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
       });
-      if (s.allowed.length === 0 && s.refused.length === 0) {
+      if (s.allowed.length === 0 && s.refused.length === 0 && s.alreadyAllowed === 0) {
         io.err(`no requests by ${subjectText(subject)} in the range\n`);
         io.exitCode = 1;
         return;

@@ -91,12 +91,19 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
     });
 }
 
+/** The options of `kubetrail import` that a bundle's import reads or refuses. */
+export interface BundleImportOpts {
+  db?: string;
+  publicKey?: string;
+  output?: string;
+  policy?: string;
+  redactConfig?: string;
+  maxEventBytes?: string;
+}
+
 /** `kubetrail import BUNDLE`: verifies the bundle, then loads its events (and alerts) into the store. */
-export async function importBundleCommand(
-  file: string,
-  opts: { db?: string; publicKey?: string; output?: string },
-  io: Io,
-): Promise<void> {
+export async function importBundleCommand(file: string, opts: BundleImportOpts, io: Io): Promise<void> {
+  assertBundleImportOptions(opts);
   const format = choice('--output', opts.output ?? 'table', ['table', 'json'] as const);
   const publicKey = opts.publicKey ? loadPublicKey(opts.publicKey) : undefined;
   const store = await openStore(dbLocation(opts.db));
@@ -124,7 +131,7 @@ export async function importBundleCommand(
 }
 
 /** Refuses import options that make no sense for a bundle (its events are stored as they are). */
-export function assertBundleImportOptions(opts: Record<string, unknown>): void {
+export function assertBundleImportOptions(opts: BundleImportOpts): void {
   for (const [key, flag] of [
     ['policy', '--policy'],
     ['redactConfig', '--redact-config'],

@@ -19,6 +19,8 @@ import { openStore, storeDirectory } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
 import { choice, collect, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
+import { importBundleCommand } from './export.js';
+import { isBundleFile } from '../../bundle/import.js';
 import { openImportForwarders } from './import-forward.js';
 import { Progress, rate } from '../progress.js';
 import { safeText } from '../terminal.js';
@@ -34,6 +36,7 @@ interface ImportOpts extends ImportDetectOpts {
   maxEventBytes?: string;
   forward: string[];
   forwardWait: string;
+  publicKey?: string;
 }
 
 export function formatSummary(
@@ -138,7 +141,14 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       '60s',
     )
     .option('-o, --output <format>', 'summary format: table or json', 'table')
+    .option(
+      '--public-key <file>',
+      'for an evidence bundle: the Ed25519 public key (PEM) it must be signed with',
+    )
     .action(async (paths: string[], opts: ImportOpts) => {
+      // An evidence bundle (kubetrail export) is verified, then loaded as it is.
+      if (paths.length === 1 && (await isBundleFile(paths[0]!)))
+        return importBundleCommand(paths[0]!, opts, io);
       const format = choice('--output', opts.output, ['table', 'json'] as const);
       const maxEventBytes = parseMaxEventBytes(opts.maxEventBytes);
       const policy = opts.policy ? (await loadPolicyFile(opts.policy)).policy : undefined;

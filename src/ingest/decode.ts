@@ -38,14 +38,15 @@ export function parseJson(text: string, many = false): ParsedJson {
 
 /**
  * Normalizes a parsed value into `t.out`; each item that is not an event is set aside with `line`, its
- * path (after `prefix`, e.g. `[2]` for the third element of a JSON array) and `raw()`, asked for once.
+ * path (after `prefix`, e.g. `[2]` for the third element of a JSON array) and `raw` (the text, or a
+ * function asked for it once).
  * Returns how many items were set aside.
  */
 export function acceptValue(
   value: unknown,
   line: number,
   t: DecodeTarget,
-  raw: () => string,
+  raw: string | (() => string),
   prefix?: string,
   opts?: NormalizeOptions,
 ): number {
@@ -59,7 +60,7 @@ export function acceptValue(
     bad++;
     if (!t.quarantine) continue;
     const where = prefix && n.path ? `${prefix}.${n.path}` : (prefix ?? n.path);
-    rawText ??= raw();
+    rawText ??= typeof raw === 'string' ? raw : raw();
     t.quarantine.add({
       file: t.file,
       line,
@@ -82,23 +83,30 @@ export interface LineOptions {
   onInvalid?: (text: string, error: string) => boolean;
 }
 
-/** What decodeLine did with a line: blank, decoded (with the number of items set aside), or not JSON. */
-export type LineOutcome = { blank: true } | { bad: number } | { invalid: true };
+/** decodeLine's answer for a line with nothing but white space. */
+export const BLANK_LINE = -1;
+/** decodeLine's answer for a line that is not JSON (set aside, or taken over by `onInvalid`). */
+export const INVALID_LINE = -2;
 
-/** Decodes one line of JSON lines (as the API server's log backend writes them) into `t.out`. */
+const NO_OPTIONS: LineOptions = {};
+
+/**
+ * Decodes one line of JSON lines (as the API server's log backend writes them) into `t.out`. Returns how
+ * many of its items were set aside, or BLANK_LINE, or INVALID_LINE.
+ */
 export function decodeLine(
   textIn: string,
   line: number,
   t: DecodeTarget,
-  opts: LineOptions = {},
-): LineOutcome {
+  opts: LineOptions = NO_OPTIONS,
+): number {
   let text = textIn;
   if (opts.dropBom && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.endsWith('\r')) text = text.slice(0, -1);
-  if (text.trim() === '') return { blank: true };
+  if (text.trim() === '') return BLANK_LINE;
   const parsed = parseJson(text);
   if ('error' in parsed) {
-    if (opts.onInvalid?.(text, parsed.error)) return { invalid: true };
+    if (opts.onInvalid?.(text, parsed.error)) return INVALID_LINE;
     t.quarantine?.add({
       file: t.file,
       line,
@@ -108,7 +116,7 @@ export function decodeLine(
       raw: text,
       ...(parsed.column !== undefined ? { column: parsed.column } : {}),
     });
-    return { invalid: true };
+    return INVALID_LINE;
   }
-  return { bad: acceptValue(parsed.value, line, t, () => text) };
+  return acceptValue(parsed.value, line, t, text);
 }

@@ -10,7 +10,14 @@ import { createGunzip } from 'node:zlib';
 import { DEFAULT_CLUSTER, type EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
 import { listInputFiles, unreadableReason, type InputFile, type SkippedInput } from './files.js';
-import { acceptValue, decodeLine, parseJson, type DecodeTarget } from './decode.js';
+import {
+  BLANK_LINE,
+  acceptValue,
+  decodeLine,
+  parseJson,
+  type DecodeTarget,
+  type LineOptions,
+} from './decode.js';
 import { LineSplitter, type SplitResult } from './line-splitter.js';
 import type { Quarantine } from './quarantine.js';
 
@@ -82,6 +89,9 @@ async function* chunksOf(
   raw.pipe(gunzip);
   for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
 }
+
+/** Every line after the first non-blank one. */
+const NEXT_LINE: LineOptions = {};
 
 /**
  * Turns one input's byte chunks into records, per chunk, synchronously: the line splitter cuts lines, the
@@ -155,28 +165,32 @@ class InputDecoder {
       if (this.documentLen <= this.max) this.document.push(text);
       return;
     }
-    const wasFirst = this.first;
-    const outcome = decodeLine(text, line, this.target, {
-      dropBom: wasFirst,
-      endOfInput,
-      onInvalid: (t, error) => {
-        const trimmed = t.trim();
-        // A document that spans lines: `{` or `[` alone, or an object that does not end on its first line.
-        if (
-          wasFirst &&
-          (trimmed === '{' ||
-            trimmed.startsWith('[') ||
-            (trimmed.startsWith('{') && /end of JSON|Unterminated|Expected/.test(error)))
-        ) {
-          this.document = [t];
-          this.documentLen = Buffer.byteLength(t) + 1;
-          return true;
-        }
-        return false;
-      },
-    });
-    if (!('blank' in outcome)) this.first = false;
+    const opts = endOfInput
+      ? { ...(this.first ? this.firstLine : NEXT_LINE), endOfInput }
+      : this.first
+        ? this.firstLine
+        : NEXT_LINE;
+    if (decodeLine(text, line, this.target, opts) !== BLANK_LINE) this.first = false;
   }
+
+  /** The first line: a byte order mark is dropped, and it may open a document that spans lines. */
+  private readonly firstLine: LineOptions = {
+    dropBom: true,
+    onInvalid: (t, error) => {
+      const trimmed = t.trim();
+      // A document that spans lines: `{` or `[` alone, or an object that does not end on its first line.
+      if (
+        trimmed === '{' ||
+        trimmed.startsWith('[') ||
+        (trimmed.startsWith('{') && /end of JSON|Unterminated|Expected/.test(error))
+      ) {
+        this.document = [t];
+        this.documentLen = Buffer.byteLength(t) + 1;
+        return true;
+      }
+      return false;
+    },
+  };
 
   private finishDocument(): void {
     const doc = this.document!;
@@ -198,7 +212,7 @@ class InputDecoder {
     const { value } = parsed;
     const items = Array.isArray(value) ? value : [value];
     items.forEach((item, i) =>
-      acceptValue(item, 1, this.target, () => text, Array.isArray(value) ? `[${i}]` : undefined),
+      acceptValue(item, 1, this.target, text, Array.isArray(value) ? `[${i}]` : undefined),
     );
   }
 }

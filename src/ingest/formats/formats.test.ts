@@ -122,7 +122,7 @@ describe('the format registry', () => {
     const quarantine = createMemoryQuarantine();
     const out: never[] = [];
     const outcome = decodeLine(JSON.stringify(unknown), 7, { file: 'x.log', cluster: 'c', quarantine, out });
-    expect(outcome).toEqual({ bad: 1 });
+    expect(outcome).toBe(1);
     expect(out).toHaveLength(0);
     expect(quarantine.all).toEqual([
       {

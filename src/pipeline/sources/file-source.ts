@@ -17,6 +17,9 @@ import { isBackupOf, orderBackups } from './backup-order.js';
 import { readJsonState, writeFileAtomic } from '../checkpoint.js';
 import { LineSplitter } from '../../ingest/line-splitter.js';
 
+/** Any line may start with a byte order mark (a file re-created by a writer that adds one). */
+const DROP_BOM = { dropBom: true };
+
 /** Bytes of a file's start that identify it. */
 const FP_MAX = 1024;
 const READ_BYTES = 1 << 20;
@@ -750,7 +753,7 @@ export class FileSource implements Source {
     if (res.lines.length === 0) return;
     const out: EventRecord[] = [];
     const target = { file, cluster: this.o.cluster, quarantine: this.o.quarantine, out };
-    for (const l of res.lines) decodeLine(l.text, l.line, target, { dropBom: true });
+    for (const l of res.lines) decodeLine(l.text, l.line, target, DROP_BOM);
     if (out.length > 0) {
       await this.o.sink(out);
       this.events += out.length;

@@ -99,6 +99,17 @@ describe('DiskQueue', () => {
     await q.close();
   });
 
+  it('refuseWaiting: appends that wait for room fail, appends that fit go on', async () => {
+    const q = await DiskQueue.open(tmp(), 100, 'block');
+    await q.append([{ payload: Buffer.alloc(50), count: 1 }]);
+    const waiting = q.append([{ payload: Buffer.alloc(60), count: 1 }]);
+    q.refuseWaiting();
+    await expect(waiting).rejects.toMatchObject({ code: 'KT_OVERLOADED' });
+    await q.append([{ payload: Buffer.alloc(1), count: 1 }]);
+    expect(q.pendingRecords).toBe(2);
+    await q.close();
+  });
+
   it('close refuses appends that wait for room', async () => {
     const q = await DiskQueue.open(tmp(), 100, 'block');
     await q.append([{ payload: Buffer.alloc(90), count: 1 }]);

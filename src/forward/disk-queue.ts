@@ -14,22 +14,13 @@
 // Bounded in bytes: frames appended and not done may not exceed `maxBytes`. When an append does not fit,
 // the policy decides: `block` waits until delivery makes room (backpressure on the write path);
 // `drop-oldest` drops the oldest frames that are not being delivered and counts their records exactly.
-import * as zlib from 'node:zlib';
-import {
-  chmod,
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  stat,
-  unlink,
-  type FileHandle,
-} from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { KubetrailError } from '../core/errors.js';
+import { encodeFrame, FRAME_HEADER_BYTES, frameCrc, writeAtomic } from './frame.js';
 
-export const FRAME_HEADER_BYTES = 24;
+export { FRAME_HEADER_BYTES } from './frame.js';
+
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 
@@ -52,49 +43,6 @@ interface Segment {
   size: number;
 }
 
-// CRC-32 (zlib's polynomial): node:zlib's crc32 (Node >= 20.15), else a table-driven one.
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-let table: Uint32Array | undefined;
-function crc32(data: Uint8Array, value = 0): number {
-  if (nativeCrc) return nativeCrc(data, value);
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = (value ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function frameCrc(header: Buffer, payload: Uint8Array): number {
-  return crc32(payload, crc32(header.subarray(8, 24), crc32(header.subarray(0, 4))));
-}
-
-export function encodeFrame(payload: Buffer, count: number, time: number): Buffer {
-  const header = Buffer.alloc(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(count, 8);
-  header.writeDoubleLE(time, 16);
-  header.writeUInt32LE(frameCrc(header, payload), 4);
-  return Buffer.concat([header, payload]);
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
-
 export class DiskQueue {
   private segments: Segment[] = [];
   /** Frames not done, oldest first (the delivery reads them in order). */
@@ -111,6 +59,7 @@ export class DiskQueue {
   private roomWaiters: (() => void)[] = [];
   private dataWaiters: (() => void)[] = [];
   private closed = false;
+  private refusing = false;
   private bytesPending = 0;
   private recordsPending = 0;
   /** Records dropped by `drop-oldest` since open. */
@@ -284,6 +233,8 @@ export class DiskQueue {
         }
         break; // one frame larger than the room left: it goes over the bound once
       }
+      if (this.refusing)
+        throw new KubetrailError('KT_OVERLOADED', 'the forwarder queue is full and stopping');
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }
     if (this.segments.at(-1)!.size >= SEGMENT_BYTES) await this.startSegment(this.end);
@@ -407,6 +358,15 @@ export class DiskQueue {
       this.positionFile,
       JSON.stringify(this.gap ? { offset: this.committed, gap: this.gap } : { offset: this.committed }),
     );
+  }
+
+  /**
+   * From now on an append that would wait for room is refused (KT_OVERLOADED), those waiting included:
+   * a server stopping with a full `block` queue and a dead destination does not wait for it forever.
+   */
+  refuseWaiting(): void {
+    this.refusing = true;
+    for (const r of this.roomWaiters.splice(0)) r();
   }
 
   /** Refuses later appends (and those waiting for room), then closes the files. */

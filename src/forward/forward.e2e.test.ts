@@ -76,6 +76,7 @@ async function serve(dir: string, lines: string[], env: NodeJS.ProcessEnv = {}) 
       );
     },
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },
@@ -125,18 +126,19 @@ describe.runIf(available(BUILD))('forwarders in the running collector', () => {
     expect(await s.metric('kubetrail_forward_sent_total')).toBe(sent.length - dropped);
   }, 60_000);
 
-  it('block: a full forwarder queue backs up into 429 on the webhook, then everything acknowledged arrives', async () => {
+  it('block: a full forwarder queue backs up into 429 on the webhook; SIGTERM still stops; after the restart everything acknowledged arrives', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kt-fwd-block-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const dest = await FakeDestination.start('http');
     cleanup.push(() => dest.stop());
     dest.down = true;
-    const s = await serve(dir, [
+    const lines = [
       'detect: { enabled: false }',
       'pipeline: { queueEvents: 100, segmentMaxBytes: 1048576 }',
       'forward:',
       `  - { spec: "http:${dest.url}/ingest", name: h, queueBytes: 65536, retryInitialMs: 20, retryMaxMs: 100 }`,
-    ]);
+    ];
+    const s = await serve(dir, lines);
     cleanup.push(() => s.stop());
     const acknowledged: string[] = [];
     let refused = 0;
@@ -148,6 +150,10 @@ describe.runIf(available(BUILD))('forwarders in the running collector', () => {
     }
     expect(refused).toBe(1);
     expect(await s.metric('kubetrail_forward_queue_bytes')).toBeLessThanOrEqual(65536);
+    // The destination still down and the write path blocked on it: a SIGTERM stops the server.
+    await s.stop();
+    const again = await serve(dir, lines);
+    cleanup.push(() => again.stop());
     dest.down = false;
     const end = Date.now() + 30_000;
     while (dest.ids().size < acknowledged.length && Date.now() < end) await sleep(50);

@@ -247,6 +247,11 @@ export class Forwarder {
     return true;
   }
 
+  /** Appends that would wait for room are refused from now on (see DiskQueue.refuseWaiting). */
+  refuseWaiting(): void {
+    this.queue.refuseWaiting();
+  }
+
   /**
    * Stops: appends are refused, the loop ends (a batch being sent is awaited up to `graceMs`, and stays
    * in the queue unless it was delivered), then the queue and the destination are closed.

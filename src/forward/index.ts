@@ -105,6 +105,16 @@ export class ForwarderSet {
     return this.forwarders.filter((_, i) => !done[i]).map((f) => f.name);
   }
 
+  /**
+   * Stopping: writes that wait for room in a full `block` queue fail instead (their sources keep the
+   * batch and send it again after the restart), so that closing the write path cannot hang on a dead
+   * destination. Writes that fit go on.
+   */
+  refuseWaiting(): void {
+    for (const f of this.forwarders) f.refuseWaiting();
+  }
+
+  /** Stops the delivery loops (a batch being sent gets `graceMs`) and closes the queues. */
   async close(graceMs?: number): Promise<void> {
     await Promise.all(this.forwarders.map((f) => f.close(graceMs)));
   }

@@ -404,6 +404,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests; flushing');
+      // A forwarder queue full under `block` with a dead destination must not hold the close forever:
+      // a batch that would wait for it fails, and its source sends it again after the restart.
+      forwarders?.refuseWaiting();
       announcement?.close();
       hub.close();
       await server.close();

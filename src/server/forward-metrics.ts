@@ -46,8 +46,16 @@ export function registerForwarderMetrics(registry: Registry, stats: () => readon
     'Events a destination refused for good, written to the forwarder dead-letter file.',
     (s) => s.deadLettered,
   );
-  gauge('kubetrail_forward_queue_bytes', 'Bytes in a forwarder queue not yet delivered.', (s) => s.queueBytes);
-  gauge('kubetrail_forward_queue_events', 'Events in a forwarder queue not yet delivered.', (s) => s.queueRecords);
+  gauge(
+    'kubetrail_forward_queue_bytes',
+    'Bytes in a forwarder queue not yet delivered.',
+    (s) => s.queueBytes,
+  );
+  gauge(
+    'kubetrail_forward_queue_events',
+    'Events in a forwarder queue not yet delivered.',
+    (s) => s.queueRecords,
+  );
   gauge(
     'kubetrail_forward_queue_capacity_bytes',
     'The forwarder queue bound (queueBytes); beyond it whenFull applies.',

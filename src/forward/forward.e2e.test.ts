@@ -223,6 +223,7 @@ describe.runIf(available(BUILD))('forwarders under SIGKILL', () => {
       server?.kill('SIGKILL');
       await new Promise((r) => server?.once('exit', r));
     };
+    cleanup.push(() => void server?.kill('SIGKILL'));
     await start();
     const acknowledged = new Set<string>();
     let kills = 0;

@@ -162,12 +162,24 @@ describe('evidence bundles', () => {
     const lines = m.get('events.ndjson')!.toString().trim().split('\n');
     expect(lines).toHaveLength(matching.length);
     expect(manifest.counts.objects).toBeGreaterThan(0);
-    const history = JSON.parse(m.get('histories.ndjson')!.toString().split('\n')[0]!) as {
-      object: { resource: string };
-      entries: unknown[];
-    };
-    expect(['deployments', 'configmaps']).toContain(history.object.resource);
-    expect(history.entries.length).toBeGreaterThan(0);
+    const histories = m
+      .get('histories.ndjson')!
+      .toString()
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            object: { resource: string };
+            entries: unknown[];
+            revisions: { state: string; object?: unknown }[];
+          },
+      );
+    expect(['deployments', 'configmaps']).toContain(histories[0]!.object.resource);
+    expect(histories[0]!.entries.length).toBeGreaterThan(0);
+    // Revisions carry their state, and the rebuilt object where it is known or derived.
+    const revisions = histories.flatMap((h) => h.revisions);
+    expect(revisions.some((r) => r.state === 'known' && r.object !== undefined)).toBe(true);
     const alerts = m
       .get('alerts.ndjson')!
       .toString()

@@ -1,6 +1,7 @@
 // Writing an evidence bundle: the events matching a filter and time range (as stored, so redacted as
-// stored), the change history of every object they touch over the range (built by the history module),
-// the alerts raised by those events, a manifest (what was asked, counts, each member's SHA-256) and an
+// stored), the change history of every object they touch over the range (the history module's writes
+// and revisions, each revision with its state and the object as rebuilt), the alerts raised by those
+// events, a manifest (what was asked, counts, each member's SHA-256) and an
 // Ed25519 signature over the manifest. Members are spooled to a private temporary directory while their
 // digests are computed, then written as one gzip-compressed tar: memory stays bounded whatever the range.
 import { createHash, type Hash, type KeyObject } from 'node:crypto';
@@ -12,7 +13,7 @@ import type { Alert, AlertLog } from '../core/alert.js';
 import type { EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
 import { microsToTime } from '../fields/catalog.js';
-import { buildHistory } from '../history/changes.js';
+import { buildObjectHistory } from '../history/changes.js';
 import type { QueryNode } from '../query/index.js';
 import { allEvents } from '../store/paging.js';
 import type { ObjectKey, Store } from '../store/store.js';
@@ -176,9 +177,11 @@ export async function writeBundle(store: Store, opts: ExportOptions): Promise<Ma
     for (const key of objects.values()) {
       let records = await store.history(key, range);
       if (opts.view) records = records.filter(opts.view.visible).map(opts.view.project);
-      const entries = buildHistory(records, { bodiesHidden: opts.view?.bodiesHidden ?? false });
-      if (entries.length === 0) continue;
-      await histories.line({ object: key, entries });
+      const h = buildObjectHistory(records, { bodiesHidden: opts.view?.bodiesHidden ?? false });
+      if (h.entries.length === 0) continue;
+      // Each write with its actor and outcome, and each revision with its state (known, derived,
+      // unknown, deleted) and the object as rebuilt.
+      await histories.line({ object: key, entries: h.entries, revisions: h.revisions });
     }
     const historiesInfo = await histories.close();
 

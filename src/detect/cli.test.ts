@@ -45,6 +45,7 @@ describe('detection commands', () => {
     expect((await run(['rules', 'show', 'tor-exit-node'])).out).toContain(
       'IP list      a source address in tor-exit-nodes (the rule is inert until --ip-list tor-exit-nodes=FILE',
     );
+    expect((await run(['rules', 'show', 'audit-trail-gap'])).out).toMatch(/kind +silence/);
   });
 
   it.skipIf(!corpus)(

@@ -33,6 +33,7 @@ function load(opts: RuleSourceOpts, extra: readonly string[] = []) {
 function kindLabel(r: CompiledRule): string {
   if (r.aggregate) return `${r.aggregate.fn}≥${r.aggregate.threshold}`;
   if (r.firstSeen) return 'first-seen';
+  if (r.silence) return 'silence';
   return 'match';
 }
 

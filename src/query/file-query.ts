@@ -3,7 +3,7 @@
 // limit, not by the input. `query --file` runs it as the sink of the pipeline's topology
 // (src/pipeline/sinks/matches.ts).
 import type { EventRecord } from '../core/event.js';
-import { eventTime, timeToMicros } from '../fields/catalog.js';
+import { eventTime, timeToMicros } from '../core/time.js';
 import { compileJs } from './index.js';
 import type { QueryNode } from './syntax/ast.js';
 

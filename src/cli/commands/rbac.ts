@@ -4,7 +4,7 @@
 // from the store (through a running server when it holds the file) or from audit log files.
 import type { Command } from 'commander';
 import { KubetrailError } from '../../core/errors.js';
-import { microsToTime } from '../../fields/catalog.js';
+import { microsToTime } from '../../core/time.js';
 import { createMemoryQuarantine, readEvents } from '../../ingest/index.js';
 import { RbacEvaluator } from '../../rbac/evaluate.js';
 import { loadRbac } from '../../rbac/load.js';

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KubetrailError } from '../../core/errors.js';
-import { microsToTime } from '../../fields/catalog.js';
+import { microsToTime } from '../../core/time.js';
 import { parseRbac } from '../../rbac/load.js';
 import { suggestionYaml } from '../../rbac/render.js';
 import type { Observation } from '../../rbac/requests.js';

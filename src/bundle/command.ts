@@ -1,7 +1,7 @@
 // The kubetrail command that gives the same result as an export (for the manifest, and for the UI to
 // show beside its export buttons): `export` for a bundle, `query -o ndjson|csv --asc` for flat files,
 // with the time range written out as absolute times so the command means the same thing later.
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 
 export type ExportFormat = 'bundle' | 'ndjson' | 'csv';
 

@@ -1,7 +1,7 @@
 // Events as CSV (RFC 4180: every field quoted, quotes doubled, so a value cannot break the row), with the
 // columns of `kubetrail query -o csv`, for exports through the API. A test keeps the two in agreement.
 import type { EventRecord } from '../core/event.js';
-import { eventLatencyMs, eventTime } from '../fields/catalog.js';
+import { eventLatencyMs, eventTime } from '../core/time.js';
 
 export const EVENT_CSV_HEADER = [
   'time',

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Alert, AlertLog } from '../core/alert.js';
 import type { EventRecord } from '../core/event.js';
 import { KubetrailError } from '../core/errors.js';
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 import { buildObjectHistory } from '../history/changes.js';
 import type { QueryNode } from '../query/index.js';
 import { allEvents } from '../store/paging.js';

@@ -3,7 +3,7 @@
 // one), finds the silences in those counts (silence.ts), and reads each gap's exact bounds from the store
 // (the last event of the silent streams before it, the first after it).
 import type { EventRecord } from '../core/event.js';
-import { eventTime, microsToTime } from '../fields/catalog.js';
+import { eventTime, microsToTime } from '../core/time.js';
 import type { QueryNode } from '../query/index.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_SILENCE, gapsOf, type Series, type SilenceOptions } from './silence.js';

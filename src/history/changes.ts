@@ -7,7 +7,7 @@
 // delete makes it `deleted`. managedFields and resourceVersion are left out of diffs unless asked for.
 import type { AuditEvent, EventRecord } from '../core/event.js';
 import { resolveActor } from '../fields/actor.js';
-import { eventTime } from '../fields/catalog.js';
+import { eventTime } from '../core/time.js';
 import {
   applyJsonPatchFromRoot,
   applyPatch,

@@ -2,7 +2,7 @@
 // range in a leading comment), or a v1 List as JSON. Text from events (names, paths) reaches comments
 // only escaped, so that no value can end a comment line and become YAML.
 import { stringify } from 'yaml';
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 import type { Suggestion } from './suggest.js';
 import { describeRequest } from './suggest.js';
 import { subjectText } from './subject.js';

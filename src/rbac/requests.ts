@@ -4,7 +4,7 @@
 // non-resource path), whether it was allowed (`authorization.k8s.io/decision` where present, else any
 // status but 401 and 403) and when; tallied per distinct request with a count and the first and last time.
 import type { AuditEvent, UserInfo } from '../core/event.js';
-import { eventTime, timeToMicros } from '../fields/catalog.js';
+import { eventTime, timeToMicros } from '../core/time.js';
 import { effectiveGroups } from './evaluate.js';
 import { splitServiceAccount, type RbacRequest } from './types.js';
 

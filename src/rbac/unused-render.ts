@@ -1,7 +1,7 @@
 // The granted-but-unused report for machines (JSON and YAML: every subject's permissions with their use)
 // and as a unified diff against the given roles that removes what no subject used.
 import { stringify } from 'yaml';
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 import { unifiedDiff } from './diff.js';
 import { subjectText } from './subject.js';
 import type { AnyRole, PolicyRule } from './types.js';

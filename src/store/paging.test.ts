@@ -2,7 +2,7 @@
 // and a `max` that stops reading and says whether more matched; on a real DuckDB store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/event.js';
-import { eventTime, timeToMicros } from '../fields/catalog.js';
+import { eventTime, timeToMicros } from '../core/time.js';
 import { parseQuery } from '../query/index.js';
 import { makeEvent, rec } from '../test-support/events.js';
 import { openStore } from './open.js';

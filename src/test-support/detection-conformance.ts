@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEVERITIES, severityRank, type Alert, type AlertQuery } from '../core/alert.js';
 import { Dispatcher } from '../detect/outbox.js';
-import { microsToTime, timeToMicros } from '../fields/catalog.js';
+import { microsToTime, timeToMicros } from '../core/time.js';
 import type { DetectionStorage } from '../store/detection.js';
 import type { Store } from '../store/store.js';
 

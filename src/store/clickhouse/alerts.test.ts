@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertQuery } from '../../core/alert.js';
 import { SEVERITIES, type Alert } from '../../detect/types.js';
-import { microsToTime, timeToMicros } from '../../fields/catalog.js';
+import { microsToTime, timeToMicros } from '../../core/time.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { DuckDBDetectionState } from '../duckdb/detection-state.js';
 import { createAlertTablesSql, ClickHouseAlertLog } from './alerts.js';

@@ -29,7 +29,7 @@ import {
   type AlertQuery,
   type Severity,
 } from '../../core/alert.js';
-import { microsToTime, timeToMicros } from '../../fields/catalog.js';
+import { microsToTime, timeToMicros } from '../../core/time.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 
 export const ALERTS_TABLE = 'kt_alerts';

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
-import { microsToTime, timeToMicros } from '../../fields/catalog.js';
+import { microsToTime, timeToMicros } from '../../core/time.js';
 import {
   SEVERITIES,
   severityRank,

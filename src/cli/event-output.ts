@@ -2,7 +2,7 @@
 // EventList), ndjson (one whole audit event per line) and csv for machines.
 import type { EventRecord } from '../core/event.js';
 import { eventLatencyMs, eventTime } from '../core/time.js';
-import { csvRow } from './csv.js';
+import { csvRow, EVENT_CSV_HEADER, eventCsvLine } from '../core/csv.js';
 import { renderTable, type Column } from './terminal.js';
 
 export const EVENT_FORMATS = ['table', 'wide', 'json', 'ndjson', 'csv'] as const;
@@ -58,57 +58,6 @@ const WIDE: Column<EventRecord>[] = [
   { header: 'CLUSTER', get: (r) => r.cluster, min: 7 },
 ];
 
-export const CSV_HEADER = [
-  'time',
-  'cluster',
-  'auditID',
-  'stage',
-  'level',
-  'verb',
-  'user',
-  'groups',
-  'impersonatedUser',
-  'sourceIP',
-  'userAgent',
-  'namespace',
-  'resource',
-  'subresource',
-  'name',
-  'apiGroup',
-  'code',
-  'reason',
-  'requestURI',
-  'latencyMs',
-  'decision',
-] as const;
-
-export function csvLine(r: EventRecord): string {
-  const e = r.event;
-  return csvRow([
-    eventTime(e),
-    r.cluster,
-    e.auditID,
-    e.stage,
-    e.level,
-    e.verb,
-    e.user?.username,
-    (e.user?.groups ?? []).join(';'),
-    e.impersonatedUser?.username,
-    e.sourceIPs?.[0],
-    e.userAgent,
-    e.objectRef?.namespace,
-    e.objectRef?.resource,
-    e.objectRef?.subresource,
-    e.objectRef?.name,
-    e.objectRef?.apiGroup,
-    e.responseStatus?.code,
-    e.responseStatus?.reason,
-    e.requestURI,
-    eventLatencyMs(e),
-    e.annotations?.['authorization.k8s.io/decision'],
-  ]);
-}
-
 /**
  * Renders events in one of the formats; the result ends with a newline unless empty. `table` is fitted to
  * `width`; `wide` too on a terminal, but not when `terminal` is false (a pipe or a file), where it keeps
@@ -130,6 +79,6 @@ export function formatEvents(
     case 'json':
       return `${JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: records.map((r) => r.event) }, null, 2)}\n`;
     case 'csv':
-      return [csvRow([...CSV_HEADER]), ...records.map(csvLine)].join('\n') + '\n';
+      return [csvRow([...EVENT_CSV_HEADER]), ...records.map(eventCsvLine)].join('\n') + '\n';
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvRow } from './csv.js';
+import { csvRow } from '../core/csv.js';
 import { renderTable, safeText, truncate } from './terminal.js';
 
 describe('safeText', () => {

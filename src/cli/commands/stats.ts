@@ -11,7 +11,7 @@ import type { EventRecord } from '../../core/event.js';
 import { resolveField } from '../../fields/catalog.js';
 import { eventTime, microsToTime, timeToMicros } from '../../core/time.js';
 import { resolveNamedField } from '../../query/field-name.js';
-import { csvRow } from '../csv.js';
+import { csvRow } from '../../core/csv.js';
 import { renderTable } from '../terminal.js';
 import {
   choice,

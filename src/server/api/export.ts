@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { exportCommand, FLAT_EXPORT_LIMIT } from '../../bundle/command.js';
-import { EVENT_CSV_HEADER, eventCsvLine, csvRowOf } from '../../bundle/csv.js';
+import { csvRow, EVENT_CSV_HEADER, eventCsvLine } from '../../core/csv.js';
 import { writeBundle } from '../../bundle/export.js';
 import { toolVersion } from '../../bundle/version.js';
 import { KubetrailError } from '../../core/errors.js';
@@ -91,7 +91,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, guar
     const pages = allEvents(ctx.store, { filter, ...range, max: FLAT_EXPORT_LIMIT });
     const csv = p.format === 'csv';
     async function* lines(): AsyncGenerator<string> {
-      if (csv) yield `${csvRowOf([...EVENT_CSV_HEADER])}\n`;
+      if (csv) yield `${csvRow([...EVENT_CSV_HEADER])}\n`;
       for await (const page of pages) {
         const out: string[] = [];
         for (const r of page) {

@@ -1,8 +1,19 @@
-// Events as CSV (RFC 4180: every field quoted, quotes doubled, so a value cannot break the row), with the
-// columns of `kubetrail query -o csv`, for exports through the API. A test keeps the two in agreement.
-import type { EventRecord } from '../core/event.js';
-import { eventLatencyMs, eventTime } from '../core/time.js';
+// CSV (RFC 4180) encoding: every field quoted, quotes doubled, so commas, quotes and newlines in
+// attacker-chosen values cannot break the row structure; and the columns of an event in every CSV
+// kubetrail writes (`query -o csv`, the API's and the explorer's exports), defined once.
+import type { EventRecord } from './event.js';
+import { eventLatencyMs, eventTime } from './time.js';
 
+export function csvField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '""';
+  return `"${String(value).replace(/"/g, '""')}"`;
+}
+
+export function csvRow(values: readonly (string | number | null | undefined)[]): string {
+  return values.map(csvField).join(',');
+}
+
+/** The columns of an event as CSV, in order. */
 export const EVENT_CSV_HEADER = [
   'time',
   'cluster',
@@ -27,18 +38,10 @@ export const EVENT_CSV_HEADER = [
   'decision',
 ] as const;
 
-function field(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '""';
-  return `"${String(value).replace(/"/g, '""')}"`;
-}
-
-export function csvRowOf(values: readonly (string | number | null | undefined)[]): string {
-  return values.map(field).join(',');
-}
-
+/** One event as a CSV row (without the line end), in the order of EVENT_CSV_HEADER. */
 export function eventCsvLine(r: EventRecord): string {
   const e = r.event;
-  return csvRowOf([
+  return csvRow([
     eventTime(e),
     r.cluster,
     e.auditID,

@@ -60,15 +60,35 @@ export function acceptValue(
     bad++;
     if (!t.quarantine) continue;
     const where = prefix && n.path ? `${prefix}.${n.path}` : (prefix ?? n.path);
-    rawText ??= typeof raw === 'string' ? raw : raw();
+    let recordText: string;
+    if ('record' in n) {
+      // The one item of a container, not the whole document once per bad item.
+      recordText = itemText(n.record);
+    } else {
+      rawText ??= typeof raw === 'string' ? raw : raw();
+      recordText = rawText;
+    }
     t.quarantine.add({
       file: t.file,
       line,
       reason: where ? `${n.error} (at ${where})` : n.error,
-      raw: rawText,
+      raw: recordText,
     });
   }
   return bad;
+}
+
+/** Most characters of one set-aside item of a container that the quarantine keeps. */
+const MAX_ITEM_TEXT = 65536;
+
+function itemText(item: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(item);
+  } catch {
+    text = undefined;
+  }
+  return (text ?? String(item)).slice(0, MAX_ITEM_TEXT);
 }
 
 export interface LineOptions {

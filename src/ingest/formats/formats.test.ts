@@ -106,9 +106,29 @@ describe('the format registry', () => {
     for (const e of plain) expect(e).toEqual(base);
   });
 
+  it('sets aside each bad item of a document alone, not the whole document again for each', () => {
+    const big = makeEvent({ auditID: 'big', annotations: { note: 'x'.repeat(20_000) } });
+    const bad = [{ verb: 1 }, { verb: 2 }, { verb: 3 }];
+    const doc = { kind: 'EventList', items: [big, ...bad] };
+    const quarantine = createMemoryQuarantine();
+    const t = { file: 'POST /webhook/c1', cluster: 'c1', quarantine, out: [] };
+    expect(decodeLine(JSON.stringify(doc), 1, t)).toBe(3);
+    expect(t.out).toHaveLength(1);
+    expect(quarantine.all.map((b) => b.raw)).toEqual(bad.map((b) => JSON.stringify(b)));
+    expect(quarantine.all.map((b) => b.reason)).toEqual([
+      'verb must be a string, not a number (at items[1].verb)',
+      'verb must be a string, not a number (at items[2].verb)',
+      'verb must be a string, not a number (at items[3].verb)',
+    ]);
+  });
+
   it('places an error inside a document by its path', () => {
     const out = normalizeDocument({ kind: 'EventList', items: [base, { verb: 7 }] });
-    expect(out[1]).toEqual({ error: 'verb must be a string, not a number', path: 'items[1].verb' });
+    expect(out[1]).toEqual({
+      error: 'verb must be a string, not a number',
+      path: 'items[1].verb',
+      record: { verb: 7 },
+    });
     const aks = normalizeDocument({
       records: [{ category: 'kube-audit', properties: { log: '{"verb":1}' } }],
     });

@@ -8,7 +8,12 @@ import { parseJsonText } from '../json-text.js';
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export type Normalized = { event: AuditEvent } | { error: string; path?: string };
+/**
+ * A normalized record, or why it is not an event: the offending field's path and, for a record taken out
+ * of a container (an EventList's item), the record itself, so that what is set aside is the one record
+ * and not the whole document again for each bad item.
+ */
+export type Normalized = { event: AuditEvent } | { error: string; path?: string; record?: unknown };
 
 export interface NormalizeOptions {
   /** Timestamp to use when a record has none (otherwise such a record is refused). */
@@ -62,7 +67,10 @@ export function withPath(n: Normalized, prefix: string): Normalized {
 
 /** Normalizes each element of a list with its index in the path (`items[3]`). */
 export function expandList(list: unknown[], key: string, opts: NormalizeOptions, record: NormalizeRecord) {
-  return list.map((item, i) => withPath(record(item, opts), `${key}[${i}]`));
+  return list.map((item, i): Normalized => {
+    const n = withPath(record(item, opts), `${key}[${i}]`);
+    return 'event' in n ? n : { ...n, record: item };
+  });
 }
 
 /**

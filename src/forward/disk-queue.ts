@@ -17,7 +17,8 @@
 import { chmod, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { KubetrailError } from '../core/errors.js';
-import { encodeFrame, FRAME_HEADER_BYTES, frameCrc, writeAtomic } from './frame.js';
+import { writeFileAtomic } from '../core/state-file.js';
+import { encodeFrame, FRAME_HEADER_BYTES, frameCrc } from './frame.js';
 
 export { FRAME_HEADER_BYTES } from './frame.js';
 
@@ -354,7 +355,7 @@ export class DiskQueue {
   }
 
   private async savePosition(): Promise<void> {
-    await writeAtomic(
+    await writeFileAtomic(
       this.positionFile,
       JSON.stringify(this.gap ? { offset: this.committed, gap: this.gap } : { offset: this.committed }),
     );

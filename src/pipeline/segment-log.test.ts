@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OverloadedError } from './ingest-queue.js';
-import { FRAME_HEADER_BYTES, SegmentLog, crc32, type LogRecord } from './segment-log.js';
+import { FRAME_HEADER_BYTES, SegmentLog, type LogRecord } from './segment-log.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -40,10 +40,6 @@ const text = (records: LogRecord[]) => records.map((r) => r.payload.toString('ut
 const segmentFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.seg'));
 
 describe('segment log', () => {
-  it('crc32 is the standard CRC-32', () => {
-    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-  });
-
   it('appends, reads back in order, and keeps what is not committed across a reopen', async () => {
     const dir = tempDir();
     const log = await SegmentLog.open({ dir, maxBytes: 1 << 20 });

@@ -17,9 +17,9 @@
 // does not fit is refused with OverloadedError, except into an empty log).
 import { mkdir, open, readdir, stat, unlink, chmod, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import * as zlib from 'node:zlib';
+import { crc32 } from '../core/crc32.js';
 import { KubetrailError } from '../core/errors.js';
-import { readJsonState, writeFileAtomic } from './checkpoint.js';
+import { readJsonState, writeFileAtomic } from '../core/state-file.js';
 import { OverloadedError } from './ingest-queue.js';
 
 /** Bytes before each payload: length, checksum, time. */
@@ -28,24 +28,6 @@ const SEGMENT_NAME = /^(\d{20})\.seg$/;
 /** Largest payload a frame may hold (a length beyond it is a torn or damaged frame). */
 const MAX_PAYLOAD_BYTES = 2 ** 31 - 1;
 const READ_CHUNK = 4 * 1024 * 1024;
-
-// CRC-32 (zlib's polynomial): node:zlib's native crc32 (Node >= 20.15), else a table-driven fallback.
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-let table: Uint32Array | undefined;
-function jsCrc32(data: Uint8Array, value = 0): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = (value ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-export const crc32: (data: Uint8Array, value?: number) => number = nativeCrc ?? jsCrc32;
 
 /** The checksum of a frame: over its length field, its time field and its payload. */
 function frameChecksum(header: Buffer, payload: Uint8Array): number {

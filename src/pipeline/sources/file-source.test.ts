@@ -39,7 +39,7 @@ function line(id?: string): { id: string; text: string } {
   return { id: auditID, text: `${JSON.stringify(makeEvent({ auditID }))}\n` };
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -14,7 +14,7 @@ import { decodeLine } from '../../ingest/decode.js';
 import type { Quarantine } from '../../ingest/quarantine.js';
 import type { Deliver, Source } from '../contracts.js';
 import { isBackupOf, orderBackups } from './backup-order.js';
-import { readJsonState, writeFileAtomic } from '../checkpoint.js';
+import { readJsonState, writeFileAtomic } from '../../core/state-file.js';
 import { LineSplitter } from '../../ingest/line-splitter.js';
 
 /** Any line may start with a byte order mark (a file re-created by a writer that adds one). */

@@ -1,4 +1,4 @@
-// Crash-safe small state files (file-source positions): written to a temporary file, fsynced, renamed
+// Crash-safe small state files (file-source positions, segment-log and forwarder-queue positions): written to a temporary file, fsynced, renamed
 // over the old one and the directory fsynced, so that after a crash the file holds either the old or the
 // new state, never a torn one.
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';

@@ -15,6 +15,10 @@
 // and its fdatasync run share the next write and fdatasync. An append resolves only after its fdatasync.
 // The log is bounded: bytes appended and not yet committed may not exceed `maxBytes` (an append that
 // does not fit is refused with OverloadedError, except into an empty log).
+//
+// One piece, though long: framing, recovery at open, group commit, reading and compaction all follow from
+// the one on-disk layout and the committed position, and a change to any of them must be read with the
+// others. The checksum and the atomic position file are shared with the forwarder queues (src/core/).
 import { mkdir, open, readdir, stat, unlink, chmod, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from '../core/crc32.js';

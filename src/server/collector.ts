@@ -1,8 +1,13 @@
 // Runs the live collector: opens the store, builds the pipeline's topology (src/pipeline/topology.ts:
-// transforms in the one order; sinks store, live stream, alert publication) behind the ingest queue,
-// starts the webhook's segment log and its feeder, the file sources and the HTTP server, and shuts them down in the order that loses nothing: stop
-// accepting, let in-flight webhook batches finish, stop the file sources (final checkpoints), feed what
-// the segment log holds, drain the queue, close the store.
+// transforms in the one order; sinks store, live stream, alert publication, forwarders) behind the
+// ingest queue, starts the webhook's segment log and its feeder, the file sources and the HTTP server,
+// and shuts them down in the order that loses nothing: stop accepting, let in-flight webhook batches
+// finish, stop the file sources (final checkpoints), feed what the segment log holds, drain the queue,
+// close the store.
+//
+// One piece, though a little over 400 lines: the start-up and the shut-down are one sequence read
+// together, each step undoing the matching start-up step in reverse order; the parts that stand alone
+// (topology, sources, webhook route, metrics) live in their own modules.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

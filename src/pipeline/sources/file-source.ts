@@ -4,6 +4,12 @@
 // of their first bytes), not by name. A partial last line is read only once it is complete. The position
 // is checkpointed crash-safely, and only after the events before it are durably stored; after a restart
 // the source resumes there, finding its file among the rotated backups if it was rotated meanwhile.
+//
+// One piece, though long: resuming, reading backups, following the live file and handling truncation are
+// the states of one machine that share the followed file's identity, the committed position and the
+// in-flight deliveries; each rule about losing nothing spans several of them, and the model-based test
+// holds them together. What stands alone is apart: backup naming and order (./backup-order.ts), the line
+// splitter (src/ingest/line-splitter.ts), the decoder and the state file (src/core/state-file.ts).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';

@@ -42,6 +42,9 @@ declare module 'fastify' {
   }
 }
 
+/** The HSTS header sent on every response when the server speaks TLS. */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, metrics, hub, logger } = deps;
   const app = Fastify({
@@ -83,6 +86,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logger.error({ err: err.message }, 'request failed');
     return sendError(reply, 500, new KubetrailError('KT_INTERNAL', 'internal error'));
   });
+
+  // Over TLS, browsers are told to come back only over TLS (a year; the host only, not its subdomains).
+  if (deps.tls) {
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+      done();
+    });
+  }
 
   // --- webhook
   const receiver = new WebhookReceiver({

@@ -13,7 +13,8 @@ import type { Transform } from '../core/transform.js';
 import { parseQuery } from '../query/index.js';
 import { execEvent, makeEvent } from '../test-support/events.js';
 import { readSse } from '../cli/commands/tail.js';
-import { startCollector, type Collector } from './collector.js';
+import { STRICT_TRANSPORT_SECURITY } from './app.js';
+import { plainTextWarning, startCollector, type Collector } from './collector.js';
 import { gatedTransform } from '../test-support/gated-transform.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -592,6 +593,7 @@ describe('collector: HTTPS with client certificates', () => {
       webhook: { clusterFromCertificate: true },
     });
     expect(c.url).toMatch(/^https:/);
+    let hsts: string | string[] | undefined;
     const send = (withCert: boolean) =>
       new Promise<number>((resolve, reject) => {
         const req = httpsRequest(
@@ -608,6 +610,7 @@ describe('collector: HTTPS with client certificates', () => {
               : {}),
           },
           (res) => {
+            hsts = res.headers['strict-transport-security'];
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
           },
@@ -616,7 +619,19 @@ describe('collector: HTTPS with client certificates', () => {
         req.end(eventList([makeEvent({ auditID: withCert ? 'tls1' : 'tls0' })]));
       });
     expect(await send(false)).toBe(401);
+    expect(hsts).toBe(STRICT_TRANSPORT_SECURITY);
     expect(await send(true)).toBe(200);
+    expect(hsts).toBe(STRICT_TRANSPORT_SECURITY);
     expect((await c.store.getByAuditId('tls1'))[0]?.cluster).toBe('cluster-a');
+  });
+});
+
+describe('collector: clear text beyond loopback', () => {
+  it('warns when listening beyond loopback without TLS, and only then', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'kubetrail.example.com'])
+      expect(plainTextWarning(host, false)).toMatch(/without TLS.*--tls-cert/);
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost'])
+      expect(plainTextWarning(host, false)).toBeUndefined();
+    expect(plainTextWarning('0.0.0.0', true)).toBeUndefined();
   });
 });

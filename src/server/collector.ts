@@ -377,6 +377,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       hint: 'choose another --listen address or stop what uses this port',
     });
   }
+  const plain = plainTextWarning(host, Boolean(tls));
+  if (plain) logger.warn({ listen: config.listen }, plain);
   for (const s of sources) s.start();
   feeder?.start();
   // The discovery file beside a DuckDB store lets the CLI read through this server (src/server/announce.ts).
@@ -429,6 +431,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     })());
   const settled = () => feeder?.settled() ?? Promise.resolve();
   return { url, store, queue, sources, server, hub, auth, settled, close };
+}
+
+/**
+ * The warning for a server that listens beyond loopback without TLS: tokens, session cookies and audit
+ * events would cross the network in clear text. Undefined when there is nothing to warn about.
+ */
+export function plainTextWarning(host: string, tls: boolean): string | undefined {
+  if (tls || host === 'localhost' || host === '::1' || /^127\./.test(host)) return undefined;
+  return `listening on ${host} without TLS: tokens, session cookies and audit events cross the network in clear text; set --tls-cert and --tls-key (or tls: in the configuration), or listen on 127.0.0.1 behind a TLS proxy`;
 }
 
 export function splitHostPort(listen: string): [string, string] {

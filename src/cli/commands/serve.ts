@@ -21,6 +21,8 @@ export interface ServeFlags {
   role?: string;
   ipList?: string[];
   forward?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
@@ -36,6 +38,14 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
         hint: 'e.g. --listen 127.0.0.1:7480, or 0.0.0.0:7480 to accept other machines (with credentials)',
       });
     config.listen = flags.listen;
+  }
+  if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+    if (!flags.tlsCert || !flags.tlsKey)
+      throw new KubetrailError('KT_USAGE', 'TLS needs both a certificate and its key', {
+        where: { path: flags.tlsCert ? '--tls-key' : '--tls-cert' },
+        hint: 'pass --tls-cert FILE and --tls-key FILE together (PEM files)',
+      });
+    config.tls = { ...config.tls, cert: flags.tlsCert, key: flags.tlsKey };
   }
   if (flags.cluster) config.cluster = flags.cluster;
   if (flags.role !== undefined) config.role = choice('--role', flags.role, ['all', 'api'] as const);
@@ -97,6 +107,8 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
       ).conflicts('db'),
     )
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7480)')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
     .option(
       '--ip-list <name=file>',

@@ -10,10 +10,6 @@ import { field, type FieldDef } from './field.js';
 
 export type { ColumnType, FieldDef, FieldType, StoredColumn } from './field.js';
 
-// The event time helpers live in core/time.ts; modules that still import them from the catalog get them
-// from there.
-export { eventLatencyMs, eventTime, microsToTime, timeToMicros } from '../core/time.js';
-
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Every field, in the order of docs/fields.md. */

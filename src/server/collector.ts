@@ -34,7 +34,7 @@ import { buildTopology } from '../pipeline/topology.js';
 import { ForwarderSet } from '../forward/index.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
-import { microsToTime } from '../fields/catalog.js';
+import { microsToTime } from '../core/time.js';
 import { openStore } from '../store/open.js';
 import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';

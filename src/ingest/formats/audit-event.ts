@@ -8,7 +8,7 @@
 // marked with the annotation kubetrail.io/synthesized-auditid). A complete v1 event is returned as it is.
 import { createHash } from 'node:crypto';
 import { LEVELS, STAGES, type AuditEvent } from '../../core/event.js';
-import { timeToMicros } from '../../fields/catalog.js';
+import { timeToMicros } from '../../core/time.js';
 import { fail, isObj, typeName, type Normalized, type NormalizeOptions, type Obj } from './shape.js';
 
 export const SYNTHESIZED_ID_ANNOTATION = 'kubetrail.io/synthesized-auditid';

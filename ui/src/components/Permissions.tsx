@@ -7,6 +7,7 @@ import { useState, type ReactNode } from 'react';
 import { api, type RbacReview, type RbacSuggestion } from '../api.js';
 import { ErrorBox, Loading } from './ErrorBox.js';
 import { formatCount, formatTime } from '../format.js';
+import { UploadText } from './UploadText.js';
 
 function Used(props: { rows: RbacSuggestion['used'] }): ReactNode {
   if (props.rows.length === 0) return <div className="muted small">no allowed request in the range</div>;
@@ -146,17 +147,7 @@ export function Permissions(props: { user: string; since: string }): ReactNode {
           <div className="panel">
             <div className="panel-head">
               <h3>Granted but unused</h3>
-              <label className="upload">
-                Upload…
-                <input
-                  type="file"
-                  accept=".yaml,.yml,.json"
-                  onChange={(e) => {
-                    const f = e.target.files?.[0];
-                    if (f) void f.text().then(setRbac);
-                  }}
-                />
-              </label>
+              <UploadText onText={setRbac} />
             </div>
             <textarea
               aria-label="RBAC objects"

@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { JsonView } from '../components/JsonView.js';
 import { formatCount } from '../format.js';
+import { UploadText } from '../components/UploadText.js';
 
 interface Problem {
   severity: string;
@@ -82,17 +83,7 @@ export function PolicyPage(): ReactNode {
         <div className="panel">
           <div className="panel-head">
             <h2>Policy</h2>
-            <label className="upload">
-              Upload…
-              <input
-                type="file"
-                accept=".yaml,.yml,.json"
-                onChange={(e) => {
-                  const f = e.target.files?.[0];
-                  if (f) void f.text().then(setPolicy);
-                }}
-              />
-            </label>
+            <UploadText onText={setPolicy} />
             <button type="button" onClick={() => setPolicy(EXAMPLE)}>
               Example
             </button>

@@ -2,13 +2,12 @@
 // against a real server: login, search, facets, event detail with its diff, dashboard links, a live alert
 // raised by a webhook post, a viewer's scope in every view, and event text carrying HTML/JS payloads
 // rendered as inert text. Set KUBETRAIL_SCREENSHOTS=docs/screenshots to write the README's screenshots.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureChromium, ensureUiBuilt, launchBrowser, ROOT } from '../test-support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
@@ -16,33 +15,9 @@ import { startCollector, type Collector } from './collector.js';
 import { formatAxisCount } from '../../ui/src/format.js';
 import { CONTENT_SECURITY_POLICY } from './ui.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.KUBETRAIL_SCREENSHOTS
   ? path.resolve(ROOT, process.env.KUBETRAIL_SCREENSHOTS)
   : undefined;
-
-/** Debian's chromium; installed when missing and running as root (CI). */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
-  } catch {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
-  }
-}
-
-/** The UI as `npm run build` leaves it; built here when the tests run without it. */
-function ensureUiBuilt(): void {
-  if (existsSync(path.join(ROOT, 'dist', 'ui', 'index.html'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-}
 
 // --- events, times relative to now so the default ranges (last 24 hours) hold them
 const NOW = Date.now();
@@ -282,11 +257,7 @@ beforeAll(async () => {
     scope: 'ns:team-a',
   }).token;
   await postEvents(collector.url, dataset());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
 }, 600_000);
 
 afterAll(async () => {

@@ -6,12 +6,12 @@
 // SIGTERM without a write error. Needs root (for the mount namespace) and the built CLI (dist/).
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeEvent } from './test-support/events.js';
 import { available, BUILD, repoRoot } from './test-support/requirements.js';
+import { freePort } from './test-support/net.js';
 
 const has = (cmd: string) => {
   try {
@@ -45,17 +45,6 @@ function readableByImageUser(): boolean {
   } catch {
     return false;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const dirs: string[] = [];

@@ -6,7 +6,6 @@
 // destination at least once; Elasticsearch and OpenSearch, which take an ID, must hold each once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { makeEvent } from '../test-support/events.js';
 import { FakeDestination } from '../test-support/forward-fakes.js';
 import { available, BUILD, repoRoot } from '../test-support/requirements.js';
 import { TestRsyslog } from '../test-support/rsyslog.js';
+import { freePort, waitHealthy } from '../test-support/net.js';
 
 const bin = path.join(repoRoot, 'bin/kubetrail.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,29 +21,6 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitHealthy(url: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(25);
-  }
-  throw new Error('server did not become healthy');
-}
 
 /** Starts `kubetrail serve` with a configuration; returns its URL and a stopper. */
 async function serve(dir: string, lines: string[], env: NodeJS.ProcessEnv = {}) {

@@ -6,7 +6,6 @@
 // segment log, before the store has them): every acknowledged event must be stored once after restarts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseQuery } from '../query/index.js';
 import { openStore } from '../store/open.js';
 import { makeEvent } from '../test-support/events.js';
+import { freePort, waitHealthy } from '../test-support/net.js';
 
 const root = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const bin = path.join(root, 'bin/kubetrail.js');
@@ -26,16 +26,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,19 +38,6 @@ function rng(seed: number): () => number {
     s ^= s << 5;
     return (s >>> 0) / 2 ** 32;
   };
-}
-
-async function waitHealthy(url: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(25);
-  }
-  throw new Error('server did not become healthy');
 }
 
 async function trial(seed: number): Promise<void> {

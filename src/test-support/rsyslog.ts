@@ -5,9 +5,10 @@
 // them. `stop` kills it (the destination goes down); `start` brings it back on the same ports.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './net.js';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 const OSSL_MODULE = [
@@ -31,17 +32,6 @@ function install(): void {
     execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
     execFileSync('apt-get', pkgs, { stdio: 'ignore', env });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

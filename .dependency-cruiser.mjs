@@ -5,7 +5,7 @@
 // Layers, lowest first (a folder may import its own folder and every folder of a lower layer, never a
 // folder of its own layer or a higher one):
 //
-//   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward, gaps
+//   core ← fields, crypto ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward, gaps
 //        ← pipeline, config, bundle ← server ← cli
 //
 // Test code (*.test.ts and src/test-support/, which holds the store conformance suite) may import
@@ -16,7 +16,7 @@
 /** The layers of src/, lowest first. */
 const LAYERS = [
   ['core'],
-  ['fields'],
+  ['fields', 'crypto'],
   ['query'],
   ['store', 'ingest'],
   ['history', 'policy', 'redact', 'detect', 'generate', 'rbac', 'forward', 'gaps'],

@@ -148,6 +148,27 @@ export const ERROR_CODES = {
     fix: 'Set KUBETRAIL_REDACT_KEY (or the env/file named in the config) to at least 16 random bytes.',
     exit: 2,
   },
+  // --- encryption at rest
+  KT_KEY_FILE: {
+    summary: 'The data key file is missing, unreadable, not a 32-byte key, or readable by group or others.',
+    fix: 'Check the path given by --key-file, KUBETRAIL_KEY_FILE or encryption.keyFile; `chmod 600 FILE`; `kubetrail key create --out FILE` makes a new key.',
+    exit: 2,
+  },
+  KT_KEY_MISMATCH: {
+    summary: 'Encrypted data does not open with the key given: another key sealed it, or it was changed.',
+    fix: 'Give the key the data was written with (the message names its key id); data sealed with a lost key cannot be read.',
+    exit: 2,
+  },
+  KT_KEY_REQUIRED: {
+    summary: 'The store or file is encrypted and no data key was given.',
+    fix: 'Give the key with --key-file FILE, KUBETRAIL_KEY_FILE or encryption.keyFile in the configuration.',
+    exit: 2,
+  },
+  KT_KEY_UNEXPECTED: {
+    summary: 'A data key was given for a store that already holds events without encryption.',
+    fix: 'Run without the key, or encrypt the store first with `kubetrail key rotate --new-key-file FILE --db …`.',
+    exit: 2,
+  },
   // --- detection
   KT_RULE_INVALID: {
     summary: 'A detection rule is not valid.',

@@ -5,6 +5,8 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { DataKey } from '../crypto/cipher.js';
 import { DiskQueue, FRAME_HEADER_BYTES } from './disk-queue.js';
 
 const dirs: string[] = [];
@@ -117,5 +119,27 @@ describe('DiskQueue', () => {
     await q.close();
     await expect(waiting).rejects.toMatchObject({ code: 'KT_OVERLOADED' });
     await q.waitForData(never);
+  });
+
+  it('with a data key, seals payloads on disk, opens them when taken, and refuses another key or none', async () => {
+    const dir = tmp();
+    const key = DataKey.generate();
+    let q = await DiskQueue.open(dir, 1 << 20, 'block', key);
+    await q.append([batch('SECRET-A'), batch('SECRET-B', 2)]);
+    await q.close();
+    const bytes = Buffer.concat(
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.seg'))
+        .map((n) => readFileSync(path.join(dir, n))),
+    );
+    expect(bytes.includes('SECRET')).toBe(false);
+    await expect(DiskQueue.open(dir, 1 << 20, 'block')).rejects.toMatchObject({ code: 'KT_KEY_REQUIRED' });
+    await expect(DiskQueue.open(dir, 1 << 20, 'block', DataKey.generate())).rejects.toMatchObject({
+      code: 'KT_KEY_MISMATCH',
+    });
+    q = await DiskQueue.open(dir, 1 << 20, 'block', key);
+    expect(q.pendingRecords).toBe(3);
+    expect(text(await q.take(10, 1 << 20))).toBe('SECRET-A,SECRET-B\nSECRET-B');
+    await q.close();
   });
 });

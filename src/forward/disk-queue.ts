@@ -14,9 +14,15 @@
 // Bounded in bytes: frames appended and not done may not exceed `maxBytes`. When an append does not fit,
 // the policy decides: `block` waits until delivery makes room (backpressure on the write path);
 // `drop-oldest` drops the oldest frames that are not being delivered and counts their records exactly.
+//
+// With a data key, each frame's payload is sealed whole (the frame and its header are the same) and
+// opened when taken; at open every frame not done is opened once, so a queue sealed with another key (or
+// read without one) fails to open with the coded error instead of being skipped.
 import { chmod, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { KubetrailError } from '../core/errors.js';
+import type { DataKey } from '../crypto/cipher.js';
+import { openPayload, sealPayload } from '../crypto/sealed-records.js';
 import { writeFileAtomic } from '../core/state-file.js';
 import { encodeFrame, FRAME_HEADER_BYTES, frameCrc } from './frame.js';
 
@@ -26,6 +32,9 @@ const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export type FullPolicy = 'block' | 'drop-oldest';
+
+/** The AAD of a sealed queue payload. */
+const QUEUE_AAD = 'kubetrail forwarder queue';
 
 export interface QueuedFrame {
   offset: number;
@@ -70,14 +79,22 @@ export class DiskQueue {
     readonly dir: string,
     readonly maxBytes: number,
     readonly policy: FullPolicy,
+    private readonly key: DataKey | undefined,
   ) {}
 
-  static async open(dir: string, maxBytes: number, policy: FullPolicy): Promise<DiskQueue> {
-    const q = new DiskQueue(dir, maxBytes, policy);
+  /** Opens (or creates) the queue in `dir`; with `key`, payloads are sealed with it. */
+  static async open(
+    dir: string,
+    maxBytes: number,
+    policy: FullPolicy,
+    key?: DataKey,
+  ): Promise<DiskQueue> {
+    const q = new DiskQueue(dir, maxBytes, policy, key);
     try {
       await q.recover();
     } catch (err) {
       await q.writer?.close().catch(() => undefined);
+      if (err instanceof KubetrailError && err.code.startsWith('KT_KEY_')) throw err;
       throw new KubetrailError(
         'KT_STORE_OPEN',
         `cannot open the forwarder queue in ${dir}: ${(err as Error).message}`,
@@ -152,6 +169,7 @@ export class DiskQueue {
         const payload = Buffer.alloc(length);
         await fh.read(payload, 0, length, pos + FRAME_HEADER_BYTES);
         if (frameCrc(header, payload) !== header.readUInt32LE(4)) break;
+        this.open(payload);
         const next = pos + FRAME_HEADER_BYTES + length;
         this.frames.push({
           offset: seg.base + pos,
@@ -241,7 +259,9 @@ export class DiskQueue {
     if (this.segments.at(-1)!.size >= SEGMENT_BYTES) await this.startSegment(this.end);
     const seg = this.segments.at(-1)!;
     const time = Date.now();
-    const buffers = batches.map((b) => encodeFrame(b.payload, b.count, time));
+    const buffers = batches.map((b) =>
+      encodeFrame(sealPayload(b.payload, this.key, QUEUE_AAD), b.count, time),
+    );
     let at = seg.size;
     try {
       await this.writer!.writev(buffers, at);
@@ -321,10 +341,15 @@ export class DiskQueue {
       const length = f.next - f.offset - FRAME_HEADER_BYTES;
       const buf = Buffer.alloc(length);
       await fh.read(buf, 0, length, f.offset - seg.base + FRAME_HEADER_BYTES);
-      return buf;
+      return this.open(buf);
     } finally {
       await fh.close();
     }
+  }
+
+  /** A payload as read from a segment, opened when sealed. */
+  private open(payload: Buffer): Buffer {
+    return openPayload(payload, this.key, QUEUE_AAD, `the forwarder queue in ${this.dir}`);
   }
 
   /** Marks the frames taken as done (delivered or dead-lettered) and makes room. */

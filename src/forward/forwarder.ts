@@ -2,10 +2,13 @@
 // batches from the queue, sends them, retries what the destination refused for a while (exponential
 // backoff with full jitter, or the Retry-After it asked for), writes what it refused for good to the
 // dead-letter file (NDJSON, with the error), and only then marks the batch done in the queue. A slow or
-// dead destination holds up only its own loop.
+// dead destination holds up only its own loop. With a data key, the queue's payloads are sealed, and so
+// is each dead-letter line but for its time, forwarder, cluster and hash (src/crypto/sealed-records.ts).
 import { open } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { DataKey } from '../crypto/cipher.js';
+import { sealFields } from '../crypto/sealed-records.js';
 import { DiskQueue } from './disk-queue.js';
 import type { ResolvedForwarder } from './spec.js';
 import type { Destination, ForwardRecord } from './types.js';
@@ -38,6 +41,11 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
   return Math.round(random() * cap);
 }
 
+/** The AAD of a sealed dead-letter line. */
+export const DEAD_LETTER_AAD = 'kubetrail dead letter';
+/** Fields of a dead-letter line kept in clear when the rest is sealed. */
+const DEAD_LETTER_CLEAR = ['time', 'forwarder', 'cluster', 'hash'];
+
 export class Forwarder {
   private stats = { sent: 0, retried: 0, deadLettered: 0 };
   private stopping = false;
@@ -51,15 +59,23 @@ export class Forwarder {
     private readonly queue: DiskQueue,
     private readonly destination: Destination,
     private readonly log: ForwarderLog,
+    private readonly key?: DataKey,
   ) {}
 
-  static async open(def: ResolvedForwarder, destination: Destination, log: ForwarderLog): Promise<Forwarder> {
+  /** Opens the forwarder's queue; with `key`, the queue and the dead-letter file are sealed with it. */
+  static async open(
+    def: ResolvedForwarder,
+    destination: Destination,
+    log: ForwarderLog,
+    key?: DataKey,
+  ): Promise<Forwarder> {
     const queue = await DiskQueue.open(
       path.join(def.dir, 'queue'),
       def.config.queueBytes,
       def.config.whenFull,
+      key,
     );
-    return new Forwarder(def, queue, destination, log);
+    return new Forwarder(def, queue, destination, log, key);
   }
 
   get name(): string {
@@ -200,14 +216,21 @@ export class Forwarder {
     const time = new Date().toISOString();
     const text = items
       .map((i) =>
-        JSON.stringify({
-          time,
-          forwarder: this.name,
-          error: i.error,
-          ...(i.record
-            ? { cluster: i.record.cluster, hash: i.record.hash, event: i.record.event }
-            : { raw: i.raw }),
-        }),
+        JSON.stringify(
+          sealFields(
+            {
+              time,
+              forwarder: this.name,
+              error: i.error,
+              ...(i.record
+                ? { cluster: i.record.cluster, hash: i.record.hash, event: i.record.event }
+                : { raw: i.raw }),
+            },
+            DEAD_LETTER_CLEAR,
+            this.key,
+            DEAD_LETTER_AAD,
+          ),
+        ),
       )
       .join('\n');
     const fh = await open(this.def.deadLetter, 'a', 0o600);

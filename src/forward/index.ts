@@ -4,6 +4,7 @@
 // queue in its own loop, so a slow or dead destination holds up no other forwarder and not the store
 // (unless its queue is full under the `block` policy, which is backpressure by choice).
 import type { EventRecord } from '../core/event.js';
+import type { DataKey } from '../crypto/cipher.js';
 import { ElasticsearchDestination } from './destinations/elasticsearch.js';
 import { FileDestination } from './destinations/file.js';
 import { HttpDestination } from './destinations/http-ndjson.js';
@@ -49,6 +50,8 @@ export interface OpenForwardersOptions {
   /** How errors name the list: `forward` (the configuration) or `--forward`. */
   where?: string;
   env?: NodeJS.ProcessEnv;
+  /** The data key: queues and dead-letter files are sealed with it. */
+  key?: DataKey;
 }
 
 export class ForwarderSet {
@@ -65,7 +68,7 @@ export class ForwarderSet {
     checkUniqueNames(defs, where);
     const opened: Forwarder[] = [];
     try {
-      for (const def of defs) opened.push(await Forwarder.open(def, createDestination(def), opts.log));
+      for (const def of defs) opened.push(await Forwarder.open(def, createDestination(def), opts.log, opts.key));
     } catch (err) {
       await Promise.all(opened.map((f) => f.close(0)));
       throw err;

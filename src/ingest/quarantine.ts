@@ -1,8 +1,12 @@
 // Where records that are not events go: counted, the first few kept for the summary, and every one
 // written (with file, line, reason and the raw text, cut to 64 KiB) to a JSON-lines quarantine file that
-// is created only when the first bad record arrives.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// is created only when the first bad record arrives. With a data key, each line keeps time, file, line
+// and column in clear and holds the reason and the raw text sealed (src/crypto/sealed-records.ts);
+// readQuarantineFile reads either kind of line back.
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import type { DataKey } from '../crypto/cipher.js';
+import { openFields, sealFields } from '../crypto/sealed-records.js';
 
 export interface BadRecord {
   file: string;
@@ -43,7 +47,17 @@ export function createMemoryQuarantine(): Quarantine & { readonly all: BadRecord
   };
 }
 
-export function createFileQuarantine(file: string): Quarantine {
+/** The AAD of a sealed quarantine line. */
+const QUARANTINE_AAD = 'kubetrail quarantine';
+/** Fields of a quarantine line kept in clear when the rest is sealed. */
+const CLEAR_FIELDS = ['time', 'file', 'line', 'column'];
+
+export interface FileQuarantineOptions {
+  /** The data key: the reason and the raw text of each line are sealed with it. */
+  key?: DataKey;
+}
+
+export function createFileQuarantine(file: string, opts: FileQuarantineOptions = {}): Quarantine {
   let stream: WriteStream | undefined;
   let count = 0;
   const samples: BadRecord[] = [];
@@ -56,7 +70,8 @@ export function createFileQuarantine(file: string): Quarantine {
         mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
         stream = createWriteStream(file, { flags: 'a' });
       }
-      stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...b })}\n`);
+      const line = sealFields({ time: new Date().toISOString(), ...b }, CLEAR_FIELDS, opts.key, QUARANTINE_AAD);
+      stream.write(`${JSON.stringify(line)}\n`);
     },
     get count() {
       return count;
@@ -72,4 +87,16 @@ export function createFileQuarantine(file: string): Quarantine {
       );
     },
   };
+}
+
+/**
+ * The records of a quarantine file, sealed lines opened with the key (KT_KEY_REQUIRED for a sealed line
+ * without one, KT_KEY_MISMATCH with another key).
+ */
+export function readQuarantineFile(file: string, key?: DataKey): (BadRecord & { time: string })[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => openFields(JSON.parse(l) as Record<string, unknown>, key, QUARANTINE_AAD, file))
+    .map((r) => r as unknown as BadRecord & { time: string });
 }

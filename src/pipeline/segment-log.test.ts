@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataKey } from '../crypto/cipher.js';
 import { OverloadedError } from './ingest-queue.js';
 import { FRAME_HEADER_BYTES, SegmentLog, type LogRecord } from './segment-log.js';
 
@@ -184,5 +185,35 @@ describe('segment log', () => {
     await waiting;
     expect(text(await log.read(end, 100))).toEqual(['x']);
     await log.close();
+  });
+
+  it('with a data key, seals each payload on disk and opens it on reading; another key or none is refused at open', async () => {
+    const dir = tempDir();
+    const key = DataKey.generate();
+    const log = await SegmentLog.open({ dir, maxBytes: 1 << 20, key });
+    await log.append(Buffer.from('{"c":"a"}\nSECRET-ONE'));
+    await log.append(Buffer.from('{"c":"a"}\nSECRET-TWO'));
+    expect(text(await readAll(log))).toEqual(['{"c":"a"}\nSECRET-ONE', '{"c":"a"}\nSECRET-TWO']);
+    await log.close();
+    const bytes = Buffer.concat(segmentFiles(dir).map((n) => readFileSync(path.join(dir, n))));
+    expect(bytes.includes('SECRET')).toBe(false);
+    await expect(SegmentLog.open({ dir, maxBytes: 1 << 20 })).rejects.toMatchObject({
+      code: 'KT_KEY_REQUIRED',
+    });
+    await expect(
+      SegmentLog.open({ dir, maxBytes: 1 << 20, key: DataKey.generate() }),
+    ).rejects.toMatchObject({ code: 'KT_KEY_MISMATCH' });
+    const again = await SegmentLog.open({ dir, maxBytes: 1 << 20, key });
+    expect(text(await readAll(again))).toHaveLength(2);
+    await again.close();
+  });
+
+  it('without a key writes the same bytes as before keys existed', async () => {
+    const dir = tempDir();
+    const log = await SegmentLog.open({ dir, maxBytes: 1 << 20 });
+    await log.append(Buffer.from('plain'), 1000);
+    await log.close();
+    const [seg] = segmentFiles(dir);
+    expect(readFileSync(path.join(dir, seg!)).subarray(16).toString()).toBe('plain');
   });
 });

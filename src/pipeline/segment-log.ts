@@ -19,8 +19,14 @@
 // One piece, though long: framing, recovery at open, group commit, reading and compaction all follow from
 // the one on-disk layout and the committed position, and a change to any of them must be read with the
 // others. The checksum and the atomic position file are shared with the forwarder queues (src/core/).
+//
+// With a data key (`key`), each payload is sealed whole before it is framed and opened when read; the
+// framing is the same. At open every record not yet committed is opened once, so a log sealed with
+// another key (or with a key when none is given) fails to open with the coded error, never skips.
 import { mkdir, open, readdir, stat, unlink, chmod, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { DataKey } from '../crypto/cipher.js';
+import { openPayload, sealPayload } from '../crypto/sealed-records.js';
 import { crc32 } from '../core/crc32.js';
 import { KubetrailError } from '../core/errors.js';
 import { readJsonState, writeFileAtomic } from '../core/state-file.js';
@@ -65,7 +71,12 @@ export interface SegmentLogOptions {
   segmentBytes?: number;
   /** Told about frames cut off at open or skipped while reading, with why. */
   onDamage?: (info: { file: string; offset: number; bytes: number; reason: string }) => void;
+  /** The data key: payloads are sealed with it. */
+  key?: DataKey;
 }
+
+/** The AAD of a sealed segment log payload. */
+const SEGMENT_AAD = 'kubetrail segment log';
 
 interface Segment {
   base: number;
@@ -176,6 +187,17 @@ export class SegmentLog {
         'KT_STORE_OPEN',
         `cannot open the segment log in ${opts.dir}: ${(err as Error).message}`,
       );
+    }
+    try {
+      // Every record still to be stored must open with the key given (or need none).
+      for (let at = log.committed; ; ) {
+        const r = await log.read(at, 64 * 1024 * 1024);
+        if (r.length === 0) break;
+        at = r.at(-1)!.next;
+      }
+    } catch (err) {
+      await log.writer?.close().catch(() => undefined);
+      throw err;
     }
     return log;
   }
@@ -304,9 +326,10 @@ export class SegmentLog {
    * Appends one record; resolves with the log offset after it once it is on disk (fdatasync). Refuses
    * with OverloadedError when the log is full and with KT_STORE_WRITE when the write fails.
    */
-  append(payload: Uint8Array, time = Date.now()): Promise<number> {
+  append(plain: Uint8Array, time = Date.now()): Promise<number> {
     if (this.closed)
       return Promise.reject(new KubetrailError('KT_OVERLOADED', 'the server is shutting down'));
+    const payload = this.opts.key ? sealPayload(Buffer.from(plain), this.opts.key, SEGMENT_AAD) : plain;
     if (this.wouldRefuse(payload.length)) return Promise.reject(new OverloadedError(1));
     const p = (this.pending ??= { buffers: [], bytes: 0, waiters: [] });
     p.buffers.push(...encodeFrame(payload, time));
@@ -415,7 +438,10 @@ export class SegmentLog {
         offset = after.base;
         continue;
       }
-      return r.records;
+      return r.records.map((rec) => ({
+        ...rec,
+        payload: openPayload(rec.payload, this.opts.key, SEGMENT_AAD, `the segment log in ${this.opts.dir}`),
+      }));
     }
   }
 

@@ -17,6 +17,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
+import type { DataKey } from '../crypto/cipher.js';
 import type { AlertLog } from '../core/alert.js';
 import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
@@ -53,6 +54,11 @@ export interface CollectorOptions {
   transforms?: Transform[];
   /** The sink factories (default: the registry, src/pipeline/sinks/index.ts). */
   sinkFactories?: readonly SinkFactory[];
+  /**
+   * The data key: the store's rows and every file under the data directory that holds event content
+   * (segment log, quarantine, forwarder queues and dead letters, access log filters) are sealed with it.
+   */
+  key?: DataKey;
   /** How long the segment log's feeder waits before sending a failed batch again (ms, default 1000). */
   feederRetryMs?: number;
   logger?: Logger;
@@ -128,6 +134,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       ? await ForwarderSet.open(config.forward, {
           dataDir,
           log: (level, message, fields) => logger[level](fields, message),
+          ...(opts.key ? { key: opts.key } : {}),
         })
       : undefined;
   const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(
@@ -192,6 +199,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       webhookLog = await SegmentLog.open({
         dir: path.join(dataDir, 'segments'),
         maxBytes: config.pipeline.segmentMaxBytes,
+        ...(opts.key ? { key: opts.key } : {}),
         onDamage: (d) =>
           logger.error(
             { file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason },
@@ -214,7 +222,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       })
     : undefined;
   const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
-  const fileQuarantine = createFileQuarantine(quarantineFile);
+  const fileQuarantine = createFileQuarantine(quarantineFile, opts.key ? { key: opts.key } : {});
   const baseQuarantine = redaction ? redactQuarantine(fileQuarantine, redaction.redactor) : fileQuarantine;
   const safeText = (t: string) => (redaction ? redaction.redactor.redactRaw(t) : t);
 
@@ -341,6 +349,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     loginMaxFailures: config.api.loginMaxFailures,
     loginWindowSeconds: config.api.loginWindowSeconds,
     secure: Boolean(tls),
+    ...(opts.key ? { key: opts.key } : {}),
     onLogError: (message) => logger.error(message),
   });
   const server = await buildServer({

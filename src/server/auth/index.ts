@@ -5,6 +5,7 @@
 // (rate-limit.ts); a valid token or session is never refused for what others failed.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KubetrailError } from '../../core/errors.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { AccessLog } from './access-log.js';
 import { FailureLimiter } from './rate-limit.js';
 import { csrfMatches, SessionStore } from './sessions.js';
@@ -26,6 +27,8 @@ export interface AuthOptions {
   /** Whether the server speaks HTTPS (cookies are then marked Secure). */
   secure: boolean;
   onLogError?: (message: string) => void;
+  /** The data key: the filters in the access log are sealed with it. */
+  key?: DataKey;
 }
 
 /** An authentication failure with the status to answer. */
@@ -92,6 +95,7 @@ export class ApiAuth {
     this.accessLog = new AccessLog(
       `${this.tokens.file.slice(0, -'tokens.json'.length)}access.log`,
       opts.onLogError,
+      opts.key,
     );
   }
 

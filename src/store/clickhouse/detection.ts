@@ -41,7 +41,7 @@ export async function clickhouseDetection(
   }
   // Loaded on first use: the native DuckDB binding is needed only for the state file.
   const { openDetectionStateFile } = await import('../duckdb/detection-state.js');
-  const local = await openDetectionStateFile(opts.stateFile);
+  const local = await openDetectionStateFile(opts.stateFile, store.key ? { key: store.key } : {});
   const log = ClickHouseAlertLog.forStore(store);
   return {
     state: local.state,

@@ -6,10 +6,18 @@
 // store that keeps no detection state of its own (ClickHouse, src/store/clickhouse/detection.ts). The
 // tables are created by an idempotent migration of their own, so stores written before detection
 // existed work. Every value is a bound parameter.
+//
+// With a data key, what carries event text is sealed (src/crypto/sealed-records.ts): an alert's message
+// and key, the outbox's last error and the engine's state (keyed by user names, addresses, user
+// agents…); ids, rules, severities, times and counts stay in clear for the queries. kt_meta's
+// `data_key` names the key the tables are sealed with: opening them without a key, or with another,
+// fails with KT_KEY_REQUIRED or KT_KEY_MISMATCH before anything is read or written.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
+import type { DataKey } from '../../crypto/cipher.js';
+import { keyRequired, openValue, sealValue } from '../../crypto/sealed-records.js';
 import { microsToTime, timeToMicros } from '../../core/time.js';
 import {
   SEVERITIES,
@@ -63,49 +71,96 @@ const MIGRATION = [
 
 type Row = Record<string, unknown>;
 
-function rowToAlert(r: Row): Alert {
+/** The AADs of the sealed values: each names its column and row. */
+const aad = {
+  message: (id: string) => `kubetrail alert message ${id}`,
+  key: (id: string) => `kubetrail alert key ${id}`,
+  error: (alertId: string, output: string) => `kubetrail outbox error ${alertId} ${output}`,
+  state: (rule: string) => `kubetrail detect state ${rule}`,
+};
+
+function rowToAlert(r: Row, key: DataKey | undefined): Alert {
+  const id = String(r.id);
   return {
-    id: String(r.id),
+    id,
     rule: String(r.rule),
     title: String(r.title),
     severity: String(r.severity) as Severity,
     time: microsToTime(Number(r.ts)),
     cluster: String(r.cluster ?? ''),
     auditIDs: JSON.parse(String(r.audit_ids)) as string[],
-    message: String(r.message),
+    message: openValue(String(r.message), key, aad.message(id)),
     references: JSON.parse(String(r.refs)) as string[],
-    key: String(r.alert_key),
+    key: openValue(String(r.alert_key), key, aad.key(id)),
     count: Number(r.event_count),
   };
+}
+
+/** The id of the key detection's tables are sealed with (kt_meta `data_key`), if any. */
+async function sealedWith(conn: DuckDBConnection): Promise<string | undefined> {
+  const r = await conn.runAndReadAll(
+    `SELECT count(*) FROM information_schema.tables WHERE table_name = 'kt_meta'`,
+  );
+  if (Number(r.getRows()[0]![0]) === 0) return undefined;
+  const v = await conn.runAndReadAll(`SELECT value FROM kt_meta WHERE key = 'data_key'`);
+  const row = v.getRows()[0];
+  return row ? String(row[0]) : undefined;
+}
+
+/** Refuses tables sealed with a key other than the one given (or sealed, when none is given). */
+function checkKey(sealedBy: string | undefined, key: DataKey | undefined): void {
+  if (sealedBy === undefined) return;
+  if (!key) throw keyRequired('the detection state (alerts, outbox, engine state)');
+  if (key.id !== sealedBy)
+    throw new KubetrailError(
+      'KT_KEY_MISMATCH',
+      `the detection state was sealed with key ${sealedBy}, and the key given is ${key.id}`,
+    );
+}
+
+export interface DetectionStateOptions {
+  /** The data key: alert messages and keys, outbox errors and the engine's state are sealed with it. */
+  key?: DataKey;
 }
 
 const ALERT_COLUMNS =
   'id, rule, severity, ts, cluster, title, message, audit_ids, refs, alert_key, event_count';
 
 export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
-  private constructor(private readonly conn: DuckDBConnection) {}
+  private constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly key: DataKey | undefined,
+  ) {}
 
   /** Opens detection's tables on a store connection, creating them when absent. */
-  static async open(conn: DuckDBConnection): Promise<DuckDBDetectionState> {
+  static async open(conn: DuckDBConnection, opts: DetectionStateOptions = {}): Promise<DuckDBDetectionState> {
+    checkKey(await sealedWith(conn), opts.key);
     try {
       for (const s of MIGRATION) await conn.run(s);
       await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES ('detect_schema', ?)`, [
         String(DETECT_SCHEMA_VERSION),
       ]);
+      if (opts.key)
+        await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES ('data_key', ?)`, [opts.key.id]);
     } catch (err) {
       throw new KubetrailError('KT_STORE_SCHEMA', `cannot prepare the alert tables: ${String(err)}`, {
         cause: err,
       });
     }
-    return new DuckDBDetectionState(conn);
+    return new DuckDBDetectionState(conn, opts.key);
   }
 
   /** Attaches to existing tables without creating anything (read-only stores); undefined when absent. */
-  static async openExisting(conn: DuckDBConnection): Promise<DuckDBDetectionState | undefined> {
+  static async openExisting(
+    conn: DuckDBConnection,
+    opts: DetectionStateOptions = {},
+  ): Promise<DuckDBDetectionState | undefined> {
     const r = await conn.runAndReadAll(
       `SELECT count(*) AS n FROM information_schema.tables WHERE table_name IN ('kt_alerts', 'kt_alert_outbox', 'kt_detect_state')`,
     );
-    return Number(r.getRows()[0]![0]) === 3 ? new DuckDBDetectionState(conn) : undefined;
+    if (Number(r.getRows()[0]![0]) !== 3) return undefined;
+    checkKey(await sealedWith(conn), opts.key);
+    return new DuckDBDetectionState(conn, opts.key);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -144,10 +199,10 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
           timeToMicros(a.time) ?? now * 1000,
           a.cluster,
           a.title,
-          a.message,
+          sealValue(a.message, this.key, aad.message(a.id)),
           JSON.stringify(a.auditIDs),
           JSON.stringify(a.references),
-          a.key,
+          sealValue(a.key, this.key, aad.key(a.id)),
           a.count,
           now,
         );
@@ -202,13 +257,13 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
        ORDER BY ts DESC, id LIMIT ${Math.max(1, Math.floor(limit))}) ORDER BY ts, id`,
       params,
     );
-    return rows.map(rowToAlert);
+    return rows.map((r) => rowToAlert(r, this.key));
   }
 
   /** One stored alert by id. */
   async get(id: string): Promise<Alert | undefined> {
     const rows = await this.rows(`SELECT ${ALERT_COLUMNS} FROM kt_alerts WHERE id = ?`, [id]);
-    return rows[0] ? rowToAlert(rows[0]) : undefined;
+    return rows[0] ? rowToAlert(rows[0], this.key) : undefined;
   }
 
   /** Marks an alert acknowledged (again: keeps the first acknowledgement); false when no alert has the id. */
@@ -259,7 +314,7 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
       [nowMs],
     );
     return rows.map((r) => ({
-      alert: rowToAlert(r),
+      alert: rowToAlert(r, this.key),
       output: String(r.output),
       attempts: Number(r.attempts),
     }));
@@ -294,7 +349,14 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
     for (const it of items) {
       await this.conn.run(
         `UPDATE kt_alert_outbox SET attempts = ?::INTEGER, next_at = ?::BIGINT, last_error = ?, state = ? WHERE alert_id = ? AND output = ?`,
-        [it.attempts, nextAtMs, error.slice(0, 500), giveUp ? 'failed' : 'pending', it.alertId, it.output],
+        [
+          it.attempts,
+          nextAtMs,
+          sealValue(error.slice(0, 500), this.key, aad.error(it.alertId, it.output)),
+          giveUp ? 'failed' : 'pending',
+          it.alertId,
+          it.output,
+        ],
       );
     }
   }
@@ -315,9 +377,9 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
     const now = Date.now();
     const entries: [string, string][] = Object.entries(snap.rules).map(([rule, s]) => [
       rule,
-      JSON.stringify(s),
+      sealValue(JSON.stringify(s), this.key, aad.state(rule)),
     ]);
-    entries.push(['', JSON.stringify({ lastTime: snap.lastTime ?? 0 })]);
+    entries.push(['', sealValue(JSON.stringify({ lastTime: snap.lastTime ?? 0 }), this.key, aad.state(''))]);
     for (let i = 0; i < entries.length; i += 100) {
       const chunk = entries.slice(i, i + 100);
       await this.conn.run(
@@ -333,7 +395,10 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
     if (rows.length === 0) return undefined;
     const snap: DetectionSnapshot = { rules: {} };
     for (const r of rows) {
-      const state = JSON.parse(String(r.state)) as Record<string, unknown>;
+      const state = JSON.parse(openValue(String(r.state), this.key, aad.state(String(r.rule)))) as Record<
+        string,
+        unknown
+      >;
       if (r.rule === '') snap.lastTime = Number(state.lastTime ?? 0);
       else snap.rules[String(r.rule)] = state;
     }
@@ -347,6 +412,7 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
  */
 export async function openDetectionStateFile(
   file: string,
+  opts: DetectionStateOptions = {},
 ): Promise<{ state: DuckDBDetectionState; close(): Promise<void> }> {
   const abs = path.resolve(file);
   let instance: DuckDBInstance;
@@ -376,7 +442,7 @@ export async function openDetectionStateFile(
     instance.closeSync();
   };
   try {
-    return { state: await DuckDBDetectionState.open(conn), close };
+    return { state: await DuckDBDetectionState.open(conn, opts), close };
   } catch (err) {
     await close();
     throw err;

@@ -17,6 +17,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
+import { resolveDataKey } from '../crypto/key-file.js';
 import type { AlertLog } from '../core/alert.js';
 import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
@@ -110,6 +111,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const dataDir = path.resolve(config.dataDir);
   const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
   const tls = readTls(config);
+  // The data key (encryption.keyFile, where resolveServeConfig has put --key-file or KUBETRAIL_KEY_FILE).
+  const key = resolveDataKey({ config: config.encryption.keyFile });
   // The transforms' order is the topology's (src/pipeline/transforms/index.ts): policy, size cap,
   // redaction (so nothing unredacted is stored, streamed or set aside), the caller's, detection.
   const policy = config.policy ? (await loadPolicyFile(config.policy)).policy : undefined;
@@ -130,12 +133,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           log: (level, message, fields) => logger[level](fields, message),
         })
       : undefined;
-  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(
-    async (err: unknown) => {
-      await forwarders?.close(0);
-      throw err;
-    },
-  );
+  const store = await openStore(db, {
+    memoryLimit: `${config.pipeline.duckdbMemoryMB}MB`,
+    ...(key ? { key } : {}),
+  }).catch(async (err: unknown) => {
+    await forwarders?.close(0);
+    throw err;
+  });
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).

@@ -4,6 +4,9 @@ import type { EventEmitter } from 'node:events';
 import { Option } from 'commander';
 import { parseTimeArg } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
+import type { DataKey } from '../crypto/cipher.js';
+import { resolveDataKey } from '../crypto/key-file.js';
+import type { OpenOptions } from '../store/backend.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -68,6 +71,24 @@ export function dbLocation(opt: string | undefined): string {
 
 export const dbOption = () =>
   new Option('--db <path>', 'store to use (env KUBETRAIL_DB; default ./data/kubetrail.duckdb)');
+
+/** --key-file: the data key of an encrypted store (docs/security.md, "Encryption at rest"). */
+export const keyFileOption = () =>
+  new Option(
+    '--key-file <file>',
+    'data key of an encrypted store, mode 0600 (env KUBETRAIL_KEY_FILE; kubetrail key create --out FILE)',
+  );
+
+/** The data key a command uses: --key-file, else KUBETRAIL_KEY_FILE, else none. */
+export function dataKey(opts: { keyFile?: string | undefined }): DataKey | undefined {
+  return resolveDataKey({ flag: opts.keyFile, env: process.env });
+}
+
+/** How a command opens its store: `more`, with the data key from --key-file or KUBETRAIL_KEY_FILE. */
+export function storeOptions(opts: { keyFile?: string | undefined }, more: OpenOptions = {}): OpenOptions {
+  const key = dataKey(opts);
+  return key ? { ...more, key } : more;
+}
 
 /** Where detection keeps its state and outbox beside a ClickHouse store: --state, else ./data/detect.duckdb. */
 export function stateLocation(opt: string | undefined): string {

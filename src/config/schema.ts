@@ -160,6 +160,15 @@ export const configSchema = z.strictObject({
       config: z.string().min(1).optional(),
     })
     .default({ enabled: true }),
+  encryption: z
+    .strictObject({
+      /**
+       * Data key file (`kubetrail key create --out FILE`, mode 0600): event bodies are sealed at rest
+       * with it (docs/security.md). `--key-file` and KUBETRAIL_KEY_FILE override it.
+       */
+      keyFile: z.string().min(1).optional(),
+    })
+    .default({}),
   detect: z
     .strictObject({
       /** Real-time detection with the built-in rules (and `rules`); see docs/rules.md. */

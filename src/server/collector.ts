@@ -17,7 +17,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { KubetrailError } from '../core/errors.js';
-import type { DataKey } from '../crypto/cipher.js';
+import { resolveDataKey } from '../crypto/key-file.js';
 import type { AlertLog } from '../core/alert.js';
 import { inspectRules } from '../detect/rules.js';
 import { openDetection, type DetectionSession } from '../detect/session.js';
@@ -54,11 +54,6 @@ export interface CollectorOptions {
   transforms?: Transform[];
   /** The sink factories (default: the registry, src/pipeline/sinks/index.ts). */
   sinkFactories?: readonly SinkFactory[];
-  /**
-   * The data key: the store's rows and every file under the data directory that holds event content
-   * (segment log, quarantine, forwarder queues and dead letters, access log filters) are sealed with it.
-   */
-  key?: DataKey;
   /** How long the segment log's feeder waits before sending a failed batch again (ms, default 1000). */
   feederRetryMs?: number;
   logger?: Logger;
@@ -116,6 +111,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const dataDir = path.resolve(config.dataDir);
   const db = config.db ?? path.join(dataDir, 'kubetrail.duckdb');
   const tls = readTls(config);
+  // The data key (encryption.keyFile, where resolveServeConfig has put --key-file or KUBETRAIL_KEY_FILE):
+  // the store's rows and every file under the data directory that holds event content (segment log,
+  // quarantine, forwarder queues and dead letters, access log filters, detection state) are sealed with it.
+  const key = resolveDataKey({ config: config.encryption.keyFile });
   // The transforms' order is the topology's (src/pipeline/transforms/index.ts): policy, size cap,
   // redaction (so nothing unredacted is stored, streamed or set aside), the caller's, detection.
   const policy = config.policy ? (await loadPolicyFile(config.policy)).policy : undefined;
@@ -134,15 +133,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       ? await ForwarderSet.open(config.forward, {
           dataDir,
           log: (level, message, fields) => logger[level](fields, message),
-          ...(opts.key ? { key: opts.key } : {}),
+          ...(key ? { key } : {}),
         })
       : undefined;
-  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(
-    async (err: unknown) => {
-      await forwarders?.close(0);
-      throw err;
-    },
-  );
+  const store = await openStore(db, {
+    memoryLimit: `${config.pipeline.duckdbMemoryMB}MB`,
+    ...(key ? { key } : {}),
+  }).catch(async (err: unknown) => {
+    await forwarders?.close(0);
+    throw err;
+  });
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).
@@ -199,7 +199,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       webhookLog = await SegmentLog.open({
         dir: path.join(dataDir, 'segments'),
         maxBytes: config.pipeline.segmentMaxBytes,
-        ...(opts.key ? { key: opts.key } : {}),
+        ...(key ? { key } : {}),
         onDamage: (d) =>
           logger.error(
             { file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason },
@@ -222,7 +222,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       })
     : undefined;
   const quarantineFile = path.join(dataDir, 'quarantine.jsonl');
-  const fileQuarantine = createFileQuarantine(quarantineFile, opts.key ? { key: opts.key } : {});
+  const fileQuarantine = createFileQuarantine(quarantineFile, key ? { key } : {});
   const baseQuarantine = redaction ? redactQuarantine(fileQuarantine, redaction.redactor) : fileQuarantine;
   const safeText = (t: string) => (redaction ? redaction.redactor.redactRaw(t) : t);
 
@@ -349,7 +349,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     loginMaxFailures: config.api.loginMaxFailures,
     loginWindowSeconds: config.api.loginWindowSeconds,
     secure: Boolean(tls),
-    ...(opts.key ? { key: opts.key } : {}),
+    ...(key ? { key } : {}),
     onLogError: (message) => logger.error(message),
   });
   const server = await buildServer({

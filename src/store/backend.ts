@@ -2,6 +2,7 @@
 // how to open one, how a filter would run on it (`query --explain`) and where files kept beside the store
 // go. A back end is a folder of src/store/ that exports one StoreBackend; adding one is that folder and
 // one line in the registry.
+import type { DataKey } from '../crypto/cipher.js';
 import type { QueryNode } from '../query/syntax/ast.js';
 import type { Store, TimeRange } from './store.js';
 
@@ -9,6 +10,13 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** DuckDB's memory limit (e.g. `512MB`, the default); other back ends ignore it. */
   memoryLimit?: string;
+  /**
+   * The data key of an encrypted store (docs/security.md): rows are sealed with it on the way in and
+   * opened on the way out. Opening an encrypted store without it, or with another key, fails
+   * (KT_KEY_REQUIRED, KT_KEY_MISMATCH) and changes nothing; an empty store opened for writing with a key
+   * becomes encrypted; a plain store that holds events refuses a key (KT_KEY_UNEXPECTED).
+   */
+  key?: DataKey;
 }
 
 export interface StoreBackend {

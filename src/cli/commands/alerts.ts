@@ -14,6 +14,8 @@ import {
   collect,
   dbLocation,
   dbOption,
+  keyFileOption,
+  storeOptions,
   n,
   parseLimit,
   processIo,
@@ -28,6 +30,7 @@ export const ALERT_FORMATS = ['table', 'ndjson', 'json'] as const;
 
 interface AlertsOpts {
   db?: string;
+  keyFile?: string;
   since?: string;
   until?: string;
   rule?: string[];
@@ -81,6 +84,7 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
     .command('alerts')
     .description('list stored alerts (raised by import --detect, the live collector or detect --save)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--since <time>', 'alerts at or after: a duration (24h, 7d) or a time', '7d')
     .option('--until <time>', 'alerts before: a duration ago or a time')
     .option('--rule <id>', 'only this rule (repeatable)', collect, [])
@@ -104,7 +108,7 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
       if (opts.deliver) {
         const configured = (opts.alertOutput ?? []).map((s) => createOutput(s, { write: io.out }));
         const timeoutMs = durationMs(opts.timeout, '--timeout');
-        const store = await openStore(dbLocation(opts.db));
+        const store = await openStore(dbLocation(opts.db), storeOptions(opts));
         try {
           const place = await store.detection({ stateFile: stateLocation(opts.state) });
           try {
@@ -126,7 +130,7 @@ export function registerAlertsCommand(program: Command, io: Io = processIo()): v
       }
       if (opts.state)
         throw new KubetrailError('KT_USAGE', '--state needs --deliver', { where: { path: '--state' } });
-      const store = await openStore(dbLocation(opts.db), { readOnly: true });
+      const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
       try {
         const alerts = await store.alertLog({ existing: true });
         const list = alerts

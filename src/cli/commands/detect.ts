@@ -21,6 +21,8 @@ import {
   collect,
   dbLocation,
   dbOption,
+  keyFileOption,
+  storeOptions,
   n,
   processIo,
   stateLocation,
@@ -33,6 +35,7 @@ import { registerRulesCommands } from './rules.js';
 
 interface DetectOpts {
   db?: string;
+  keyFile?: string;
   since?: string;
   until?: string;
   rules?: string[];
@@ -53,6 +56,7 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
     .description('hunt with the detection rules over audit log files, or over the stored events')
     .argument('[files...]', 'audit log files or directories (default: the events in the store)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--since <time>', 'only events at or after: a duration (30d) or a time')
     .option('--until <time>', 'only events before: a duration ago or a time')
     .option(
@@ -114,7 +118,7 @@ export function registerDetectCommand(program: Command, io: Io = processIo()): v
       const fromFiles = files.length > 0;
       const needStore = !fromFiles || opts.save;
       const store: Store | undefined = needStore
-        ? await openStore(dbLocation(opts.db), { readOnly: !opts.save })
+        ? await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: !opts.save }))
         : undefined;
       try {
         const source = fromFiles

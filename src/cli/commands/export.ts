@@ -10,12 +10,23 @@ import { createKeyFiles, loadPublicKey, loadSigningKey } from '../../bundle/keys
 import { KubetrailError } from '../../core/errors.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
-import { choice, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  timeRange,
+  type Io,
+} from '../common.js';
 import { safeText } from '../terminal.js';
 import { toolVersion } from '../../bundle/version.js';
 
 interface ExportOpts {
   db?: string;
+  keyFile?: string;
   since?: string;
   until?: string;
   out: string;
@@ -31,6 +42,7 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
     )
     .argument('[filter]', "filter expression, e.g. 'ns:payments verb:(create OR patch OR delete)'", '*')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--since <time>', 'events at or after: a duration ago (24h) or a time')
     .option('--until <time>', 'events before: a duration ago or a time')
     .requiredOption('--out <file>', 'the bundle to write (a gzip-compressed tar; never overwritten)')
@@ -44,7 +56,7 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
       const range = timeRange(opts);
       const filter = parseQuery(filterText);
       const signingKey = opts.signingKey ? loadSigningKey(opts.signingKey) : undefined;
-      const store = await openStore(dbLocation(opts.db), { readOnly: true });
+      const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
       try {
         const alerts = await store.alertLog({ existing: true });
         const manifest = await writeBundle(store, {
@@ -94,6 +106,7 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
 /** The options of `kubetrail import` that a bundle's import reads or refuses. */
 export interface BundleImportOpts {
   db?: string;
+  keyFile?: string;
   publicKey?: string;
   output?: string;
   policy?: string;
@@ -106,7 +119,7 @@ export async function importBundleCommand(file: string, opts: BundleImportOpts, 
   assertBundleImportOptions(opts);
   const format = choice('--output', opts.output ?? 'table', ['table', 'json'] as const);
   const publicKey = opts.publicKey ? loadPublicKey(opts.publicKey) : undefined;
-  const store = await openStore(dbLocation(opts.db));
+  const store = await openStore(dbLocation(opts.db), storeOptions(opts));
   try {
     const r = await importBundle(file, store, publicKey ? { publicKey } : {});
     if (format === 'json') {

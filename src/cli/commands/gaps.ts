@@ -6,11 +6,22 @@ import { parseDuration } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
 import { findGaps, type Gap, type GapReport } from '../../gaps/find.js';
 import { openStore } from '../../store/open.js';
-import { choice, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  timeRange,
+  type Io,
+} from '../common.js';
 import { renderTable } from '../terminal.js';
 
 interface GapsOpts {
   db?: string;
+  keyFile?: string;
   since?: string;
   until?: string;
   cluster?: string;
@@ -65,6 +76,7 @@ export function registerGapsCommand(program: Command, io: Io = processIo()): voi
       'find holes in the stored trail: streams that should be continuous (lease renewals, leader election, the event rate) falling silent; exit 1 when a gap is found',
     )
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--since <time>', 'look from: a duration ago (7d) or a time (default: the first stored event)')
     .option('--until <time>', 'look until: a duration ago or a time (default: the last stored event)')
     .option('--cluster <name>', 'only this cluster')
@@ -82,7 +94,7 @@ export function registerGapsCommand(program: Command, io: Io = processIo()): voi
           { where: { path: '--bucket' } },
         );
       const range = timeRange(opts);
-      const store = await openStore(dbLocation(opts.db), { readOnly: true });
+      const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
       let report: GapReport;
       try {
         report = await findGaps(store, {

@@ -17,7 +17,16 @@ import {
 import { parseObjectArg } from '../../history/kinds.js';
 import { openStore } from '../../store/open.js';
 import { safeText, truncate } from '../terminal.js';
-import { choice, dbLocation, dbOption, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  processIo,
+  timeRange,
+  type Io,
+} from '../common.js';
 
 function valueText(v: unknown): string {
   return truncate(safeText(JSON.stringify(v) ?? 'undefined'), 160);
@@ -91,6 +100,7 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
     .option('--at <time>', 'print the object as it was at this time (a time, or a duration ago)')
     .option('--managed-fields', 'include metadata.managedFields in diffs')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('-o, --output <format>', 'text, json or yaml (yaml: with --at)', 'text')
     .action(
       async (
@@ -104,6 +114,7 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
           at?: string;
           managedFields?: boolean;
           db?: string;
+          keyFile?: string;
           output: string;
         },
       ) => {
@@ -128,7 +139,7 @@ export function registerHistoryCommand(program: Command, io: Io = processIo()): 
             },
           );
         }
-        const store = await openStore(dbLocation(opts.db), { readOnly: true });
+        const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
         const range = timeRange(opts);
         // With --at, later writes are read too: a create after the moment says the object did not exist yet.
         let history: ReturnType<typeof buildObjectHistory>;

@@ -17,7 +17,17 @@ import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } fro
 import { loadPolicyFile } from '../../policy/load.js';
 import { openStore, storeDirectory } from '../../store/open.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../../redact/index.js';
-import { choice, collect, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import {
+  choice,
+  collect,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  type Io,
+} from '../common.js';
 import { importDetection, type ImportDetectOpts } from './detect.js';
 import { importBundleCommand } from './export.js';
 import { isBundleFile } from '../../bundle/import.js';
@@ -27,6 +37,7 @@ import { safeText } from '../terminal.js';
 
 interface ImportOpts extends ImportDetectOpts {
   db?: string;
+  keyFile?: string;
   cluster?: string;
   quarantine?: string;
   redact: boolean;
@@ -114,6 +125,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
     )
     .argument('<paths...>', 'files, directories or - (stdin)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--cluster <name>', 'cluster name to tag the events with', 'default')
     .option(
       '--quarantine <file>',
@@ -167,7 +179,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         storeDirectory(db, path.resolve('data')),
         io,
       );
-      const store = await openStore(db).catch(async (err: unknown) => {
+      const store = await openStore(db, storeOptions(opts)).catch(async (err: unknown) => {
         await forwarders?.close();
         throw err;
       });

@@ -18,7 +18,17 @@ import { fileBatches } from '../../policy/source.js';
 import { openStore } from '../../store/open.js';
 import { allEvents } from '../../store/paging.js';
 import { renderTable } from '../terminal.js';
-import { choice, collect, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import {
+  choice,
+  collect,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  type Io,
+} from '../common.js';
 import { registerSetupCommands } from './setup.js';
 
 function mb(bytes: number): string {
@@ -34,6 +44,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 async function sourceOf(
   paths: readonly string[],
   db: string | undefined,
+  keyFile: string | undefined,
 ): Promise<{
   batches: () => AsyncIterable<EventRecord[]>;
   describe: string;
@@ -54,7 +65,7 @@ async function sourceOf(
     };
   }
   const location = dbLocation(db);
-  const store = await openStore(location, { readOnly: true });
+  const store = await openStore(location, storeOptions({ keyFile }, { readOnly: true }));
   return {
     batches: () => allEvents(store),
     describe: `the store ${location}`,
@@ -136,12 +147,14 @@ interface CheckOpts {
 interface SimulateOpts {
   policy: string;
   db?: string;
+  keyFile?: string;
   output: string;
   need: string[];
   failOnLoss?: boolean;
 }
 interface RecommendOpts {
   db?: string;
+  keyFile?: string;
   out?: string;
   output: string;
   need: string[];
@@ -228,6 +241,7 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
     .requiredOption('--policy <file>', 'policy file (YAML or JSON)')
     .argument('[sources...]', 'audit log files or directories, or - for stdin (default: the store)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--need <filter>', 'another filter whose requests must stay logged (repeatable)', collect, [])
     .option('--fail-on-loss', 'exit with code 1 when a request detection needs would be lost')
     .option('-o, --output <format>', 'table or json', 'table')
@@ -235,7 +249,7 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
       const format = choice('--output', opts.output, ['table', 'json'] as const);
       const loaded = await loadPolicyFile(opts.policy);
       const needs = compileNeeds(detectionNeeds(opts.need, DEMO_INCIDENTS));
-      const src = await sourceOf(sources, opts.db);
+      const src = await sourceOf(sources, opts.db, opts.keyFile);
       let report: SimulationReport;
       try {
         report = await simulate(loaded.policy, src.batches(), { needs });
@@ -257,6 +271,7 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
     )
     .argument('[sources...]', 'audit log files or directories, or - for stdin (default: the store)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--out <file>', 'write the policy to a file instead of stdout')
     .option('--need <filter>', 'another filter whose requests must stay logged (repeatable)', collect, [])
     .option('-o, --output <format>', 'yaml (the policy) or json (policy, profile and measurement)', 'yaml')
@@ -272,7 +287,7 @@ export function registerPolicyCommands(program: Command, io: Io = processIo()): 
         batches = () => buffered;
         describe = 'standard input';
       } else {
-        const src = await sourceOf(sources, opts.db);
+        const src = await sourceOf(sources, opts.db, opts.keyFile);
         batches = src.batches;
         describe = src.describe;
         skipped = src.skipped;

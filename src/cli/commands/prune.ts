@@ -7,7 +7,16 @@ import { KubetrailError } from '../../core/errors.js';
 import { microsToTime } from '../../core/time.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
-import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  type Io,
+} from '../common.js';
 
 /** The cutoff in epoch µs from --older-than or --before. */
 export function pruneCutoff(opts: { olderThan?: string; before?: string }, nowMs = Date.now()): number {
@@ -51,6 +60,7 @@ export function registerPruneCommand(program: Command, io: Io = processIo()): vo
     .option('--before <time>', 'remove events before this time (RFC 3339 or a date), or this long ago')
     .option('--dry-run', 'only count the events that would be removed')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('-o, --output <format>', 'table or json', 'table')
     .action(
       async (opts: {
@@ -58,11 +68,15 @@ export function registerPruneCommand(program: Command, io: Io = processIo()): vo
         before?: string;
         dryRun?: boolean;
         db?: string;
+        keyFile?: string;
         output: string;
       }) => {
         const format = choice('--output', opts.output, ['table', 'json'] as const);
         const cutoff = pruneCutoff(opts);
-        const store = await openStore(dbLocation(opts.db), { readOnly: Boolean(opts.dryRun) });
+        const store = await openStore(
+          dbLocation(opts.db),
+          storeOptions(opts, { readOnly: Boolean(opts.dryRun) }),
+        );
         try {
           const matching = await store.count(parseQuery('*'), { until: cutoff });
           const removed = opts.dryRun ? 0 : await store.deleteBefore(cutoff);

@@ -16,6 +16,8 @@ import {
   collect,
   dbLocation,
   dbOption,
+  keyFileOption,
+  storeOptions,
   n,
   parseLimit,
   processIo,
@@ -25,6 +27,7 @@ import {
 
 interface QueryOpts {
   db?: string;
+  keyFile?: string;
   file?: string[];
   since?: string;
   until?: string;
@@ -42,6 +45,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
     .description('find events matching a filter, newest first (see docs/query-language.md)')
     .argument('[filter]', "filter expression, e.g. 'verb:delete resource:secrets'", '*')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option(
       '--file <path>',
       'query an audit log file or directory directly, without importing (repeatable)',
@@ -97,7 +101,7 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
           io.err(`note: ${n(quarantine.count)} records in the input are not audit events and were skipped\n`);
         }
       } else {
-        const store = await openStore(dbLocation(opts.db), { readOnly: true });
+        const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
         try {
           const page = await store.query({ filter, ...range, limit, order });
           records = page.records;

@@ -24,10 +24,22 @@ import { unusedData, unusedDiff, unusedYaml } from '../../rbac/unused-render.js'
 import type { QueryNode } from '../../query/syntax/ast.js';
 import { openStore } from '../../store/open.js';
 import { renderTable } from '../terminal.js';
-import { choice, collect, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  collect,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  processIo,
+  timeRange,
+  type Io,
+} from '../common.js';
 
 interface SourceOpts {
   db?: string;
+  keyFile?: string;
   file: string[];
   since?: string;
   until?: string;
@@ -56,7 +68,7 @@ async function tallyOf(opts: SourceOpts, filter: QueryNode | undefined): Promise
   const range = timeRange(opts);
   if (opts.file.length > 0)
     return tallyBatches(readEvents(opts.file, { quarantine: createMemoryQuarantine() }), range);
-  const store = await openStore(dbLocation(opts.db), { readOnly: true });
+  const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
   try {
     return await tallyStore(store, { ...range, ...(filter ? { filter } : {}) });
   } finally {
@@ -115,6 +127,7 @@ export function registerRbacCommands(program: Command, io: Io = processIo()): vo
       [],
     )
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--file <path>', 'read requests from an audit log file or directory (repeatable)', collect, [])
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (opts: SuggestOpts) => {
@@ -159,6 +172,7 @@ export function registerRbacCommands(program: Command, io: Io = processIo()): vo
     .option('--since <time>', 'only requests at or after: a duration (90d) or a time')
     .option('--until <time>', 'only requests before: a duration ago or a time')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--file <path>', 'read requests from an audit log file or directory (repeatable)', collect, [])
     .option(
       '-o, --output <format>',

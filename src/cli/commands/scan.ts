@@ -17,10 +17,21 @@ import {
 import { openStore } from '../../store/open.js';
 import { allEvents } from '../../store/paging.js';
 import { renderTable } from '../terminal.js';
-import { choice, dbLocation, dbOption, n, parseLimit, processIo, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  storeOptions,
+  n,
+  parseLimit,
+  processIo,
+  type Io,
+} from '../common.js';
 
 interface ScanOpts {
   db?: string;
+  keyFile?: string;
   config?: string;
   policy?: string;
   output: string;
@@ -96,6 +107,7 @@ export function registerScanCommand(program: Command, io: Io = processIo()): voi
     .description('find secrets in audit logs or the store; exits 1 when any is found (for CI)')
     .argument('[sources...]', 'audit logs (files, directories, - for stdin); none: the store')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--config <file>', 'redaction configuration with extra patterns and allow-lists')
     .option('--policy <file>', 'the audit policy that wrote the events: names the rule behind each leak')
     .option('-o, --output <format>', 'table or json', 'table')
@@ -127,7 +139,7 @@ export function registerScanCommand(program: Command, io: Io = processIo()): voi
         for await (const batch of readEvents(sources, { cluster: opts.cluster, quarantine }))
           scanner.add(batch);
       } else {
-        const store = await openStore(dbLocation(opts.db), { readOnly: true });
+        const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
         try {
           for await (const batch of allEvents(store)) scanner.add(batch);
         } finally {

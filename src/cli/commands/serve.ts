@@ -4,11 +4,12 @@ import { Option, type Command } from 'commander';
 import { defaultConfig, describe, loadConfig, ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { KubetrailError } from '../../core/errors.js';
+import { resolveKeyFile } from '../../crypto/key-file.js';
 import type { Collector } from '../../server/collector.js';
 import { ipListOptions } from '../../detect/ip-list.js';
 import { forwardFromSpec } from '../../forward/options.js';
 import { parseSpec } from '../../forward/spec.js';
-import { choice, collect, processIo, type Io } from '../common.js';
+import { choice, collect, keyFileOption, processIo, type Io } from '../common.js';
 
 export interface ServeFlags {
   config?: string;
@@ -23,6 +24,7 @@ export interface ServeFlags {
   forward?: string[];
   tlsCert?: string;
   tlsKey?: string;
+  keyFile?: string;
 }
 
 /** The configuration a serve run uses: the file (or defaults), then environment, then flags. */
@@ -47,6 +49,9 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
       });
     config.tls = { ...config.tls, cert: flags.tlsCert, key: flags.tlsKey };
   }
+  // The data key: --key-file, else KUBETRAIL_KEY_FILE, else encryption.keyFile (one resolver).
+  const key = resolveKeyFile({ flag: flags.keyFile, env, config: config.encryption.keyFile });
+  if (key) config.encryption = { ...config.encryption, keyFile: key.file };
   if (flags.cluster) config.cluster = flags.cluster;
   if (flags.role !== undefined) config.role = choice('--role', flags.role, ['all', 'api'] as const);
   if (flags.ipList && flags.ipList.length > 0)
@@ -109,6 +114,7 @@ export function registerServeCommands(program: Command, io: Io = processIo()): v
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7480)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .addOption(keyFileOption())
     .option('--tail <file>', 'audit log file to follow (repeatable)', collect, [])
     .option(
       '--ip-list <name=file>',

@@ -8,7 +8,7 @@ import { eventLatencyMs, eventTime } from '../../core/time.js';
 import { openStore } from '../../store/open.js';
 import { actorLabel, objectLabel } from '../event-output.js';
 import { safeText } from '../terminal.js';
-import { choice, dbLocation, dbOption, processIo, type Io } from '../common.js';
+import { choice, dbLocation, dbOption, keyFileOption, storeOptions, processIo, type Io } from '../common.js';
 
 /** The human rendering of one request's stages. */
 export function renderRequest(records: readonly EventRecord[]): string {
@@ -66,10 +66,11 @@ export function registerShowCommand(program: Command, io: Io = processIo()): voi
     .description('show every stage of one request')
     .argument('<auditID>', 'the request ID (auditID)')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('-o, --output <format>', 'text, json (an EventList), ndjson or yaml', 'text')
-    .action(async (auditID: string, opts: { db?: string; output: string }) => {
+    .action(async (auditID: string, opts: { db?: string; keyFile?: string; output: string }) => {
       const format = choice('--output', opts.output, ['text', 'json', 'ndjson', 'yaml'] as const);
-      const store = await openStore(dbLocation(opts.db), { readOnly: true });
+      const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
       let records: EventRecord[];
       try {
         records = await store.getByAuditId(auditID);

@@ -13,7 +13,7 @@ import { microsToTime } from '../../core/time.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
-import { dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { dbLocation, dbOption, keyFileOption, storeOptions, n, processIo, type Io } from '../common.js';
 import { Progress, rate } from '../progress.js';
 import { resolveServeConfig, serveBanner, serveUntilSignal } from './serve.js';
 
@@ -102,12 +102,13 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
       'load the demo data set into the default store when it is empty, print a summary, and run the server',
     )
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--listen <host:port>', 'address for the server (default 127.0.0.1:7480)')
     .option('--no-serve', 'stop after loading and printing the summary')
-    .action(async (opts: { db?: string; listen?: string; serve: boolean }) => {
+    .action(async (opts: { db?: string; keyFile?: string; listen?: string; serve: boolean }) => {
       const db = dbLocation(opts.db);
       const dataDir = path.dirname(path.resolve(db.replace(/^duckdb:/, '')));
-      const store = await openStore(db);
+      const store = await openStore(db, storeOptions(opts));
       try {
         await loadDemoIfEmpty(store, io, { stateFile: path.join(dataDir, 'detect.duckdb') });
         io.out(await summarize(store, db));
@@ -119,6 +120,7 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
         db,
         tail: [],
         ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
         dataDir,
       });
       const { startCollector } = await import('../../server/collector.js');

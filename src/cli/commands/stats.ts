@@ -18,6 +18,8 @@ import {
   collect,
   dbLocation,
   dbOption,
+  keyFileOption,
+  storeOptions,
   parseLimit,
   processIo,
   timeRange,
@@ -27,6 +29,7 @@ import {
 interface StatsOpts {
   by: string;
   db?: string;
+  keyFile?: string;
   file: string[];
   since?: string;
   until?: string;
@@ -79,6 +82,7 @@ export function registerStatsCommand(program: Command, io: Io = processIo()): vo
     .requiredOption('--by <field>', 'field to group by (user, verb, resource, ns, code, ip, ua, …)')
     .argument('[filter]', 'filter expression', '*')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--file <path>', 'count straight from an audit log file or directory (repeatable)', collect, [])
     .option('--since <time>', 'only events at or after: a duration (24h) or a time')
     .option('--until <time>', 'only events before: a duration ago or a time')
@@ -98,7 +102,7 @@ export function registerStatsCommand(program: Command, io: Io = processIo()): vo
           { by: opts.by, filter, ...range, limit },
         ));
       } else {
-        const store = await openStore(dbLocation(opts.db), { readOnly: true });
+        const store = await openStore(dbLocation(opts.db), storeOptions(opts, { readOnly: true }));
         try {
           rows = await store.stats({ filter, by: opts.by, ...range, limit });
           total = await store.count(filter, range);

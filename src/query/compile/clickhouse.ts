@@ -11,10 +11,10 @@
 // absent too); multi-valued fields are `Array(String)`; numbers and times are Nullable except `ts`.
 import { FIELDS, resolveField, type ResolvedField } from '../../fields/catalog.js';
 import type { QueryNode, ValueLiteral } from '../syntax/ast.js';
-import { printQuery } from '../syntax/printer.js';
 import { durationValue, numberValue, timeValue } from '../syntax/literals.js';
 import { compareBound } from '../semantics.js';
-import { compileSql, likePattern, SqlBuilder, type SqlDialect } from './dialect.js';
+import { likePattern, type SqlBuilder, type SqlDialect } from './dialect.js';
+import { isExact, planSql, type FieldTerm, type SqlCapabilities } from './plan.js';
 
 const TEXT_COLUMNS = FIELDS.filter((f) => f.text).map((f) => f.column);
 
@@ -148,29 +148,6 @@ export const clickhouseDialect: SqlDialect = {
   },
 };
 
-function fieldsOf(node: QueryNode, out: ResolvedField[] = []): ResolvedField[] {
-  switch (node.type) {
-    case 'and':
-    case 'or':
-      for (const c of node.children) fieldsOf(c, out);
-      break;
-    case 'not':
-      fieldsOf(node.child, out);
-      break;
-    case 'exists':
-    case 'match':
-    case 'compare': {
-      const f = resolveOrThrow(node.field);
-      out.push(f);
-      break;
-    }
-    case 'all':
-    case 'text':
-      break;
-  }
-  return out;
-}
-
 function resolveOrThrow(name: string): ResolvedField {
   const f = resolveField(name);
   if (!f) throw new Error(`unknown field ${name}`);
@@ -179,7 +156,7 @@ function resolveOrThrow(name: string): ResolvedField {
 
 /** True when every term of the filter can be evaluated by ClickHouse. */
 export function fullyPushable(node: QueryNode): boolean {
-  return fieldsOf(node).every(pushable);
+  return isExact(node, PLAIN);
 }
 
 /** The text a string has inside JSON.stringify output (without the surrounding quotes). */
@@ -188,56 +165,50 @@ function jsonEscaped(text: string): string {
 }
 
 /**
- * A condition every event matching `node` satisfies, for a term ClickHouse cannot evaluate exactly: a
+ * A condition every event matching a term satisfies, for a term ClickHouse cannot evaluate exactly: a
  * substring search of the stored JSON text. The stored text is JSON.stringify of the event (see
  * src/store/columns.ts), so a string value reached by a JSON path appears in it with JSON.stringify's
  * escaping, and a number or boolean as its JavaScript text — which is what the filter compares with.
- * Undefined when no such condition is known (negations, comparisons of values).
+ * Undefined when no such condition is known (comparisons of values, computed fields).
  */
-function narrowing(node: QueryNode, b: SqlBuilder): string | undefined {
+function narrowing(node: FieldTerm, f: ResolvedField, b: SqlBuilder): string | undefined {
   const contains = (column: string, needle: string) => `position(${column}, ${lit(b, needle)}) > 0`;
-  switch (node.type) {
-    case 'and': {
-      const parts = node.children.map((c) => narrowing(c, b)).filter((x): x is string => x !== undefined);
-      return parts.length > 0 ? `(${parts.join(' AND ')})` : undefined;
-    }
-    case 'or': {
-      const parts = node.children.map((c) => narrowing(c, b));
-      return parts.every((x) => x !== undefined) ? `(${parts.join(' OR ')})` : undefined;
-    }
-    case 'exists':
-    case 'match':
-    case 'compare': {
-      const f = resolveOrThrow(node.field);
-      if (pushable(f)) {
-        const exact = compileSql(node, clickhouseDialect, b.now);
-        b.params.push(...exact.params);
-        return exact.sql;
-      }
-      if (f.kind === 'annotation') {
-        // Annotations are a flat object of strings: "key":"value" appears as written.
-        const key = `"${jsonEscaped(f.key)}":"`;
-        if (node.type !== 'match') return contains('annotations', key);
-        if (!node.value.wildcard) return contains('annotations', `${key}${jsonEscaped(node.value.text)}"`);
-        const parts = (node.value.parts ?? [node.value.text]).filter((p) => p !== '');
-        return [
-          contains('annotations', key),
-          ...parts.map((p) => contains('annotations', jsonEscaped(p))),
-        ].join(' AND ');
-      }
-      if (f.kind !== 'json') return undefined;
-      const key = contains('event', `"${jsonEscaped(f.path[f.path.length - 1]!)}":`);
-      if (node.type !== 'match') return key;
-      const parts = node.value.wildcard ? (node.value.parts ?? [node.value.text]) : [node.value.text];
-      return [key, ...parts.filter((p) => p !== '').map((p) => contains('event', jsonEscaped(p)))].join(
-        ' AND ',
-      );
-    }
-    case 'all':
-    case 'not':
-    case 'text':
-      return undefined;
+  if (f.kind === 'annotation') {
+    // Annotations are a flat object of strings: "key":"value" appears as written.
+    const key = `"${jsonEscaped(f.key)}":"`;
+    if (node.type !== 'match') return contains('annotations', key);
+    if (!node.value.wildcard) return contains('annotations', `${key}${jsonEscaped(node.value.text)}"`);
+    const parts = (node.value.parts ?? [node.value.text]).filter((p) => p !== '');
+    return [contains('annotations', key), ...parts.map((p) => contains('annotations', jsonEscaped(p)))].join(
+      ' AND ',
+    );
   }
+  if (f.kind !== 'json') return undefined;
+  const key = contains('event', `"${jsonEscaped(f.path[f.path.length - 1]!)}":`);
+  if (node.type !== 'match') return key;
+  const parts = node.value.wildcard ? (node.value.parts ?? [node.value.text]) : [node.value.text];
+  return [key, ...parts.filter((p) => p !== '').map((p) => contains('event', jsonEscaped(p)))].join(' AND ');
+}
+
+/** A plain store: stored catalog columns are read by SQL, JSON paths and annotations narrowed. */
+const PLAIN: SqlCapabilities = {
+  exact: pushable,
+  text: true,
+  narrow: narrowing,
+  reason:
+    'JSON paths and annotations are not evaluated by ClickHouse (no JSON functions before 19.x); ' +
+    'the rows selected by the SQL are checked with the JS predicate',
+};
+
+/** An encrypted store: only the columns kept in clear are read by SQL; nothing else narrows. */
+function sealedCapabilities(clear: ReadonlySet<string>): SqlCapabilities {
+  return {
+    exact: (f) => pushable(f) && f.kind === 'column' && clear.has(f.field.column),
+    text: TEXT_COLUMNS.every((c) => clear.has(c)),
+    reason:
+      'the store is encrypted: only the index columns are readable by ClickHouse; the rows selected by ' +
+      'the SQL are decrypted and checked with the JS predicate',
+  };
 }
 
 export interface ClickHousePlan {
@@ -256,50 +227,22 @@ export interface ClickHousePlan {
 }
 
 /**
- * Splits a filter: the conjuncts ClickHouse can evaluate become SQL; the rest (JSON paths and
- * annotations, which 18.16 cannot read from the stored JSON) is evaluated on the result in JS, after
- * ClickHouse has narrowed the candidates with a substring search where one is known. Negations and
- * disjunctions are pushed down only when all their terms are.
+ * Splits a filter (./plan.ts): the conjuncts ClickHouse can evaluate become SQL; the rest (JSON paths
+ * and annotations, which 18.16 cannot read from the stored JSON; on an encrypted store every column
+ * not in `clear`) is evaluated on the result in JS, after ClickHouse has narrowed the candidates where
+ * a necessary condition is known. `clear`: the columns an encrypted store keeps readable.
  */
-export function planClickHouse(node: QueryNode, now: number = Date.now()): ClickHousePlan {
-  const conjuncts = node.type === 'and' ? node.children : [node];
-  const pushed: QueryNode[] = [];
-  const post: QueryNode[] = [];
-  for (const c of conjuncts) (fullyPushable(c) ? pushed : post).push(c);
-  const pushedNode: QueryNode =
-    pushed.length === 0
-      ? { type: 'all' }
-      : pushed.length === 1
-        ? pushed[0]!
-        : { type: 'and', children: pushed };
-  const f = compileSql(pushedNode, clickhouseDialect, now);
-  const b = new SqlBuilder(now);
-  const narrowed: string[] = [];
-  const conditions: string[] = [];
-  for (const p of post) {
-    const n = narrowing(p, b);
-    if (n === undefined) continue;
-    narrowed.push(printQuery(p));
-    conditions.push(n);
-  }
+export function planClickHouse(
+  node: QueryNode,
+  now: number = Date.now(),
+  clear?: ReadonlySet<string>,
+): ClickHousePlan {
+  const plan = planSql(node, clickhouseDialect, clear ? sealedCapabilities(clear) : PLAIN, now);
   return {
-    sql:
-      pushed.length === 0 && conditions.length > 0
-        ? conditions.join(' AND ')
-        : [f.sql, ...conditions].join(' AND '),
-    values: [...(f.params as SqlValue[]), ...(b.params as SqlValue[])],
-    pushed: printQuery(pushedNode),
-    ...(post.length > 0
-      ? {
-          postFilter: {
-            terms: post.map((p) => printQuery(p)),
-            narrowed,
-            reason:
-              'JSON paths and annotations are not evaluated by ClickHouse (no JSON functions before 19.x); ' +
-              'the rows selected by the SQL are checked with the JS predicate',
-          },
-        }
-      : {}),
+    sql: plan.sql,
+    values: plan.params as SqlValue[],
+    pushed: plan.pushed,
+    ...(plan.postFilter ? { postFilter: plan.postFilter } : {}),
   };
 }
 

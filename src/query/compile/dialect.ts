@@ -43,6 +43,11 @@ export function compileSql(node: QueryNode, dialect: SqlDialect, now: number = D
   return { sql, params: b.params };
 }
 
+/** Compiles a filter with a builder the caller holds: its values are added to `b.params`, in order. */
+export function compileInto(node: QueryNode, dialect: SqlDialect, b: SqlBuilder): string {
+  return walk(node, dialect, b);
+}
+
 function field(name: string): ResolvedField {
   const f = resolveField(name);
   if (!f) throw new Error(`unknown field ${name}`);

@@ -3,6 +3,7 @@
 // delivered, and ends with KT_FORWARD_DELIVERY (exit 3) when a forwarder makes no progress for
 // --forward-wait: what it holds stays queued for the next run with the same forwarder.
 import { parseDuration } from '../../core/duration.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { KubetrailError } from '../../core/errors.js';
 import { ForwarderSet } from '../../forward/index.js';
 import { forwardFromSpec } from '../../forward/options.js';
@@ -23,6 +24,7 @@ export async function openImportForwarders(
   wait: string,
   dataDir: string,
   io: Io,
+  key?: DataKey,
 ): Promise<ImportForward | undefined> {
   if (specs.length === 0) return undefined;
   const waitMs = parseDuration(wait);
@@ -38,6 +40,7 @@ export async function openImportForwarders(
   const set = await ForwarderSet.open(specs.map(forwardFromSpec), {
     dataDir,
     where: '--forward',
+    ...(key ? { key } : {}),
     log: (level, message, fields) => {
       if (level !== 'info') io.err(`forward: ${message} (${safeText(JSON.stringify(fields))})\n`);
     },

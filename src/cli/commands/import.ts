@@ -20,6 +20,7 @@ import { loadRedactOptions, redactQuarantine, redactTransform } from '../../reda
 import {
   choice,
   collect,
+  dataKey,
   dbLocation,
   dbOption,
   keyFileOption,
@@ -170,14 +171,16 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       const quarantineFile =
         opts.quarantine ?? path.join(storeDirectory(db, path.resolve('data')), 'quarantine.jsonl');
       const redaction = opts.redact ? redactTransform(loadRedactOptions(opts.redactConfig)) : undefined;
-      const quarantine = redaction
-        ? redactQuarantine(createFileQuarantine(quarantineFile), redaction.redactor)
-        : createFileQuarantine(quarantineFile);
+      // With a data key, the quarantine and the forwarder queues are sealed like the store's rows.
+      const key = dataKey(opts);
+      const fileQuarantine = createFileQuarantine(quarantineFile, key ? { key } : {});
+      const quarantine = redaction ? redactQuarantine(fileQuarantine, redaction.redactor) : fileQuarantine;
       const forwarders = await openImportForwarders(
         opts.forward,
         opts.forwardWait,
         storeDirectory(db, path.resolve('data')),
         io,
+        key,
       );
       const store = await openStore(db, storeOptions(opts)).catch(async (err: unknown) => {
         await forwarders?.close();

@@ -34,6 +34,7 @@ import type {
 import { histogramOf, statsOf, type Where } from './aggregates.js';
 import { connectClickHouse, type ClickHouseConnection } from './connection.js';
 import { DayFirstPager } from './day-first.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { clickhouseAlertLog, clickhouseDetection } from './detection.js';
 import type { ClickHouseLocation } from './location.js';
 import { rangeSql, scanRecords, SELECT_RECORD, toRecord, type Located, type RecordRow } from './records.js';
@@ -46,6 +47,8 @@ export interface ClickHouseStoreOptions {
   readOnly?: boolean;
   /** Most candidate rows read per page when a query is post-filtered (default 20000). */
   scanBatch?: number;
+  /** The data key (OpenOptions.key). */
+  key?: DataKey;
 }
 
 /** Most keys read in one page query; larger pages are read as several. */
@@ -55,6 +58,8 @@ export class ClickHouseStore implements Store {
   readonly kind = 'clickhouse';
   private readonly writeLock = new Mutex();
   private readonly pager: DayFirstPager;
+  /** The data key: alert messages and keys here, and detection's local state file, are sealed with it. */
+  key: DataKey | undefined;
 
   private constructor(
     private readonly conn: ClickHouseConnection,
@@ -66,7 +71,9 @@ export class ClickHouseStore implements Store {
 
   static async open(location: string, opts: ClickHouseStoreOptions = {}): Promise<ClickHouseStore> {
     const conn = await connectClickHouse(location, Boolean(opts.readOnly));
-    return new ClickHouseStore(conn, Boolean(opts.readOnly), opts.scanBatch ?? 20_000);
+    const store = new ClickHouseStore(conn, Boolean(opts.readOnly), opts.scanBatch ?? 20_000);
+    store.key = opts.key;
+    return store;
   }
 
   get location(): ClickHouseLocation {

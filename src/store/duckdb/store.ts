@@ -29,6 +29,7 @@ import type {
 } from '../store.js';
 import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { DuckDBDetectionState } from './detection-state.js';
 import { rangeWhere, whereOf } from './filter.js';
 import { isLockError } from './lock.js';
@@ -46,6 +47,8 @@ export interface DuckDBStoreOptions {
    * 16MB, 82 s at 256MB, for about 100 MB more peak memory).
    */
   checkpointThreshold?: string;
+  /** The data key (OpenOptions.key). */
+  key?: DataKey;
 }
 
 const SELECT_RECORD = `cluster, CAST(event AS VARCHAR) AS event, epoch_us(ts) AS t, content_hash`;
@@ -101,7 +104,9 @@ export class DuckDBStore implements Store {
     }
     const conn = await instance.connect();
     if (!opts.readOnly) await migrate(conn, file);
-    return new DuckDBStore(file, instance, conn, Boolean(opts.readOnly));
+    const store = new DuckDBStore(file, instance, conn, Boolean(opts.readOnly));
+    store.detectionKey = opts.key ? { key: opts.key } : {};
+    return store;
   }
 
   // ---------------------------------------------------------------- writing
@@ -264,16 +269,21 @@ export class DuckDBStore implements Store {
 
   // ---------------------------------------------------------------- detection
 
+  /** Detection's tables seal alert messages and keys, outbox errors and engine state with the data key. */
+  private detectionKey: { key?: DataKey } = {};
+
   /** Detection keeps its alerts, outbox and state in the store's own file, on a connection of its own. */
   async detection(): Promise<DetectionStorage> {
     if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
-    const state = await DuckDBDetectionState.open(await this.connect());
+    const state = await DuckDBDetectionState.open(await this.connect(), this.detectionKey);
     return { state, log: state, targets: [], where: 'the store', close: async () => undefined };
   }
 
   async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
     const conn = await this.connect();
-    return opts.existing ? DuckDBDetectionState.openExisting(conn) : DuckDBDetectionState.open(conn);
+    return opts.existing
+      ? DuckDBDetectionState.openExisting(conn, this.detectionKey)
+      : DuckDBDetectionState.open(conn, this.detectionKey);
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataKey } from './cipher.js';
-import {
-  openFields,
-  openPayload,
-  openValue,
-  sealFields,
-  sealPayload,
-  sealValue,
-} from './sealed-records.js';
+import { openFields, openPayload, openValue, sealFields, sealPayload, sealValue } from './sealed-records.js';
 
 const key = DataKey.generate();
 const other = DataKey.generate();

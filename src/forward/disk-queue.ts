@@ -83,12 +83,7 @@ export class DiskQueue {
   ) {}
 
   /** Opens (or creates) the queue in `dir`; with `key`, payloads are sealed with it. */
-  static async open(
-    dir: string,
-    maxBytes: number,
-    policy: FullPolicy,
-    key?: DataKey,
-  ): Promise<DiskQueue> {
+  static async open(dir: string, maxBytes: number, policy: FullPolicy, key?: DataKey): Promise<DiskQueue> {
     const q = new DiskQueue(dir, maxBytes, policy, key);
     try {
       await q.recover();

@@ -68,7 +68,8 @@ export class ForwarderSet {
     checkUniqueNames(defs, where);
     const opened: Forwarder[] = [];
     try {
-      for (const def of defs) opened.push(await Forwarder.open(def, createDestination(def), opts.log, opts.key));
+      for (const def of defs)
+        opened.push(await Forwarder.open(def, createDestination(def), opts.log, opts.key));
     } catch (err) {
       await Promise.all(opened.map((f) => f.close(0)));
       throw err;

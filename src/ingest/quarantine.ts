@@ -70,7 +70,12 @@ export function createFileQuarantine(file: string, opts: FileQuarantineOptions =
         mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
         stream = createWriteStream(file, { flags: 'a' });
       }
-      const line = sealFields({ time: new Date().toISOString(), ...b }, CLEAR_FIELDS, opts.key, QUARANTINE_AAD);
+      const line = sealFields(
+        { time: new Date().toISOString(), ...b },
+        CLEAR_FIELDS,
+        opts.key,
+        QUARANTINE_AAD,
+      );
       stream.write(`${JSON.stringify(line)}\n`);
     },
     get count() {

@@ -200,9 +200,9 @@ describe('segment log', () => {
     await expect(SegmentLog.open({ dir, maxBytes: 1 << 20 })).rejects.toMatchObject({
       code: 'KT_KEY_REQUIRED',
     });
-    await expect(
-      SegmentLog.open({ dir, maxBytes: 1 << 20, key: DataKey.generate() }),
-    ).rejects.toMatchObject({ code: 'KT_KEY_MISMATCH' });
+    await expect(SegmentLog.open({ dir, maxBytes: 1 << 20, key: DataKey.generate() })).rejects.toMatchObject({
+      code: 'KT_KEY_MISMATCH',
+    });
     const again = await SegmentLog.open({ dir, maxBytes: 1 << 20, key });
     expect(text(await readAll(again))).toHaveLength(2);
     await again.close();

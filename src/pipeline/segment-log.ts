@@ -190,7 +190,7 @@ export class SegmentLog {
     }
     try {
       // Every record still to be stored must open with the key given (or need none).
-      for (let at = log.committed; ; ) {
+      for (let at = log.committed; ;) {
         const r = await log.read(at, 64 * 1024 * 1024);
         if (r.length === 0) break;
         at = r.at(-1)!.next;

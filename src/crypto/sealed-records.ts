@@ -12,8 +12,10 @@
 // without the key fails with KT_KEY_REQUIRED; with another key, or after a change, with KT_KEY_MISMATCH.
 // The AAD of each record names its place (the file kind, and a row's id where there is one), so a sealed
 // value cannot be moved to another place unnoticed.
+import { readFile } from 'node:fs/promises';
 import { KubetrailError } from '../core/errors.js';
-import { isSealed, isSealedBytes, type DataKey } from './cipher.js';
+import { writeFileAtomic } from '../core/state-file.js';
+import { isSealed, isSealedBytes, sealedKeyId, type DataKey } from './cipher.js';
 
 /** The error for sealed data met without a key; `what` names the file or table. */
 export function keyRequired(what: string): KubetrailError {
@@ -89,4 +91,72 @@ export function sealValue(value: string, key: DataKey | undefined, aad: string):
  */
 export function openValue(value: string, key: DataKey | undefined, aad: string): string {
   return key && isSealed(value) ? key.openText(value, aad) : value;
+}
+
+/** The keys a re-seal reads with: the old one, and the new one for what an earlier run re-sealed already. */
+export interface Reseal {
+  /** The key the data is sealed with now (undefined: it is plain). */
+  from: DataKey | undefined;
+  /** The key to seal with. */
+  to: DataKey;
+}
+
+/** The key that opens a sealed text: `to` when it sealed it (an interrupted re-seal), else `from`. */
+function keyFor(sealedBy: string | undefined, r: Reseal, what: string): DataKey {
+  if (sealedBy === r.to.id) return r.to;
+  if (!r.from) throw keyRequired(what);
+  return r.from;
+}
+
+/** A record as sealFields wrote it (or plain), sealed again with `r.to`. */
+export function resealFields(
+  record: Record<string, unknown>,
+  clear: readonly string[],
+  aad: string,
+  r: Reseal,
+  what: string,
+): Record<string, unknown> {
+  const sealed = record[SEALED_FIELD];
+  // A plain record with nothing to seal (an access log line without a filter) stays as it is.
+  if (typeof sealed !== 'string' && Object.keys(record).every((k) => clear.includes(k))) return record;
+  const key = typeof sealed === 'string' ? keyFor(sealedKeyId(sealed), r, what) : undefined;
+  return sealFields(openFields(record, key, aad, what), clear, r.to, aad);
+}
+
+/** A sealed payload sealed again with `r.to` (same length); a plain payload is left as it is. */
+export function resealPayload(payload: Buffer, aad: string, r: Reseal, what: string): Buffer {
+  if (!isSealedBytes(payload)) return payload;
+  const by = payload.subarray(3, 11).toString('hex');
+  return r.to.sealBytes(keyFor(by, r, what).openBytes(payload, aad), aad);
+}
+
+/** A value as sealValue wrote it sealed again with `r.to`; `plain` says the value is not sealed yet. */
+export function resealValue(value: string, aad: string, r: Reseal, plain: boolean, what: string): string {
+  if (plain) return r.to.sealText(value, aad);
+  return r.to.sealText(keyFor(sealedKeyId(value), r, what).openText(value, aad), aad);
+}
+
+/**
+ * Re-seals a JSON-lines file of records as sealFields writes them (plain lines get sealed) and replaces it
+ * atomically; returns the number of records. A file that does not exist is left alone (0).
+ */
+export async function resealJsonLinesFile(
+  file: string,
+  clear: readonly string[],
+  aad: string,
+  r: Reseal,
+): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  const lines = text.split('\n').filter((l) => l !== '');
+  const out = lines.map((l) =>
+    JSON.stringify(resealFields(JSON.parse(l) as Record<string, unknown>, clear, aad, r, file)),
+  );
+  await writeFileAtomic(file, out.map((l) => `${l}\n`).join(''));
+  return lines.length;
 }

@@ -22,7 +22,7 @@ import { chmod, mkdir, open, readFile, readdir, stat, unlink, type FileHandle } 
 import path from 'node:path';
 import { KubetrailError } from '../core/errors.js';
 import type { DataKey } from '../crypto/cipher.js';
-import { openPayload, sealPayload } from '../crypto/sealed-records.js';
+import { openPayload, resealPayload, sealPayload, type Reseal } from '../crypto/sealed-records.js';
 import { writeFileAtomic } from '../core/state-file.js';
 import { encodeFrame, FRAME_HEADER_BYTES, frameCrc } from './frame.js';
 
@@ -400,4 +400,40 @@ export class DiskQueue {
     await this.writer?.close();
     this.writer = undefined;
   }
+}
+
+/**
+ * Seals the frames of a forwarder queue (closed) again with another key (`kubetrail key rotate`), each
+ * segment replaced atomically. Sealed payloads keep their length, so offsets and the position stay valid;
+ * plain frames are left as they are. Returns the frames re-sealed.
+ */
+export async function resealDiskQueue(dir: string, r: Reseal): Promise<number> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  let count = 0;
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const buf = await readFile(file);
+    const out: Buffer[] = [];
+    let at = 0;
+    while (at + FRAME_HEADER_BYTES <= buf.length) {
+      const header = buf.subarray(at, at + FRAME_HEADER_BYTES);
+      const length = header.readUInt32LE(0);
+      if (at + FRAME_HEADER_BYTES + length > buf.length) break;
+      const payload = buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+      if (frameCrc(header, payload) !== header.readUInt32LE(4)) break;
+      const sealed = resealPayload(payload, QUEUE_AAD, r, file);
+      out.push(encodeFrame(sealed, header.readUInt32LE(8), header.readDoubleLE(16)));
+      at += FRAME_HEADER_BYTES + length;
+      count++;
+    }
+    out.push(buf.subarray(at));
+    await writeFileAtomic(file, Buffer.concat(out));
+  }
+  return count;
 }

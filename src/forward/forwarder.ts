@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DataKey } from '../crypto/cipher.js';
-import { sealFields } from '../crypto/sealed-records.js';
+import { resealJsonLinesFile, sealFields, type Reseal } from '../crypto/sealed-records.js';
 import { DiskQueue } from './disk-queue.js';
 import type { ResolvedForwarder } from './spec.js';
 import type { Destination, ForwardRecord } from './types.js';
@@ -45,6 +45,11 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
 export const DEAD_LETTER_AAD = 'kubetrail dead letter';
 /** Fields of a dead-letter line kept in clear when the rest is sealed. */
 const DEAD_LETTER_CLEAR = ['time', 'forwarder', 'cluster', 'hash'];
+
+/** Seals a dead-letter file again with another key (`kubetrail key rotate`); returns its records. */
+export function resealDeadLetterFile(file: string, r: Reseal): Promise<number> {
+  return resealJsonLinesFile(file, DEAD_LETTER_CLEAR, DEAD_LETTER_AAD, r);
+}
 
 export class Forwarder {
   private stats = { sent: 0, retried: 0, deadLettered: 0 };

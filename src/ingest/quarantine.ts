@@ -6,7 +6,7 @@
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { DataKey } from '../crypto/cipher.js';
-import { openFields, sealFields } from '../crypto/sealed-records.js';
+import { openFields, resealJsonLinesFile, sealFields, type Reseal } from '../crypto/sealed-records.js';
 
 export interface BadRecord {
   file: string;
@@ -104,4 +104,9 @@ export function readQuarantineFile(file: string, key?: DataKey): (BadRecord & { 
     .filter((l) => l !== '')
     .map((l) => openFields(JSON.parse(l) as Record<string, unknown>, key, QUARANTINE_AAD, file))
     .map((r) => r as unknown as BadRecord & { time: string });
+}
+
+/** Seals a quarantine file again with another key (`kubetrail key rotate`); returns its records. */
+export function resealQuarantineFile(file: string, r: Reseal): Promise<number> {
+  return resealJsonLinesFile(file, CLEAR_FIELDS, QUARANTINE_AAD, r);
 }

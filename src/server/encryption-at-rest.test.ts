@@ -18,15 +18,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
 import { createDataKeyFile } from '../crypto/key-file.js';
-import type { DataKey } from '../crypto/cipher.js';
+import { DataKey } from '../crypto/cipher.js';
 import { readQuarantineFile } from '../ingest/quarantine.js';
 import { DiskQueue } from '../forward/disk-queue.js';
+import { SegmentLog } from '../pipeline/segment-log.js';
 import { parseQuery } from '../query/index.js';
 import { openStore } from '../store/open.js';
 import type { DuckDBStore } from '../store/duckdb/store.js';
 import { makeEvent } from '../test-support/events.js';
 import { freePort } from '../test-support/net.js';
 import { startCollector, type Collector } from './collector.js';
+import { resealDataDir } from './reseal.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -285,25 +287,30 @@ describe('encryption at rest', () => {
     const afterCheckpoint = scan(dataDir, markers);
     await run.close();
     const afterClose = scan(dataDir, markers);
-    expect({ whileRunning, afterCheckpoint, afterClose }).toEqual({
-      whileRunning: [],
-      afterCheckpoint: [],
-      afterClose: [],
-    });
+    // The files beside the store first (the rest of the test reads them back), the store at the end.
+    const store = (f: string) => f.startsWith('kubetrail.duckdb');
+    const leaks = { whileRunning, afterCheckpoint, afterClose };
+    const pick = (keep: (f: string) => boolean) =>
+      Object.fromEntries(Object.entries(leaks).map(([k, v]) => [k, v.filter(keep)]));
+    const none = { whileRunning: [], afterCheckpoint: [], afterClose: [] };
+    expect(pick((f) => !store(f))).toEqual(none);
 
     // With the key, everything reads back: the store's events by an encrypted field, the alerts, the
     // quarantine, the forwarder queue still waiting for its destination.
     const { loadDataKey } = await import('../crypto/key-file.js');
     const key: DataKey = loadDataKey(run.keyFile!);
-    const store = await openStore(path.join(dataDir, 'kubetrail.duckdb'), { key });
+    const reopened = await openStore(path.join(dataDir, 'kubetrail.duckdb'), { key });
     try {
-      const page = await store.query({ filter: parseQuery(`ua:"${run.sent[1]!.userAgent}"`), limit: 10 });
+      const page = await reopened.query({
+        filter: parseQuery(`ua:"${run.sent[1]!.userAgent}"`),
+        limit: 10,
+      });
       expect(page.records.map((r) => r.event.auditID)).toEqual([run.sent[1]!.auditID]);
       expect(JSON.stringify(page.records[0]!.event)).toContain(markers['hook0.requestBody']);
-      const log = (await store.alertLog({ existing: true }))!;
+      const log = (await reopened.alertLog({ existing: true }))!;
       expect((await log.list()).some((a) => a.message.includes(run.sent[0]!.userAgent))).toBe(true);
     } finally {
-      await store.close();
+      await reopened.close();
     }
     const quarantine = readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), key);
     expect(quarantine.map((q) => q.raw).join('\n')).toContain(markers.badLine);
@@ -318,6 +325,41 @@ describe('encryption at rest', () => {
     const queue = await DiskQueue.open(queueDir, 1 << 30, 'block', key);
     expect(queue.pendingRecords).toBe(run.sent.length);
     await queue.close();
+
+    // Rotation: the files are sealed again with a new key, which alone opens them afterwards.
+    const next = DataKey.generate();
+    const report = await resealDataDir(dataDir, { from: key, to: next });
+    expect(report.map((f) => path.relative(dataDir, f.file)).sort()).toEqual(
+      expect.arrayContaining([
+        'access.log',
+        'forward/down/queue',
+        'forward/refusing/dead-letter.ndjson',
+        'quarantine.jsonl',
+        'segments',
+      ]),
+    );
+    expect(scan(dataDir, markers).filter((f) => !f.startsWith('kubetrail.duckdb'))).toEqual([]);
+    expect(readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), next).map((q) => q.raw)).toContain(
+      quarantine[0]!.raw,
+    );
+    expect(() => readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), key)).toThrow(
+      expect.objectContaining({ code: 'KT_KEY_MISMATCH' }),
+    );
+    await expect(DiskQueue.open(queueDir, 1 << 30, 'block', key)).rejects.toMatchObject({
+      code: 'KT_KEY_MISMATCH',
+    });
+    const rotated = await DiskQueue.open(queueDir, 1 << 30, 'block', next);
+    const taken = await rotated.take(100, 1 << 30);
+    expect(taken.map((f) => f.payload.toString()).join('')).toContain(markers['hook1.statusMessage']);
+    await rotated.close();
+    const log = await SegmentLog.open({ dir: path.join(dataDir, 'segments'), maxBytes: 1 << 30, key: next });
+    await log.close();
+    // Running it again (an interrupted rotation finished) changes nothing that matters.
+    await resealDataDir(dataDir, { from: key, to: next });
+    expect(readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), next)).toHaveLength(quarantine.length);
+
+    // The store file and its WAL (row sealing is the store's).
+    expect(pick(store)).toEqual(none);
   }, 60_000);
 
   it('control: without a key the same scan finds the markers in the same files', async () => {

@@ -5,6 +5,7 @@
 // path (or `duckdb:PATH`) for the embedded DuckDB store. Adding a back end is its folder and one line in
 // BACKENDS.
 import { KubetrailError } from '../core/errors.js';
+import type { Reseal } from '../crypto/sealed-records.js';
 import type { OpenOptions, StoreBackend } from './backend.js';
 import { clickhouseBackend } from './clickhouse/backend.js';
 import { duckdbBackend } from './duckdb/backend.js';
@@ -39,4 +40,14 @@ export async function openStore(location: string, opts: OpenOptions = {}): Promi
  */
 export function storeDirectory(location: string, fallback: string): string {
   return backendFor(location).directory(location) ?? fallback;
+}
+
+/**
+ * Seals detection's local state file (a collector's DATADIR/detect.duckdb, beside a ClickHouse store)
+ * again with another data key, for `kubetrail key rotate`; 0 when there is no such file.
+ */
+export async function resealDetectionStateFile(file: string, r: Reseal): Promise<number> {
+  // Loaded on first use: the native DuckDB binding.
+  const m = await import('./duckdb/detection-state.js');
+  return m.resealDetectionStateFile(file, r);
 }

@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DataKey } from '../../crypto/cipher.js';
-import { sealFields } from '../../crypto/sealed-records.js';
+import { resealJsonLinesFile, sealFields, type Reseal } from '../../crypto/sealed-records.js';
 
 /** The AAD of a sealed access log filter. */
 export const ACCESS_LOG_AAD = 'kubetrail access log';
@@ -23,6 +23,11 @@ export interface AccessEntry {
   ms: number;
   /** The client address. */
   ip?: string;
+}
+
+/** Seals an access log again with another key (`kubetrail key rotate`); lines without a filter stay. */
+export function resealAccessLog(file: string, r: Reseal): Promise<number> {
+  return resealJsonLinesFile(file, CLEAR_FIELDS, ACCESS_LOG_AAD, r);
 }
 
 export class AccessLog {

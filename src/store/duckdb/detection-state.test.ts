@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/alert.js';
 import { DataKey } from '../../crypto/cipher.js';
-import { openDetectionStateFile } from './detection-state.js';
+import { openDetectionStateFile, resealDetectionStateFile } from './detection-state.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -54,5 +54,30 @@ describe('DuckDB detection state with a data key', () => {
       lastTime: 5,
     });
     await s.close();
+    // Rotation: sealed again with a new key, which alone opens the tables afterwards.
+    const next = DataKey.generate();
+    expect(await resealDetectionStateFile(file, { from: key, to: next })).toBe(4);
+    await expect(openDetectionStateFile(file, { key })).rejects.toMatchObject({ code: 'KT_KEY_MISMATCH' });
+    s = await openDetectionStateFile(file, { key: next });
+    expect(await s.state.get('a1')).toEqual(alert);
+    expect((await s.state.loadState())?.lastTime).toBe(5);
+    await s.close();
+  });
+
+  it('a rotation from no key seals tables written in clear', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kt-detstate-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'detect.duckdb');
+    let s = await openDetectionStateFile(file);
+    await s.state.save([alert]);
+    await s.close();
+    const key = DataKey.generate();
+    await resealDetectionStateFile(file, { from: undefined, to: key });
+    await expect(openDetectionStateFile(file)).rejects.toMatchObject({ code: 'KT_KEY_REQUIRED' });
+    s = await openDetectionStateFile(file, { key });
+    expect(await s.state.get('a1')).toEqual(alert);
+    await s.close();
+    const bytes = Buffer.concat(readdirSync(dir).map((n) => readFileSync(path.join(dir, n))));
+    expect(bytes.includes('MARKER')).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
 // specific to it (migrations, reopening, post-filtered queries, retention by partition, hostile values).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/event.js';
+import { DataKey } from '../../crypto/cipher.js';
 import { compileJs, parseQuery } from '../../query/index.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent, rec } from '../../test-support/events.js';
@@ -18,6 +19,9 @@ beforeAll(async () => {
 afterAll(async () => ch?.stop());
 
 runStoreConformance('ClickHouse', () => openStore(ch.location()));
+// The same answers from an encrypted store (src/store/sealing.ts): SQL reads only the index columns.
+const conformanceKey = DataKey.generate();
+runStoreConformance('ClickHouse, encrypted', () => openStore(ch.location(), { key: conformanceKey }));
 
 const day = (d: number, h = 0) =>
   new Date(Date.UTC(2024, 4, d, h)).toISOString().replace('.000Z', '.000000Z');

@@ -8,6 +8,7 @@ import { registerEventCommands } from './commands/events.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDetectionCommands } from './commands/detect.js';
 import { registerExportCommands } from './commands/export.js';
+import { registerKeyCommands } from './commands/key.js';
 import { registerGapsCommand } from './commands/gaps.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
@@ -43,6 +44,7 @@ export function buildProgram(io: Io = processIo()): Command {
   registerDemoCommand(program, io);
   registerGapsCommand(program, io);
   registerExportCommands(program, io);
+  registerKeyCommands(program, io);
   registerVerifyCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

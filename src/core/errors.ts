@@ -246,7 +246,7 @@ export const ERROR_CODES = {
   },
   KT_BUNDLE_KEY: {
     summary: 'A signing or public key cannot be used for bundles.',
-    fix: 'Give an Ed25519 key in PEM: `kubetrail key create --out FILE` (or `openssl genpkey -algorithm ed25519 -out FILE`) makes a private key, and `openssl pkey -in FILE -pubout` its public key.',
+    fix: 'Give an Ed25519 key in PEM: `kubetrail key create --ed25519 --out FILE` (or `openssl genpkey -algorithm ed25519 -out FILE`) makes a private key, and `openssl pkey -in FILE -pubout` its public key.',
     exit: 2,
   },
   KT_BUNDLE_INVALID: {

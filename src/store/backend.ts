@@ -17,6 +17,12 @@ export interface OpenOptions {
    * becomes encrypted; a plain store that holds events refuses a key (KT_KEY_UNEXPECTED).
    */
   key?: DataKey;
+  /**
+   * `kubetrail key rotate` only: the new key. `key` is then the old one (absent for a plain store), the
+   * store opens in the middle of a rotation too, writes are sealed with the new key, and
+   * Store.keyRotation() re-seals the rest (src/store/rotate.ts).
+   */
+  rotateTo?: DataKey;
 }
 
 export interface StoreBackend {

@@ -5,6 +5,7 @@
 import type { EventRecord } from '../core/event.js';
 import type { QueryNode } from '../query/syntax/ast.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from './detection.js';
+import type { KeyRotationStorage } from './sealing.js';
 
 /** A time range in epoch microseconds; either end may be open. `until` is exclusive. */
 export interface TimeRange {
@@ -116,5 +117,10 @@ export interface Store {
    * wrote to).
    */
   alertLog(opts?: { existing?: boolean }): Promise<StoredAlertLog | undefined>;
+  /**
+   * What `kubetrail key rotate` needs to re-seal the stored events (src/store/rotate.ts); absent on a
+   * store read through a server. Open the store with OpenOptions.rotateTo first.
+   */
+  keyRotation?(): KeyRotationStorage;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// `kubetrail export`, `verify --bundle`, `key create` and the import of a bundle, in process on real
+// `kubetrail export`, `verify --bundle`, `key create --ed25519` and the import of a bundle, in process on real
 // DuckDB files: a clean bundle verifies (exit 0), a tampered one fails naming the member (exit 1), a
 // missing --bundle is a usage error (exit 2), and the bundle loads into a fresh store.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ describe('kubetrail export and verify --bundle', () => {
     expect(made.code).toBe(0);
     expect(made.out).toMatch(/fingerprint sha256:[0-9a-f]{64}/);
     expect(readFileSync(key, 'utf8')).toMatch(/BEGIN PRIVATE KEY/);
-    expect((await runCli(['key', 'create', '--out', key])).code).toBe(2);
+    expect((await runCli(['key', 'create', '--ed25519', '--out', key])).code).toBe(2);
 
     const args = ['--since', '2026-03-10T09:00:00Z', '--until', '2026-03-10T10:00:00Z'];
     const ex = await runCli([
@@ -90,7 +90,7 @@ describe('kubetrail export and verify --bundle', () => {
     expect(r.out).toMatch(/^FAIL {2}events\.ndjson: member events\.ndjson does not match the manifest/);
 
     const wrongKey = path.join(dir, 'other.pem');
-    await runCli(['key', 'create', '--out', wrongKey]);
+    await runCli(['key', 'create', '--ed25519', '--out', wrongKey]);
     const other = await runCli(['verify', '--bundle', bundle, '--public-key', `${wrongKey}.pub`]);
     expect(other.code).toBe(1);
     expect(other.out).toMatch(/FAIL {2}signer: the bundle is signed by sha256:\w+, not by the key given/);

@@ -1,12 +1,12 @@
 // `kubetrail export`: writes an evidence bundle (the events matching a filter and time range, the
 // histories of the objects they touch, their alerts, a manifest and an Ed25519 signature) to one file;
-// `kubetrail key create`: makes an Ed25519 signing key; and the import of a bundle, which `kubetrail
-// import FILE` hands over to when FILE is a bundle.
+// and the import of a bundle, which `kubetrail import FILE` hands over to when FILE is a bundle. Signing
+// keys are made by `kubetrail key create --ed25519` (key.ts).
 import type { Command } from 'commander';
 import { exportCommand } from '../../bundle/command.js';
 import { writeBundle } from '../../bundle/export.js';
 import { importBundle } from '../../bundle/import.js';
-import { createKeyFiles, loadPublicKey, loadSigningKey } from '../../bundle/keys.js';
+import { loadPublicKey, loadSigningKey } from '../../bundle/keys.js';
 import { KubetrailError } from '../../core/errors.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
@@ -48,7 +48,7 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
     .requiredOption('--out <file>', 'the bundle to write (a gzip-compressed tar; never overwritten)')
     .option(
       '--signing-key <file>',
-      'Ed25519 private key (PEM) to sign with (kubetrail key create); without it a one-time key signs, which shows the bundle is whole but not who made it',
+      'Ed25519 private key (PEM) to sign with (kubetrail key create --ed25519); without it a one-time key signs, which shows the bundle is whole but not who made it',
     )
     .option('-o, --output <format>', 'summary: table or json (the manifest)', 'table')
     .action(async (filterText: string, opts: ExportOpts) => {
@@ -84,22 +84,6 @@ export function registerExportCommands(program: Command, io: Io = processIo()): 
       } finally {
         await store.close();
       }
-    });
-
-  program
-    .command('key')
-    .description('signing keys for evidence bundles')
-    .command('create')
-    .description(
-      'make an Ed25519 key pair: FILE (private, PEM, mode 0600) and FILE.pub (public); same as `openssl genpkey -algorithm ed25519 -out FILE`',
-    )
-    .option('--ed25519', 'the key type (the only one bundles use)', true)
-    .requiredOption('--out <file>', 'where to write the private key (never overwritten)')
-    .action((opts: { out: string }) => {
-      const made = createKeyFiles(opts.out);
-      io.out(
-        `private key ${safeText(opts.out)}\npublic key  ${safeText(made.publicFile)}\nfingerprint ${made.fingerprint}\n`,
-      );
     });
 }
 

@@ -9,7 +9,7 @@
 // Storage conventions the SQL relies on (see src/store/clickhouse/schema.ts): single-valued string
 // columns are non-Nullable `String` with '' for "absent" (the field catalog treats an empty string as
 // absent too); multi-valued fields are `Array(String)`; numbers and times are Nullable except `ts`.
-import { FIELDS, resolveField, type ResolvedField } from '../../fields/catalog.js';
+import { FIELDS, type ResolvedField } from '../../fields/catalog.js';
 import type { QueryNode, ValueLiteral } from '../syntax/ast.js';
 import { durationValue, numberValue, timeValue } from '../syntax/literals.js';
 import { compareBound } from '../semantics.js';
@@ -147,12 +147,6 @@ export const clickhouseDialect: SqlDialect = {
     return `(${TEXT_COLUMNS.map((c) => `(${c} != '' AND lowerUTF8(${c}) LIKE ${p})`).join(' OR ')})`;
   },
 };
-
-function resolveOrThrow(name: string): ResolvedField {
-  const f = resolveField(name);
-  if (!f) throw new Error(`unknown field ${name}`);
-  return f;
-}
 
 /** True when every term of the filter can be evaluated by ClickHouse. */
 export function fullyPushable(node: QueryNode): boolean {

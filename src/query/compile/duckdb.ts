@@ -6,6 +6,7 @@ import type { CompareOp, QueryNode, ValueLiteral } from '../syntax/ast.js';
 import { durationValue, numberValue, timeValue } from '../syntax/literals.js';
 import { compareBound } from '../semantics.js';
 import { compileSql, likePattern, type SqlBuilder, type SqlDialect, type SqlFragment } from './dialect.js';
+import { planSql, type FilterPlan } from './plan.js';
 
 const TEXT_COLUMNS = FIELDS.filter((f) => f.text).map((f) => f.column);
 const SCALAR_JSON_TYPES = `('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')`;
@@ -147,4 +148,27 @@ export const duckdbDialect: SqlDialect = {
 /** A boolean SQL expression over the events table with `?` placeholders, and the values to bind. */
 export function compileDuckDB(node: QueryNode, now: number = Date.now()): SqlFragment {
   return compileSql(node, duckdbDialect, now);
+}
+
+/**
+ * The plan of a filter on an encrypted DuckDB store, whose SQL may read only the columns in `clear`
+ * (./plan.ts): what SQL narrows, and whether the JS predicate must finish on decrypted events.
+ */
+export function planDuckDBSealed(
+  node: QueryNode,
+  clear: ReadonlySet<string>,
+  now: number = Date.now(),
+): FilterPlan {
+  return planSql(
+    node,
+    duckdbDialect,
+    {
+      exact: (f) => f.kind === 'column' && f.field.computed === undefined && clear.has(f.field.column),
+      text: TEXT_COLUMNS.every((c) => clear.has(c)),
+      reason:
+        'the store is encrypted: only the index columns are readable by SQL; the rows it selects are ' +
+        'decrypted and checked with the JS predicate',
+    },
+    now,
+  );
 }

@@ -64,7 +64,12 @@ export class ClickHouseConnection {
  * Connects to the store a location names. A writer creates the database and applies the migrations it
  * lacks; a reader only checks that the events table exists.
  */
-export async function connectClickHouse(location: string, readOnly: boolean): Promise<ClickHouseConnection> {
+export async function connectClickHouse(
+  location: string,
+  readOnly: boolean,
+  /** Runs after the ping and before anything is created or migrated (the encryption key check). */
+  beforeChanges?: (client: ClickHouseClient, database: string, display: string) => Promise<void>,
+): Promise<ClickHouseConnection> {
   const loc = parseClickHouseLocation(location);
   const client = createClient({
     url: loc.url,
@@ -80,6 +85,7 @@ export async function connectClickHouse(location: string, readOnly: boolean): Pr
   try {
     const ping = await client.ping();
     if (!ping.success) throw ping.error;
+    await beforeChanges?.(client, loc.database, loc.display);
     if (readOnly) {
       const rs = await client.query({
         query: `SELECT count() AS n FROM system.tables WHERE database = ${sqlLiteral(loc.database)} AND name = 'events'`,

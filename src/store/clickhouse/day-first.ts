@@ -6,6 +6,7 @@
 // (the newest day for newest-first, or the day of the cursor or range end) and only when that day holds
 // fewer than `n` matches reads the rest of the range: a filter with many matches is answered from one
 // day, a sparse one costs little more than one full read.
+import type { DataKey } from '../../crypto/cipher.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { TimeRange } from '../store.js';
 import type { ClickHouseConnection } from './connection.js';
@@ -25,7 +26,11 @@ const DAYS_CACHE_MS = 10_000;
 export class DayFirstPager {
   private daysCache: { at: number; days: { lo: number; hi: number } | undefined } | undefined;
 
-  constructor(private readonly conn: ClickHouseConnection) {}
+  constructor(
+    private readonly conn: ClickHouseConnection,
+    /** The data key of an encrypted store, to open the events read. */
+    private readonly key: DataKey | undefined,
+  ) {}
 
   /** One page of keys of the rows matching `where`, in order, after a position. */
   async pageKeys(
@@ -76,7 +81,7 @@ export class DayFirstPager {
     for (const k of keys) {
       const key = `${k.t}/${k.hash}`;
       const r = byKey.get(key);
-      if (r && key !== previous) out.push({ record: toRecord(r), t: k.t, hash: k.hash });
+      if (r && key !== previous) out.push({ record: toRecord(r, this.key), t: k.t, hash: k.hash });
       previous = key;
     }
     return out;

@@ -25,6 +25,14 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'alerts and their acknowledgements',
     statements: (db) => createAlertTablesSql(db),
   },
+  {
+    version: 3,
+    description: 'key/value metadata (encryption state)',
+    // Read with argMax(value, version) (src/store/clickhouse/encryption.ts): no merge or FINAL needed.
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.kt_meta (key String, value String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,10 +2,15 @@
 // position in the (ts, content_hash) order that pages and cursors follow, the SQL of a time range, and
 // the streamed scan over every matching row that counts and aggregations computed here read.
 import type { EventRecord } from '../../core/event.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { Predicate } from '../../query/compile/js.js';
+import type { Located } from '../scan.js';
+import { openStored } from '../sealing.js';
 import type { TimeRange } from '../store.js';
 import type { ClickHouseConnection } from './connection.js';
+
+export type { Key, Located } from '../scan.js';
 
 export const SELECT_RECORD = 'cluster, event, ts, content_hash';
 
@@ -19,23 +24,9 @@ export interface RecordRow {
   content_hash: string;
 }
 
-/** A position in the (ts, content_hash) order. */
-export interface Key {
-  t: number;
-  hash: string;
-}
-
-/** A record with its position in the (ts, content_hash) order. */
-export interface Located {
-  record: EventRecord;
-  t: number;
-  hash: string;
-}
-
-export const toRecord = (r: RecordRow): EventRecord => ({
-  cluster: r.cluster,
-  event: JSON.parse(r.event) as EventRecord['event'],
-});
+/** The record of a row, opened with the store's key when it is encrypted (src/store/sealing.ts). */
+export const toRecord = (r: RecordRow, key: DataKey | undefined): EventRecord =>
+  openStored({ cluster: r.cluster, hash: r.content_hash, event: r.event }, key);
 
 /** Conditions on `ts` for a time range, as escaped literals (none for an open range). */
 export function rangeSql(range: TimeRange): string[] {
@@ -53,13 +44,14 @@ export async function* scanRecords(
   conn: ClickHouseConnection,
   where: string,
   post: Predicate | undefined,
+  key: DataKey | undefined,
 ): AsyncGenerator<Located[]> {
   for await (const rows of conn.stream<RecordRow>(
     `SELECT ${SELECT_RECORD} FROM ${conn.events} WHERE ${where}`,
   )) {
     const out: Located[] = [];
     for (const r of rows) {
-      const record = toRecord(r);
+      const record = toRecord(r, key);
       if (!post || post(record)) out.push({ record, t: Number(r.ts), hash: r.content_hash });
     }
     if (out.length > 0) yield out;

@@ -47,7 +47,7 @@ export async function deleteEventsBefore(conn: ClickHouseConnection, until: numb
 }
 
 /** Waits until every mutation of the events table has been applied (they run in the background). */
-async function waitForMutations(conn: ClickHouseConnection, timeoutMs = 600_000): Promise<void> {
+export async function waitForMutations(conn: ClickHouseConnection, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
     const [r] = await conn.rows<{ n: string | number }>(

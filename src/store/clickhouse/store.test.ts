@@ -2,10 +2,13 @@
 // specific to it (migrations, reopening, post-filtered queries, retention by partition, hostile values).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/event.js';
+import { DataKey } from '../../crypto/cipher.js';
 import { compileJs, parseQuery } from '../../query/index.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent, rec } from '../../test-support/events.js';
+import { isKubetrailError } from '../../core/errors.js';
 import { openStore } from '../open.js';
+import { rotateStoreKey } from '../rotate.js';
 import { runStoreConformance } from '../../test-support/store-conformance.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { DAY_US } from './schema.js';
@@ -18,6 +21,9 @@ beforeAll(async () => {
 afterAll(async () => ch?.stop());
 
 runStoreConformance('ClickHouse', () => openStore(ch.location()));
+// The same answers from an encrypted store (src/store/sealing.ts): SQL reads only the index columns.
+const conformanceKey = DataKey.generate();
+runStoreConformance('ClickHouse, encrypted', () => openStore(ch.location(), { key: conformanceKey }));
 
 const day = (d: number, h = 0) =>
   new Date(Date.UTC(2024, 4, d, h)).toISOString().replace('.000Z', '.000000Z');
@@ -203,5 +209,74 @@ describe('ClickHouse store', () => {
     ]);
     expect(await s.history({ resource: 'pods', name: nasty, cluster: nasty })).toHaveLength(1);
     await s.close();
+  });
+});
+
+describe('ClickHouse store, encrypted', () => {
+  const [old, next] = [DataKey.generate(), DataKey.generate()];
+  const marker = 'MARKclickhouse42x';
+  const events = Array.from({ length: 30 }, (_, i) =>
+    rec(makeEvent({ auditID: `sealed-${i}`, userAgent: `${marker}-${i % 3}`, requestObject: { k: marker } })),
+  );
+  const code = async (p: Promise<unknown>) =>
+    p.then(
+      () => 'no error',
+      (err: unknown) => (isKubetrailError(err) ? err.code : String(err)),
+    );
+  const all = async (location: string) => {
+    const s = await openStore(location, { key: next, readOnly: true });
+    const got = (await s.query({ filter: parseQuery(`ua:${marker}-1`), limit: 100 })).records;
+    const n = await s.count(parseQuery('*'));
+    await s.close();
+    return { ids: got.map((r) => r.event.auditID).sort(), n };
+  };
+
+  it('seals rows, refuses a missing or wrong key, and rotates, finishing an interrupted rotation', async () => {
+    const location = ch.location();
+    const s = await openClickHouseStore(location, { key: old });
+    await s.write(events);
+    const raw = JSON.stringify(await s.select(`SELECT * FROM ${s.location.database}.events`));
+    expect(raw).not.toContain(marker);
+    expect(raw).toContain('sealed-7');
+    await s.close();
+    expect(await code(openStore(location))).toBe('KT_KEY_REQUIRED');
+    expect(await code(openStore(location, { key: next }))).toBe('KT_KEY_MISMATCH');
+
+    // Killed after its first batch is inserted: the old rows stay until every row has its new copy.
+    const r = await openStore(location, { key: old, rotateTo: next });
+    const rotation = r.keyRotation!();
+    let writes = 0;
+    r.keyRotation = () => ({
+      ...rotation,
+      writeRows: async (rows) => {
+        if (++writes > 1) throw new Error('killed');
+        return rotation.writeRows(rows);
+      },
+    });
+    expect(await code(rotateStoreKey(r, old, next, undefined, 7))).toContain('killed');
+    await r.close();
+    expect(await code(openStore(location, { key: next }))).toBe('KT_STORE_OPEN');
+    const resumed = await openStore(location, { key: old, rotateTo: next });
+    expect(await rotateStoreKey(resumed, old, next, undefined, 7)).toEqual({ events: 30, already: false });
+    await resumed.close();
+    const want = events
+      .filter((_, i) => i % 3 === 1)
+      .map((e) => e.event.auditID)
+      .sort();
+    expect(await all(location)).toEqual({ ids: want, n: 30 });
+    expect(await code(openStore(location, { key: old }))).toBe('KT_KEY_MISMATCH');
+  });
+
+  it('encrypts a plain store through a rotation', async () => {
+    const location = ch.location();
+    const s = await openClickHouseStore(location);
+    await s.write(events);
+    await s.close();
+    expect(await code(openStore(location, { key: next }))).toBe('KT_KEY_UNEXPECTED');
+    const r = await openStore(location, { rotateTo: next });
+    expect((await rotateStoreKey(r, undefined, next)).events).toBe(30);
+    await r.close();
+    expect((await all(location)).n).toBe(30);
+    expect(await code(openStore(location, { readOnly: true }))).toBe('KT_KEY_REQUIRED');
   });
 });

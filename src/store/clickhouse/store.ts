@@ -12,12 +12,15 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import { planClickHouse, sqlLiteral, type ClickHousePlan } from '../../query/compile/clickhouse.js';
 import { compileJs } from '../../query/compile/js.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
-import { toRow, type EventRow } from '../columns.js';
+import type { EventRow } from '../columns.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from '../detection.js';
-import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
+import { decodeCursor, Mutex } from '../paging.js';
+import { fillPage } from '../scan.js';
+import { INDEX_COLUMNS, rowOf, type KeyDecision, type KeyRotationStorage } from '../sealing.js';
 import type {
   EventPage,
   EventQuery,
@@ -34,10 +37,16 @@ import type {
 import { histogramOf, statsOf, type Where } from './aggregates.js';
 import { connectClickHouse, type ClickHouseConnection } from './connection.js';
 import { DayFirstPager } from './day-first.js';
-import type { DataKey } from '../../crypto/cipher.js';
 import { clickhouseAlertLog, clickhouseDetection } from './detection.js';
 import type { ClickHouseLocation } from './location.js';
-import { rangeSql, scanRecords, SELECT_RECORD, toRecord, type Located, type RecordRow } from './records.js';
+import {
+  checkStoreKey,
+  deleteSealedUnder,
+  readEncryptionState,
+  rowsSealedUnder,
+  writeEncryptionState,
+} from './encryption.js';
+import { rangeSql, scanRecords, SELECT_RECORD, toRecord, type RecordRow } from './records.js';
 import { deleteEventsBefore } from './retention.js';
 import { writeEventRows } from './write.js';
 
@@ -47,8 +56,10 @@ export interface ClickHouseStoreOptions {
   readOnly?: boolean;
   /** Most candidate rows read per page when a query is post-filtered (default 20000). */
   scanBatch?: number;
-  /** The data key (OpenOptions.key). */
+  /** The data key of an encrypted store (src/store/sealing.ts). */
   key?: DataKey;
+  /** `kubetrail key rotate`: the new key (`key` is then the old one, absent for a plain store). */
+  rotateTo?: DataKey;
 }
 
 /** Most keys read in one page query; larger pages are read as several. */
@@ -58,22 +69,28 @@ export class ClickHouseStore implements Store {
   readonly kind = 'clickhouse';
   private readonly writeLock = new Mutex();
   private readonly pager: DayFirstPager;
-  /** The data key: alert messages and keys here, and detection's local state file, are sealed with it. */
-  key: DataKey | undefined;
 
   private constructor(
     private readonly conn: ClickHouseConnection,
     readonly readOnly: boolean,
     private readonly scanBatch: number,
+    /** The key rows (and alert messages and keys, src/store/clickhouse/alerts.ts) are sealed with. */
+    readonly key: DataKey | undefined,
   ) {
-    this.pager = new DayFirstPager(conn);
+    this.pager = new DayFirstPager(conn, key);
   }
 
   static async open(location: string, opts: ClickHouseStoreOptions = {}): Promise<ClickHouseStore> {
-    const conn = await connectClickHouse(location, Boolean(opts.readOnly));
-    const store = new ClickHouseStore(conn, Boolean(opts.readOnly), opts.scanBatch ?? 20_000);
-    store.key = opts.key;
-    return store;
+    const readOnly = Boolean(opts.readOnly);
+    let decision: KeyDecision = 'open';
+    const conn = await connectClickHouse(location, readOnly, async (client, database, where) => {
+      decision = await checkStoreKey(client, database, where, opts.key, opts.rotateTo);
+    });
+    // An empty store opened for writing with a key becomes encrypted.
+    if ((decision as KeyDecision) === 'adopt' && !readOnly && opts.key)
+      await writeEncryptionState(conn.client, conn.location.database, { keyId: opts.key.id });
+    const sealing = opts.rotateTo ?? opts.key;
+    return new ClickHouseStore(conn, readOnly, opts.scanBatch ?? 20_000, sealing);
   }
 
   get location(): ClickHouseLocation {
@@ -86,7 +103,7 @@ export class ClickHouseStore implements Store {
 
   private plan(filter: QueryNode, now: number): ClickHousePlan {
     try {
-      return planClickHouse(filter, now);
+      return planClickHouse(filter, now, this.key ? INDEX_COLUMNS : undefined);
     } catch (err) {
       throw new KubetrailError('KT_STORE_QUERY', `cannot run this filter on ClickHouse: ${String(err)}`, {
         cause: err,
@@ -99,7 +116,8 @@ export class ClickHouseStore implements Store {
     const now = Date.now();
     const plan = this.plan(filter, now);
     const sql = [plan.sql, ...rangeSql(range)].join(' AND ');
-    return plan.postFilter ? { sql, post: compileJs(filter, now) } : { sql };
+    const sealed = this.key ? { key: this.key, clear: INDEX_COLUMNS } : {};
+    return plan.postFilter ? { sql, post: compileJs(filter, now), ...sealed } : { sql, ...sealed };
   }
 
   private refuseWrites(): void {
@@ -112,7 +130,7 @@ export class ClickHouseStore implements Store {
 
   async write(records: readonly EventRecord[], opts: WriteOptions = {}): Promise<WriteResult> {
     return this.writeRows(
-      records.map((r) => toRow(r)),
+      records.map((r) => rowOf(r, this.key)),
       opts,
     );
   }
@@ -134,26 +152,26 @@ export class ClickHouseStore implements Store {
   async query(q: EventQuery): Promise<EventPage> {
     const w = this.where(q.filter, q);
     const order = q.order === 'asc' ? 'asc' : 'desc';
-    const page: Located[] = [];
-    let cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
     // Without a post-filter one page of keys is the answer (read as several when very large). With
-    // one, every page makes the server evaluate the SQL over all remaining rows, so pages grow until
-    // enough candidates pass.
-    let size = w.post
-      ? Math.min(Math.max(q.limit + 1, 256), this.scanBatch)
-      : Math.min(q.limit + 1, MAX_KEY_PAGE);
-    for (;;) {
-      const keys = await this.pager.pageKeys(w.sql, order, cursor, size, q);
-      for (const r of await this.pager.fetchByKeys(keys)) if (!w.post || w.post(r.record)) page.push(r);
-      if (page.length > q.limit || keys.length < size) break;
-      cursor = keys[keys.length - 1];
-      if (w.post) size = Math.min(size * 4, this.scanBatch);
-    }
-    const more = page.length > q.limit;
-    const kept = page.slice(0, q.limit);
-    const records = kept.map((p) => p.record);
-    const last = kept[kept.length - 1];
-    return more && last ? { records, nextCursor: encodeCursor(last.t, last.hash) } : { records };
+    // one, every page makes the server evaluate the SQL over all remaining rows, so reads grow until
+    // enough candidates pass (src/store/scan.ts).
+    return fillPage(
+      async (after, size) => {
+        const keys = await this.pager.pageKeys(w.sql, order, after, size, q);
+        return {
+          rows: await this.pager.fetchByKeys(keys),
+          last: keys[keys.length - 1],
+          done: keys.length < size,
+        };
+      },
+      {
+        limit: q.limit,
+        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+        post: w.post,
+        scanBatch: this.scanBatch,
+        maxPage: MAX_KEY_PAGE,
+      },
+    );
   }
 
   async count(filter: QueryNode, range: TimeRange = {}): Promise<number> {
@@ -165,7 +183,7 @@ export class ClickHouseStore implements Store {
       return Number(r?.n ?? 0);
     }
     let n = 0;
-    for await (const batch of scanRecords(this.conn, w.sql, w.post)) n += batch.length;
+    for await (const batch of scanRecords(this.conn, w.sql, w.post, this.key)) n += batch.length;
     return n;
   }
 
@@ -181,7 +199,7 @@ export class ClickHouseStore implements Store {
     const rows = await this.conn.rows<RecordRow>(
       `SELECT ${SELECT_RECORD} FROM ${this.conn.events} WHERE audit_id = ${sqlLiteral(auditID)} ORDER BY ts, stage, content_hash`,
     );
-    return rows.map(toRecord);
+    return rows.map((r) => toRecord(r, this.key));
   }
 
   async history(key: ObjectKey, range: TimeRange = {}): Promise<EventRecord[]> {
@@ -196,7 +214,7 @@ export class ClickHouseStore implements Store {
     const rows = await this.conn.rows<RecordRow>(
       `SELECT ${SELECT_RECORD} FROM ${this.conn.events} WHERE ${parts.join(' AND ')} ORDER BY ts, content_hash`,
     );
-    return rows.map(toRecord);
+    return rows.map((r) => toRecord(r, this.key));
   }
 
   async span(): Promise<{ first: number; last: number; events: number } | undefined> {
@@ -216,6 +234,22 @@ export class ClickHouseStore implements Store {
 
   async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
     return clickhouseAlertLog(this, opts);
+  }
+
+  // ---------------------------------------------------------------- key rotation
+
+  /** What `kubetrail key rotate` needs (src/store/rotate.ts); writes seal with the new key. */
+  keyRotation(): KeyRotationStorage {
+    this.refuseWrites();
+    const { client, location } = this.conn;
+    return {
+      where: location.display,
+      state: () => readEncryptionState(client, location.database),
+      setState: (state) => writeEncryptionState(client, location.database, state),
+      rowsUnder: (keyId, after, limit) => rowsSealedUnder(this.conn, keyId, after, limit),
+      writeRows: (rows) => this.writeRows(rows),
+      deleteUnder: (keyId) => this.writeLock.run(() => deleteSealedUnder(this.conn, keyId)),
+    };
   }
 
   // ---------------------------------------------------------------- administration

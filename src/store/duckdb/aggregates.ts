@@ -1,18 +1,31 @@
 // Aggregations over the DuckDB events table: counts per value of a field (stats) and counts per time
 // bucket, optionally split by the top values of a field (histogram). Grouping by a column, an annotation
-// or a JSON path is all done in SQL, with every path and value bound as a parameter.
+// or a JSON path is all done in SQL, with every path and value bound as a parameter. On an encrypted
+// store, a filter the SQL only narrows, or grouping by a sealed field, is counted in JS from one
+// streamed pass over the decrypted candidates (src/store/scan.ts).
 import { listValue } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import type { ResolvedField } from '../../fields/catalog.js';
 import { fieldSql } from '../../query/compile/duckdb.js';
 import { jsonPointer } from '../../query/index.js';
 import { groupField } from '../group-field.js';
+import { histogramFromScan, statsFromScan } from '../scan.js';
+import { INDEX_COLUMNS } from '../sealing.js';
 import type { HistogramBucket, HistogramQuery, StatsQuery, StatsRow } from '../store.js';
-import type { Reader, Where } from './filter.js';
+import { streamRecords, type Reader, type Where } from './filter.js';
+
+/** Whether the aggregation runs in SQL: always on a plain store; on an encrypted one, only over index columns. */
+function inSql(w: Where, f: ResolvedField | undefined): boolean {
+  if (!w.key) return true;
+  if (w.post) return false;
+  return !f || (f.kind === 'column' && f.field.computed === undefined && INDEX_COLUMNS.has(f.field.column));
+}
 
 export async function statsOf(read: Reader, w: Where, q: StatsQuery): Promise<StatsRow[]> {
+  const f = groupField(q.by);
+  if (!inSql(w, f)) return read((conn) => statsFromScan(streamRecords(conn, w), w.post, f, q.limit));
   const gparams: unknown[] = [];
-  const g = groupExpr(q.by, gparams);
+  const g = groupExprOf(f, gparams);
   const value = g.unnest ? `unnest(${g.expr})` : g.expr;
   const sql = `SELECT value, count(*) AS n FROM (SELECT ${value} AS value FROM events WHERE ${w.sql}) GROUP BY value ORDER BY n DESC, value NULLS LAST LIMIT ?`;
   return read(async (conn) => {
@@ -25,6 +38,23 @@ export async function histogramOf(read: Reader, w: Where, q: HistogramQuery): Pr
   const intervalUs = Math.max(1, Math.round(q.intervalMs * 1000));
   let split = `''`;
   const sparams: unknown[] = [];
+  const splitField = q.splitBy ? groupField(q.splitBy) : undefined;
+  if (!inSql(w, splitField)) {
+    if (
+      splitField &&
+      (splitField.kind === 'json' || (splitField.kind === 'column' && splitField.field.multi))
+    )
+      throw new KubetrailError(
+        'KT_QUERY_FIELD',
+        `cannot split a histogram by ${q.splitBy}, which holds several values`,
+      );
+    const keep = q.splitBy
+      ? (await statsOf(read, w, { ...q, by: q.splitBy, limit: q.splitLimit ?? 8 })).map((t) =>
+          t.value === null ? '' : String(t.value),
+        )
+      : [];
+    return read((conn) => histogramFromScan(streamRecords(conn, w), w.post, intervalUs, splitField, keep));
+  }
   if (q.splitBy) {
     const top = await statsOf(read, w, { ...q, by: q.splitBy, limit: q.splitLimit ?? 8 });
     const g = groupExpr(q.splitBy, sparams);

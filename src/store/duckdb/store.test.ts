@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DataKey } from '../../crypto/cipher.js';
 import { parseQuery } from '../../query/index.js';
 import { makeEvent, rec } from '../../test-support/events.js';
 import { openStore } from '../open.js';
@@ -17,6 +18,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let conformanceStores = 0;
 runStoreConformance('DuckDB file', () =>
   openStore(path.join(dir, `conformance-${conformanceStores++}.duckdb`)),
+);
+
+// The same answers from an encrypted store (src/store/sealing.ts): SQL reads only the index columns.
+const conformanceKey = DataKey.generate();
+runStoreConformance('DuckDB file, encrypted', () =>
+  openStore(path.join(dir, `conformance-${conformanceStores++}.duckdb`), { key: conformanceKey }),
 );
 
 describe('DuckDB store', () => {

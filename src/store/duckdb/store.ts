@@ -11,9 +11,12 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
-import { toRow, type EventRow } from '../columns.js';
+import type { EventRow } from '../columns.js';
 import type { DetectionStorage, StoredAlertLog } from '../detection.js';
+import { fillPage } from '../scan.js';
+import { rowOf, type KeyDecision, type KeyRotationStorage } from '../sealing.js';
 import type {
   EventPage,
   EventQuery,
@@ -27,11 +30,17 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../store.js';
-import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
+import { decodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
-import type { DataKey } from '../../crypto/cipher.js';
 import { DuckDBDetectionState } from './detection-state.js';
-import { rangeWhere, whereOf } from './filter.js';
+import {
+  checkStoreKey,
+  deleteSealedUnder,
+  readEncryptionState,
+  rowsSealedUnder,
+  writeEncryptionState,
+} from './encryption.js';
+import { rangeWhere, recordOf, SELECT_RECORD, streamRecords, whereOf, type Where } from './filter.js';
 import { isLockError } from './lock.js';
 import { migrate } from './migrations.js';
 import { DuckDBWriter } from './write.js';
@@ -47,11 +56,13 @@ export interface DuckDBStoreOptions {
    * 16MB, 82 s at 256MB, for about 100 MB more peak memory).
    */
   checkpointThreshold?: string;
-  /** The data key (OpenOptions.key). */
+  /** The data key of an encrypted store (src/store/sealing.ts). */
   key?: DataKey;
+  /** `kubetrail key rotate`: the new key (`key` is then the old one, absent for a plain store). */
+  rotateTo?: DataKey;
+  /** Most candidate rows read at once when a query is post-filtered (default 20000). */
+  scanBatch?: number;
 }
-
-const SELECT_RECORD = `cluster, CAST(event AS VARCHAR) AS event, epoch_us(ts) AS t, content_hash`;
 
 export class DuckDBStore implements Store {
   readonly kind = 'duckdb';
@@ -66,6 +77,9 @@ export class DuckDBStore implements Store {
     /** The writer connection; other components may create their own tables through it. */
     readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
+    /** The key rows are sealed with and opened with; undefined for a plain store. */
+    private readonly key: DataKey | undefined,
+    private readonly scanBatch: number,
   ) {
     this.lockedFile = file === ':memory:' ? undefined : file;
     this.writer = new DuckDBWriter(connection, file);
@@ -103,17 +117,28 @@ export class DuckDBStore implements Store {
       });
     }
     const conn = await instance.connect();
-    if (!opts.readOnly) await migrate(conn, file);
-    const store = new DuckDBStore(file, instance, conn, Boolean(opts.readOnly));
-    store.detectionKey = opts.key ? { key: opts.key } : {};
-    return store;
+    let decision: KeyDecision;
+    try {
+      // Checked before any migration: a refused key changes nothing in the file.
+      decision = await checkStoreKey(conn, file, opts.key, opts.rotateTo);
+      if (!opts.readOnly) await migrate(conn, file);
+      // An empty store opened for writing with a key becomes encrypted.
+      if (decision === 'adopt' && !opts.readOnly && opts.key)
+        await writeEncryptionState(conn, { keyId: opts.key.id });
+    } catch (err) {
+      conn.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+    const key = opts.rotateTo ?? opts.key;
+    return new DuckDBStore(file, instance, conn, Boolean(opts.readOnly), key, opts.scanBatch ?? 20_000);
   }
 
   // ---------------------------------------------------------------- writing
 
   async write(records: readonly EventRecord[], opts: WriteOptions = {}): Promise<WriteResult> {
     return this.writeRows(
-      records.map((r) => toRow(r)),
+      records.map((r) => rowOf(r, this.key)),
       opts,
     );
   }
@@ -140,50 +165,65 @@ export class DuckDBStore implements Store {
     }
   };
 
+  private where(filter: QueryNode, range: TimeRange = {}): Where {
+    return whereOf(filter, range, undefined, this.key);
+  }
+
   async query(q: EventQuery): Promise<EventPage> {
-    const w = whereOf(q.filter, q);
-    const asc = q.order === 'asc';
-    const params = [...w.params];
-    let sql = w.sql;
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      const op = asc ? '>' : '<';
-      sql += ` AND (ts ${op} make_timestamp(?::BIGINT) OR (ts = make_timestamp(?::BIGINT) AND content_hash ${op} ?))`;
-      params.push(c.t, c.t, c.hash);
-    }
-    const dir = asc ? 'ASC' : 'DESC';
-    params.push(q.limit + 1);
-    const rows = await this.read(async (conn) =>
-      (
-        await conn.runAndReadAll(
-          `SELECT ${SELECT_RECORD} FROM events WHERE ${sql} ORDER BY ts ${dir}, content_hash ${dir} LIMIT ?`,
-          params as never,
-        )
-      ).getRows(),
+    const w = this.where(q.filter, q);
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const op = q.order === 'asc' ? '>' : '<';
+    // One read of limit + 1 rows answers a filter the SQL evaluates whole; otherwise reads of candidates
+    // grow until the JS predicate has passed enough of them (src/store/scan.ts).
+    return fillPage(
+      async (after, size) => {
+        const params = [...w.params];
+        let sql = w.sql;
+        if (after) {
+          sql += ` AND (ts ${op} make_timestamp(?::BIGINT) OR (ts = make_timestamp(?::BIGINT) AND content_hash ${op} ?))`;
+          params.push(after.t, after.t, after.hash);
+        }
+        params.push(size);
+        const rows = await this.read(async (conn) =>
+          (
+            await conn.runAndReadAll(
+              `SELECT ${SELECT_RECORD} FROM events WHERE ${sql} ORDER BY ts ${dir}, content_hash ${dir} LIMIT ?`,
+              params as never,
+            )
+          ).getRows(),
+        );
+        const located = rows.map((r) => recordOf(r, this.key));
+        const last = located[located.length - 1];
+        return { rows: located, last: last && { t: last.t, hash: last.hash }, done: rows.length < size };
+      },
+      {
+        limit: q.limit,
+        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+        post: w.post,
+        scanBatch: this.scanBatch,
+      },
     );
-    const more = rows.length > q.limit;
-    const page = more ? rows.slice(0, q.limit) : rows;
-    const records = page.map((r) => ({ cluster: String(r[0]), event: JSON.parse(String(r[1])) }));
-    const last = page[page.length - 1];
-    return more && last
-      ? { records, nextCursor: encodeCursor(Number(last[2]), String(last[3])) }
-      : { records };
   }
 
   async count(filter: QueryNode, range: TimeRange = {}): Promise<number> {
-    const w = whereOf(filter, range);
+    const w = this.where(filter, range);
     return this.read(async (conn) => {
+      if (w.post) {
+        let n = 0;
+        for await (const batch of streamRecords(conn, w)) for (const r of batch) if (w.post(r.record)) n++;
+        return n;
+      }
       const r = await conn.runAndReadAll(`SELECT count(*) FROM events WHERE ${w.sql}`, w.params as never);
       return Number(r.getRows()[0]![0]);
     });
   }
 
   async stats(q: StatsQuery): Promise<StatsRow[]> {
-    return statsOf(this.read, whereOf(q.filter, q), q);
+    return statsOf(this.read, this.where(q.filter, q), q);
   }
 
   async histogram(q: HistogramQuery): Promise<HistogramBucket[]> {
-    return histogramOf(this.read, whereOf(q.filter, q), q);
+    return histogramOf(this.read, this.where(q.filter, q), q);
   }
 
   async getByAuditId(auditID: string): Promise<EventRecord[]> {
@@ -194,7 +234,7 @@ export class DuckDBStore implements Store {
           [auditID],
         )
       ).getRows();
-      return rows.map((r) => ({ cluster: String(r[0]), event: JSON.parse(String(r[1])) }));
+      return rows.map((r) => recordOf(r, this.key).record);
     });
   }
 
@@ -217,7 +257,7 @@ export class DuckDBStore implements Store {
           params as never,
         )
       ).getRows();
-      return rows.map((r) => ({ cluster: String(r[0]), event: JSON.parse(String(r[1])) }));
+      return rows.map((r) => recordOf(r, this.key).record);
     });
   }
 
@@ -254,6 +294,21 @@ export class DuckDBStore implements Store {
     });
   }
 
+  // ---------------------------------------------------------------- key rotation
+
+  /** What `kubetrail key rotate` needs (src/store/rotate.ts); writes seal with the new key. */
+  keyRotation(): KeyRotationStorage {
+    if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
+    return {
+      where: this.file,
+      state: () => this.read((conn) => readEncryptionState(conn)),
+      setState: (state) => this.writeLock.run(() => writeEncryptionState(this.connection, state)),
+      rowsUnder: (keyId, after, limit) => this.read((conn) => rowsSealedUnder(conn, keyId, after, limit)),
+      writeRows: (rows) => this.writeRows(rows),
+      deleteUnder: (keyId) => this.writeLock.run(() => deleteSealedUnder(this.connection, keyId)),
+    };
+  }
+
   private readonly ownConnections: DuckDBConnection[] = [];
 
   /**
@@ -269,21 +324,23 @@ export class DuckDBStore implements Store {
 
   // ---------------------------------------------------------------- detection
 
-  /** Detection's tables seal alert messages and keys, outbox errors and engine state with the data key. */
-  private detectionKey: { key?: DataKey } = {};
-
   /** Detection keeps its alerts, outbox and state in the store's own file, on a connection of its own. */
   async detection(): Promise<DetectionStorage> {
     if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
-    const state = await DuckDBDetectionState.open(await this.connect(), this.detectionKey);
+    const state = await DuckDBDetectionState.open(await this.connect(), this.detectionOptions);
     return { state, log: state, targets: [], where: 'the store', close: async () => undefined };
   }
 
   async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
     const conn = await this.connect();
     return opts.existing
-      ? DuckDBDetectionState.openExisting(conn, this.detectionKey)
-      : DuckDBDetectionState.open(conn, this.detectionKey);
+      ? DuckDBDetectionState.openExisting(conn, this.detectionOptions)
+      : DuckDBDetectionState.open(conn, this.detectionOptions);
+  }
+
+  /** Detection's tables seal alert messages and keys, outbox errors and engine state with the data key. */
+  private get detectionOptions(): { key?: DataKey } {
+    return this.key ? { key: this.key } : {};
   }
 
   async close(): Promise<void> {

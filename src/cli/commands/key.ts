@@ -1,0 +1,75 @@
+// `kubetrail key`: keys. `key create --out FILE` writes a new random 256-bit data key for encryption at
+// rest (mode 0600, never over an existing file); `key create --ed25519 --out FILE` an Ed25519 key pair
+// for signing evidence bundles and digests; `key rotate` re-encrypts every stored event under a new
+// data key (or encrypts a plain store), crash-safe and resumable (src/store/rotate.ts).
+import type { Command } from 'commander';
+import { createKeyFiles } from '../../bundle/keys.js';
+import { createDataKeyFile, loadDataKey } from '../../crypto/key-file.js';
+import { openStore } from '../../store/open.js';
+import { rotateStoreKey } from '../../store/rotate.js';
+import { dataKey, dbLocation, dbOption, keyFileOption, n, processIo, type Io } from '../common.js';
+import { safeText } from '../terminal.js';
+
+interface RotateOpts {
+  db?: string;
+  keyFile?: string;
+  newKeyFile: string;
+}
+
+export function registerKeyCommands(program: Command, io: Io = processIo()): void {
+  const key = program.command('key').description('data keys for encryption at rest, and signing keys');
+  key
+    .command('create')
+    .description(
+      'make a new random 256-bit data key FILE (mode 0600) for --key-file; with --ed25519, an Ed25519 signing key pair FILE and FILE.pub for bundles and digests',
+    )
+    .option(
+      '--ed25519',
+      'make an Ed25519 signing key pair instead: FILE (private, PEM, mode 0600) and FILE.pub (public); same as `openssl genpkey -algorithm ed25519 -out FILE`',
+    )
+    .requiredOption('--out <file>', 'where to write the key (never overwritten)')
+    .action((opts: { out: string; ed25519?: boolean }) => {
+      if (opts.ed25519) {
+        const made = createKeyFiles(opts.out);
+        io.out(
+          `private key ${safeText(opts.out)}\npublic key  ${safeText(made.publicFile)}\nfingerprint ${made.fingerprint}\n`,
+        );
+        return;
+      }
+      const made = createDataKeyFile(opts.out);
+      io.out(
+        `data key ${made.id} written to ${safeText(opts.out)} (mode 0600)\n` +
+          'keep a copy off this machine: without it the encrypted events cannot be read by anyone\n',
+      );
+    });
+  key
+    .command('rotate')
+    .description(
+      're-encrypt every stored event under a new data key (crash-safe: run it again to finish an interrupted rotation); without --key-file, encrypt a plain store',
+    )
+    .addOption(dbOption())
+    .addOption(keyFileOption())
+    .requiredOption('--new-key-file <file>', 'the new data key (kubetrail key create --out FILE)')
+    .action(async (opts: RotateOpts) => {
+      const old = dataKey(opts);
+      const next = loadDataKey(opts.newKeyFile);
+      const db = dbLocation(opts.db);
+      const store = await openStore(db, { ...(old ? { key: old } : {}), rotateTo: next });
+      try {
+        let shown = 0;
+        const r = await rotateStoreKey(store, old, next, (events) => {
+          if (io.interactive && events - shown >= 100_000) {
+            shown = events;
+            io.err(`  ${n(events)} events re-encrypted…\n`);
+          }
+        });
+        io.out(
+          r.already
+            ? `the store is already encrypted with key ${next.id}: nothing to do\n`
+            : `re-encrypted ${n(r.events)} events with key ${next.id}${old ? ` (was ${old.id})` : ''}; open the store with --key-file ${safeText(opts.newKeyFile)} from now on\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -18,13 +18,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
 import { createDataKeyFile } from '../crypto/key-file.js';
-import { DataKey } from '../crypto/cipher.js';
+import type { DataKey } from '../crypto/cipher.js';
 import { readQuarantineFile } from '../ingest/quarantine.js';
 import { DiskQueue } from '../forward/disk-queue.js';
 import { SegmentLog } from '../pipeline/segment-log.js';
 import { parseQuery } from '../query/index.js';
 import { openStore } from '../store/open.js';
 import type { DuckDBStore } from '../store/duckdb/store.js';
+import { runCli } from '../test-support/cli.js';
 import { makeEvent } from '../test-support/events.js';
 import { freePort } from '../test-support/net.js';
 import { startCollector, type Collector } from './collector.js';
@@ -326,19 +327,38 @@ describe('encryption at rest', () => {
     expect(queue.pendingRecords).toBe(run.sent.length);
     await queue.close();
 
-    // Rotation: the files are sealed again with a new key, which alone opens them afterwards.
-    const next = DataKey.generate();
-    const report = await resealDataDir(dataDir, { from: key, to: next });
-    expect(report.map((f) => path.relative(dataDir, f.file)).sort()).toEqual(
-      expect.arrayContaining([
-        'access.log',
-        'forward/down/queue',
-        'forward/refusing/dead-letter.ndjson',
-        'quarantine.jsonl',
-        'segments',
-      ]),
-    );
-    expect(scan(dataDir, markers).filter((f) => !f.startsWith('kubetrail.duckdb'))).toEqual([]);
+    // `kubetrail key rotate`: the store, its detection tables and every file beside it are sealed again
+    // with a new key, which alone opens them afterwards.
+    const nextFile = path.join(run.root, 'next.key');
+    const next = createDataKeyFile(nextFile);
+    const db = path.join(dataDir, 'kubetrail.duckdb');
+    const rotation = await runCli([
+      'key',
+      'rotate',
+      '--db',
+      db,
+      '--key-file',
+      run.keyFile!,
+      '--new-key-file',
+      nextFile,
+    ]);
+    expect(rotation.code).toBe(0);
+    for (const f of [
+      'access.log',
+      'forward/down/queue',
+      'forward/refusing/dead-letter.ndjson',
+      'quarantine.jsonl',
+      'segments',
+    ])
+      expect(rotation.err).toContain(path.join(dataDir, f));
+    expect(scan(dataDir, markers)).toEqual([]);
+    const rekeyed = await openStore(db, { key: next });
+    try {
+      const log = (await rekeyed.alertLog({ existing: true }))!;
+      expect((await log.list()).some((a) => a.message.includes(run.sent[0]!.userAgent))).toBe(true);
+    } finally {
+      await rekeyed.close();
+    }
     expect(readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), next).map((q) => q.raw)).toContain(
       quarantine[0]!.raw,
     );
@@ -356,6 +376,11 @@ describe('encryption at rest', () => {
     await log.close();
     // Running it again (an interrupted rotation finished) changes nothing that matters.
     await resealDataDir(dataDir, { from: key, to: next });
+    expect(readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), next)).toHaveLength(quarantine.length);
+    expect(
+      (await runCli(['key', 'rotate', '--db', db, '--key-file', run.keyFile!, '--new-key-file', nextFile]))
+        .code,
+    ).toBe(0);
     expect(readQuarantineFile(path.join(dataDir, 'quarantine.jsonl'), next)).toHaveLength(quarantine.length);
 
     // The store file and its WAL (row sealing is the store's).

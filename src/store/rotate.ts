@@ -59,6 +59,8 @@ export async function rotateStoreKey(
     const last = rows[rows.length - 1]!;
     after = { t: last.t, hash: last.hash };
   }
+  // Detection's tables in the same file (alert messages, engine state) follow the events.
+  await r.resealTables?.(old, next);
   await r.deleteUnder(old?.id);
   // Nothing may be left under the old key (a row written by another process meanwhile, say).
   const left = await r.rowsUnder(old?.id, undefined, 1);

@@ -206,4 +206,9 @@ export interface KeyRotationStorage {
   writeRows(rows: readonly EventRow[]): Promise<unknown>;
   /** Removes every row sealed under `keyId` (plain rows when undefined). */
   deleteUnder(keyId: string | undefined): Promise<void>;
+  /**
+   * Seals the other tables the store keeps with event text (detection's alerts, outbox and state in a
+   * DuckDB file) again under `to`; idempotent. Absent when the store keeps none.
+   */
+  resealTables?(from: DataKey | undefined, to: DataKey): Promise<void>;
 }

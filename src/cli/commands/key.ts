@@ -2,10 +2,12 @@
 // rest (mode 0600, never over an existing file); `key create --ed25519 --out FILE` an Ed25519 key pair
 // for signing evidence bundles and digests; `key rotate` re-encrypts every stored event under a new
 // data key (or encrypts a plain store), crash-safe and resumable (src/store/rotate.ts).
+import path from 'node:path';
 import type { Command } from 'commander';
 import { createKeyFiles } from '../../bundle/keys.js';
 import { createDataKeyFile, loadDataKey } from '../../crypto/key-file.js';
-import { openStore } from '../../store/open.js';
+import { resealDataDir } from '../../server/reseal.js';
+import { openStore, storeDirectory } from '../../store/open.js';
 import { rotateStoreKey } from '../../store/rotate.js';
 import { dataKey, dbLocation, dbOption, keyFileOption, n, processIo, type Io } from '../common.js';
 import { safeText } from '../terminal.js';
@@ -63,6 +65,10 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
             io.err(`  ${n(events)} events re-encrypted…\n`);
           }
         });
+        // The files beside the store (quarantine, segment log, forwarder queues and dead letters, access
+        // log, detection's local state) follow the store's key.
+        const files = await resealDataDir(storeDirectory(db, path.resolve('data')), { from: old, to: next });
+        for (const f of files) io.err(`re-encrypted ${n(f.records)} records in ${safeText(f.file)}\n`);
         io.out(
           r.already
             ? `the store is already encrypted with key ${next.id}: nothing to do\n`

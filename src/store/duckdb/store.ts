@@ -32,7 +32,7 @@ import type {
 } from '../store.js';
 import { decodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
-import { DuckDBDetectionState } from './detection-state.js';
+import { DuckDBDetectionState, resealDetectionTables } from './detection-state.js';
 import {
   checkStoreKey,
   deleteSealedUnder,
@@ -306,6 +306,9 @@ export class DuckDBStore implements Store {
       rowsUnder: (keyId, after, limit) => this.read((conn) => rowsSealedUnder(conn, keyId, after, limit)),
       writeRows: (rows) => this.writeRows(rows),
       deleteUnder: (keyId) => this.writeLock.run(() => deleteSealedUnder(this.connection, keyId)),
+      resealTables: async (from, to) => {
+        await this.writeLock.run(() => resealDetectionTables(this.connection, { from, to }));
+      },
     };
   }
 

@@ -19,12 +19,8 @@
 // Inserts go through the client as JSONEachRow (no SQL text to escape); every literal in a query goes
 // through sqlLiteral. Strings are stored well-formed: a lone UTF-16 surrogate (which no API server emits,
 // but a hand-made event may carry) becomes U+FFFD, since ClickHouse refuses the whole insert otherwise.
-// With the store's data key, an alert's message and key (event text: names, addresses, user agents) are
-// stored sealed, as in the DuckDB alert tables (src/store/duckdb/detection-state.ts), and opened on reading.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { KubetrailError } from '../../core/errors.js';
-import type { DataKey } from '../../crypto/cipher.js';
-import { openValue, sealValue } from '../../crypto/sealed-records.js';
 import {
   severityRank,
   type Alert,
@@ -89,11 +85,7 @@ interface AlertRow {
 /** The string with lone UTF-16 surrogates replaced by U+FFFD. */
 const wellFormed = (s: string): string => s.toWellFormed();
 
-/** The AADs of an alert's sealed message and key (the same as the DuckDB alert tables'). */
-const messageAad = (id: string) => `kubetrail alert message ${id}`;
-const keyAad = (id: string) => `kubetrail alert key ${id}`;
-
-function toAlert(r: AlertRow, key: DataKey | undefined): Alert {
+function toAlert(r: AlertRow): Alert {
   return {
     id: r.id,
     rule: r.rule,
@@ -102,9 +94,9 @@ function toAlert(r: AlertRow, key: DataKey | undefined): Alert {
     time: microsToTime(Number(r.ts)),
     cluster: r.cluster,
     auditIDs: r.audit_ids,
-    message: openValue(r.message, key, messageAad(r.id)),
+    message: r.message,
     references: r.refs,
-    key: openValue(r.alert_key, key, keyAad(r.id)),
+    key: r.alert_key,
     count: Number(r.event_count),
   };
 }
@@ -126,8 +118,6 @@ export interface ClickHouseHandle {
   readonly client: ClickHouseClient;
   readonly location: { database: string; display: string };
   readonly readOnly: boolean;
-  /** The store's data key, when it has one. */
-  readonly key?: DataKey | undefined;
 }
 
 export class ClickHouseAlertLog implements AlertLog {
@@ -138,7 +128,6 @@ export class ClickHouseAlertLog implements AlertLog {
     private readonly client: ClickHouseClient,
     private readonly location: { database: string; display: string },
     private readonly readOnly = false,
-    private readonly key?: DataKey,
   ) {
     this.alerts = `${location.database}.${ALERTS_TABLE}`;
     this.ackTable = `${location.database}.${ACKS_TABLE}`;
@@ -146,7 +135,7 @@ export class ClickHouseAlertLog implements AlertLog {
 
   /** The alert log of an open store (sharing its client: close the store, not the log). */
   static forStore(store: ClickHouseHandle): ClickHouseAlertLog {
-    return new ClickHouseAlertLog(store.client, store.location, store.readOnly, store.key);
+    return new ClickHouseAlertLog(store.client, store.location, store.readOnly);
   }
 
   /**
@@ -207,10 +196,10 @@ export class ClickHouseAlertLog implements AlertLog {
         ts: timeToMicros(a.time) ?? now * 1000,
         cluster: wellFormed(a.cluster),
         title: wellFormed(a.title),
-        message: sealValue(wellFormed(a.message), this.key, messageAad(wellFormed(a.id))),
+        message: wellFormed(a.message),
         audit_ids: a.auditIDs.map(wellFormed),
         refs: a.references.map(wellFormed),
-        alert_key: sealValue(wellFormed(a.key), this.key, keyAad(wellFormed(a.id))),
+        alert_key: wellFormed(a.key),
         event_count: Math.max(0, Math.min(0xffffffff, Math.round(a.count))),
         raised_at: now,
       })),
@@ -236,7 +225,7 @@ export class ClickHouseAlertLog implements AlertLog {
     );
     return rows
       .sort((a, b) => Number(a.ts) - Number(b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((r) => toAlert(r, this.key));
+      .map(toAlert);
   }
 
   async get(id: string): Promise<Alert | undefined> {
@@ -245,7 +234,7 @@ export class ClickHouseAlertLog implements AlertLog {
     const [row] = await this.rows<AlertRow>(
       `SELECT ${COLUMNS} FROM ${this.alerts} WHERE id = ${lit} LIMIT 1`,
     );
-    return row ? toAlert(row, this.key) : undefined;
+    return row ? toAlert(row) : undefined;
   }
 
   async acknowledge(id: string, by: string, nowMs = Date.now()): Promise<boolean> {

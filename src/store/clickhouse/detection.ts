@@ -7,6 +7,7 @@
 // which holds the alerts of every collector writing to the database.
 import path from 'node:path';
 import { KubetrailError } from '../../core/errors.js';
+import type { DataKey } from '../../crypto/cipher.js';
 import type { AlertTarget, DetectionStorage, DetectionStorageOptions } from '../detection.js';
 import { ClickHouseAlertLog, type ClickHouseHandle } from './alerts.js';
 
@@ -24,9 +25,12 @@ export function clickhouseTarget(log: Pick<ClickHouseAlertLog, 'save'>, display:
   };
 }
 
-/** Opens the local state file and the ClickHouse alert log detection writes to. */
+/**
+ * Opens the local state file (sealed with the store's data key, when it has one) and the ClickHouse
+ * alert log detection writes to.
+ */
 export async function clickhouseDetection(
-  store: ClickHouseHandle,
+  store: ClickHouseHandle & { readonly key?: DataKey | undefined },
   opts: DetectionStorageOptions = {},
 ): Promise<DetectionStorage> {
   if (store.readOnly) {

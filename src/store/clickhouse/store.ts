@@ -74,7 +74,7 @@ export class ClickHouseStore implements Store {
     private readonly conn: ClickHouseConnection,
     readonly readOnly: boolean,
     private readonly scanBatch: number,
-    /** The key rows (and alert messages and keys, src/store/clickhouse/alerts.ts) are sealed with. */
+    /** The key rows (and detection's local state file) are sealed with; undefined for a plain store. */
     readonly key: DataKey | undefined,
   ) {
     this.pager = new DayFirstPager(conn, key);

@@ -34,8 +34,11 @@ export interface StoreBackend {
   recognizes(location: string): boolean;
   /** Opens the store. Heavy modules (native bindings, HTTP clients) are loaded here, on first use. */
   open(location: string, opts: OpenOptions): Promise<Store>;
-  /** How a filter over a time range would run on the store, as text for people; runs nothing. */
-  explain(location: string, filter: QueryNode, range: TimeRange, now: number): string;
+  /**
+   * How a filter over a time range would run on the store, as text for people; runs nothing.
+   * `encrypted`: as on an encrypted store, whose SQL reads only the index columns.
+   */
+  explain(location: string, filter: QueryNode, range: TimeRange, now: number, encrypted?: boolean): string;
   /**
    * The directory of the store's file, where files that belong with the store (the quarantine) go by
    * default; undefined for a store on a server, whose location says nothing about the local disk.

@@ -10,6 +10,7 @@ export function explainQuery(
   filter: QueryNode,
   range: TimeRange = {},
   now: number = Date.now(),
+  encrypted = false,
 ): string {
-  return backendFor(location).explain(location, filter, range, now);
+  return backendFor(location).explain(location, filter, range, now, encrypted);
 }

@@ -51,6 +51,9 @@ describe('kubetrail key', () => {
       runCli(['query', 'ua:secret-agent', '--db', db, '-o', 'ndjson', '--limit', '100', ...extra]);
     const want = ['k-0', 'k-12', 'k-15', 'k-18', 'k-21', 'k-24', 'k-27', 'k-3', 'k-6', 'k-9'];
     expect(ids((await q('--key-file', old)).out)).toEqual(want);
+    const explained = await q('--key-file', old, '--explain');
+    expect(explained.out).toContain('store: duckdb (encrypted)');
+    expect(explained.out).toContain('post-filtered in JS: ua:secret-agent');
     const none = await q();
     expect(none.code).toBe(2);
     expect(none.err).toContain('KT_KEY_REQUIRED');

@@ -14,6 +14,7 @@ import { EVENT_FORMATS, formatEvents } from '../event-output.js';
 import {
   choice,
   collect,
+  dataKey,
   dbLocation,
   dbOption,
   keyFileOption,
@@ -74,7 +75,9 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       const order = opts.asc ? 'asc' : 'desc';
       if (opts.explain) {
         const { explainQuery } = await import('../../store/explain.js');
-        io.out(explainQuery(dbLocation(opts.db), filter, range));
+        // With a data key, the plan of an encrypted store (the store itself is not opened).
+        const encrypted = dataKey(opts) !== undefined;
+        io.out(explainQuery(dbLocation(opts.db), filter, range, Date.now(), encrypted));
         return;
       }
       let records: EventRecord[];

@@ -12,7 +12,7 @@ export const clickhouseBackend: StoreBackend = {
     const { openClickHouseStore } = await import('./store.js');
     return openClickHouseStore(location, opts);
   },
-  explain: (_location, filter, range, now) => explainClickHouse(filter, range, now),
+  explain: (_location, filter, range, now, encrypted) => explainClickHouse(filter, range, now, encrypted),
   // The location names a server: nothing of it is on this machine.
   directory: () => undefined,
 };

@@ -2,10 +2,16 @@
 // values written into it as escaped literals, and what the JS predicate checks afterwards.
 import { formatClickHousePlan, planClickHouse } from '../../query/compile/clickhouse.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
+import { INDEX_COLUMNS } from '../sealing.js';
 import type { TimeRange } from '../store.js';
 import { rangeSql } from './records.js';
 
-export function explainClickHouse(filter: QueryNode, range: TimeRange, now: number): string {
-  const plan = planClickHouse(filter, now);
+export function explainClickHouse(
+  filter: QueryNode,
+  range: TimeRange,
+  now: number,
+  encrypted = false,
+): string {
+  const plan = planClickHouse(filter, now, encrypted ? INDEX_COLUMNS : undefined);
   return formatClickHousePlan({ ...plan, sql: [plan.sql, ...rangeSql(range)].join(' AND ') });
 }

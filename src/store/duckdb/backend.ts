@@ -22,7 +22,7 @@ export const duckdbBackend: StoreBackend = {
   // Any location that is not a URL is a file path.
   recognizes: (location) => location.startsWith('duckdb:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
   open: (location, opts) => openDuckDBFile(fileOf(location), opts),
-  explain: (_location, filter, range, now) => explainDuckDB(filter, range, now),
+  explain: (_location, filter, range, now, encrypted) => explainDuckDB(filter, range, now, encrypted),
   directory(location) {
     const file = fileOf(location);
     return file === ':memory:' ? undefined : path.dirname(path.resolve(file));

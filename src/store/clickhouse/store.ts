@@ -17,6 +17,7 @@ import { compileJs } from '../../query/compile/js.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import { toRow, type EventRow } from '../columns.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from '../detection.js';
+import type { IntegrityStorage } from '../integrity.js';
 import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 import type {
   EventPage,
@@ -221,6 +222,13 @@ export class ClickHouseStore implements Store {
   /** Runs a query and returns its rows. */
   async select<T>(sql: string): Promise<T[]> {
     return this.conn.rows<T>(sql);
+  }
+
+  /** Digests are not kept by ClickHouse stores yet. */
+  integrity(): Promise<IntegrityStorage> {
+    return Promise.reject(
+      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'ClickHouse stores keep no digests in this build'),
+    );
   }
 
   async close(): Promise<void> {

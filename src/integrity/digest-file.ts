@@ -1,5 +1,6 @@
-// The digest file: every digest record this writer committed, one JSON object a line (a batch record with
-// its entries, as [hash, cluster, auditID, stage, time µs] arrays), appended and fsync'd, never rewritten,
+// The digest file: every digest record this writer committed, one JSON object a line (a batch record holds
+// the hash of its entries; a back end that hands the entries over has them written too, as [hash,
+// cluster, auditID, stage, time µs] arrays), appended and fsync'd, never rewritten,
 // so that it can be shipped off the machine as it grows (`tail -F`, a log shipper). Reading it back for
 // verification, and repairing the end when a crash cut a line short.
 import {

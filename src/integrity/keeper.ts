@@ -90,19 +90,9 @@ export class IntegrityKeeper {
         `${file.file} ends on record ${after}, which the store holds otherwise; nothing appended`,
       );
     if (missing.length === 0) return;
-    const batches = missing.filter((r) => r.kind === 'batch');
-    const entries = new Map<number, DigestEntry[]>();
-    if (batches.length > 0) {
-      const since = Math.min(...batches.map((r) => (r.kind === 'batch' ? r.from : Infinity)));
-      const until = Math.max(...batches.map((r) => (r.kind === 'batch' ? r.to : -Infinity))) + 1;
-      const wanted = new Set(batches.map((r) => r.seq));
-      for await (const g of this.integrity.entries({ since, until })) {
-        if (g.writer === writer && wanted.has(g.seq)) entries.set(g.seq, g.entries);
-      }
-    }
     // In pieces, so that a long catch-up does not build one huge string.
     for (let i = 0; i < missing.length; i += 100) {
-      file.append(missing.slice(i, i + 100).map((r) => lineOf(r, entries.get(r.seq))));
+      file.append(missing.slice(i, i + 100).map((r) => lineOf(r)));
     }
   }
 

@@ -88,21 +88,15 @@ export const GENESIS = '0'.repeat(64);
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** Order of entries in entriesHash(): by hash, then by the rest. */
-function compareEntries(a: DigestEntry, b: DigestEntry): number {
-  if (a.hash !== b.hash) return a.hash < b.hash ? -1 : 1;
-  const x = entryLine(a);
-  const y = entryLine(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-const entryLine = (e: DigestEntry): string => JSON.stringify([e.hash, e.cluster, e.auditID, e.stage, e.ts]);
-
-/** One hash over a batch's entries, whatever order they come in. */
+/**
+ * One hash over a batch's entries, whatever order they come in: SHA-256 of the lines `HASH TIME` (the
+ * entry's hash, its time in epoch µs as a decimal integer), sorted by hash then time, joined by newlines.
+ * It covers what verification relies on (which rows, at which times); cluster, auditID and stage only
+ * name them in findings. A back end may compute it in its own SQL, to the same bytes.
+ */
 export function entriesHash(entries: readonly DigestEntry[]): string {
-  const h = createHash('sha256');
-  for (const e of [...entries].sort(compareEntries)) h.update(entryLine(e)).update('\n');
-  return h.digest('hex');
+  const sorted = [...entries].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : a.ts - b.ts));
+  return sha256(sorted.map((e) => `${e.hash} ${e.ts}`).join('\n'));
 }
 
 /** The canonical encoding of a record (everything but its chain value), the input of its chain hash. */

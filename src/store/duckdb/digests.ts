@@ -1,17 +1,11 @@
 // The digest chain of a DuckDB store as its writer extends it: the head of the chain (read once when the
-// store is opened for writing), appending a record and the entries it names inside the caller's
-// transaction, and, once that transaction is committed, moving the head and telling the listener (the
+// store is opened for writing), appending a record (and for a batch, the entries of the rows it names,
+// computed in SQL) inside the caller's transaction, and, once that transaction is committed, moving the head and telling the listener (the
 // digest file). The caller serializes every call (the store's write lock); all run on the writer
 // connection. A DuckDB store has one writer, so one chain.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import {
-  ChainHead,
-  entriesHash,
-  type DigestBody,
-  type DigestEntry,
-  type DigestRecord,
-  type RecordListener,
-} from '../integrity.js';
+import { ChainHead, type DigestBody, type DigestRecord, type RecordListener } from '../integrity.js';
+import { ROW_HASH_SQL, STAGING_ROWS_SELECT } from './schema.js';
 
 /** The name of a DuckDB store's one chain. */
 export const DUCKDB_WRITER = 'local';
@@ -43,41 +37,42 @@ export class DuckDBDigests {
     this.listener = listener;
   }
 
-  /** The batch record naming these entries (they are not empty). */
-  batch(entries: readonly DigestEntry[]): DigestBody {
-    let from = Number.POSITIVE_INFINITY;
-    let to = Number.NEGATIVE_INFINITY;
-    for (const e of entries) {
-      if (e.ts < from) from = e.ts;
-      if (e.ts > to) to = e.ts;
-    }
-    return { kind: 'batch', count: entries.length, from, to, entriesHash: entriesHash(entries) };
+  /**
+   * Inside the caller's transaction: stores the entries of the rows in the staging table (just inserted,
+   * hashed as they are stored) and the batch record naming them. Nothing leaves DuckDB but one summary
+   * row: the count, the time span and entriesHash() of the entries, computed in SQL.
+   */
+  async appendBatch(conn: DuckDBConnection): Promise<DigestRecord> {
+    const seq = this.head.seq + 1;
+    await conn.run(
+      `INSERT INTO kt_digest_entries
+       SELECT ?, ?, epoch_us(ts), cluster, audit_id, stage, ${ROW_HASH_SQL}
+       FROM (SELECT ${STAGING_ROWS_SELECT} FROM kt_staging s)`,
+      [this.head.writer, seq],
+    );
+    const r = (
+      await conn.runAndReadAll(
+        `SELECT count(*), min(ts), max(ts),
+                sha256(string_agg(hash || ' ' || CAST(ts AS VARCHAR), chr(10) ORDER BY hash, ts))
+         FROM kt_digest_entries WHERE writer = ? AND seq = ?`,
+        [this.head.writer, seq],
+      )
+    ).getRows()[0]!;
+    return this.append(conn, {
+      kind: 'batch',
+      count: Number(r[0]),
+      from: Number(r[1]),
+      to: Number(r[2]),
+      entriesHash: String(r[3]),
+    });
   }
 
   /**
-   * Inside the caller's transaction: stores the record following the head and the entries it names.
-   * The head moves only with committed().
+   * Inside the caller's transaction: stores the record following the head. The head moves only with
+   * committed().
    */
-  async append(
-    conn: DuckDBConnection,
-    body: DigestBody,
-    entries?: readonly DigestEntry[],
-  ): Promise<DigestRecord> {
+  async append(conn: DuckDBConnection, body: DigestBody): Promise<DigestRecord> {
     const record = this.head.next(body);
-    if (entries && entries.length > 0) {
-      const a = await conn.createAppender('kt_digest_entries');
-      for (const e of entries) {
-        a.appendVarchar(record.writer);
-        a.appendBigInt(BigInt(record.seq));
-        a.appendBigInt(BigInt(e.ts));
-        a.appendVarchar(e.cluster);
-        a.appendVarchar(e.auditID);
-        a.appendVarchar(e.stage);
-        a.appendVarchar(e.hash);
-        a.endRow();
-      }
-      a.closeSync();
-    }
     await conn.run(
       `INSERT INTO kt_digests (writer, seq, kind, from_us, to_us, record) VALUES (?, ?, ?, ?, ?, ?)`,
       [
@@ -93,10 +88,10 @@ export class DuckDBDigests {
   }
 
   /** After the transaction holding `record` committed: the head moves and the listener is told. */
-  committed(record: DigestRecord, entries?: readonly DigestEntry[]): void {
+  committed(record: DigestRecord): void {
     this.head.advance(record);
     try {
-      this.listener?.(record, entries);
+      this.listener?.(record, undefined);
     } catch {
       // The listener reports its own failures (the digest file catches up when the store is next opened).
     }

@@ -42,6 +42,13 @@ export const STAGING_SELECT = EVENT_COLUMNS.map(([name, type]) => {
   return `s."${name}"`;
 }).join(', ');
 
+/** STAGING_SELECT with each column named: staging rows as they are stored, for hashing them. */
+export const STAGING_ROWS_SELECT = EVENT_COLUMNS.map(([name, type]) => {
+  if (type === 'timestamp') return `make_timestamp(CAST(s."${name}" AS BIGINT)) AS "${name}"`;
+  if (type === 'varchar[]') return `CAST(from_json(s."${name}", '["VARCHAR"]') AS VARCHAR[]) AS "${name}"`;
+  return `s."${name}" AS "${name}"`;
+}).join(', ');
+
 /**
  * The canonical encoding of a stored row for its digest entry, as SQL over the events table's columns:
  * every column in table order in a JSON array (timestamps as integer epoch µs, lists as arrays, text as

@@ -1,19 +1,15 @@
 // Writing events to the DuckDB store. Rows go through an Appender into a connection-local staging table,
 // then one set-based INSERT adds those whose content hash is not yet stored within the batch's time
 // range (identical content means identical timestamps, so the range filter lets DuckDB skip the rest of
-// the table by its zone maps). The INSERT returns each row it added with its digest entry hash
-// (ROW_HASH_SQL), and a batch digest record naming exactly those rows is stored in the same transaction
-// (digests.ts). The caller serializes writes (one writer connection).
+// the table by its zone maps). A batch digest record naming exactly the rows added (each hashed by
+// ROW_HASH_SQL, in SQL, from the staging table) is stored in the same transaction (digests.ts). The
+// caller serializes writes (one writer connection).
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import { EVENT_COLUMNS, type EventRow } from '../columns.js';
-import type { DigestEntry } from '../integrity.js';
 import type { WriteOptions, WriteResult } from '../store.js';
 import type { DuckDBDigests } from './digests.js';
-import { createStagingTableSql, ROW_HASH_SQL, STAGING_SELECT } from './schema.js';
-
-/** What the INSERT returns of each row it added: its identity, time, content hash and entry hash. */
-const RETURNING = ` RETURNING cluster, audit_id, stage, epoch_us(ts), content_hash, ${ROW_HASH_SQL}`;
+import { createStagingTableSql, STAGING_SELECT } from './schema.js';
 
 /** Writes batches of rows on one connection; not safe for concurrent calls. */
 export class DuckDBWriter {
@@ -62,37 +58,29 @@ export class DuckDBWriter {
         range,
       );
       const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
-      const r = !anyStored
-        ? await conn.runAndReadAll(
-            `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s${RETURNING}`,
-          )
-        : await conn.runAndReadAll(
-            `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
-                 SELECT 1 FROM events e
-                 WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-               ORDER BY s.ts${RETURNING}`,
-            range,
-          );
+      // Rows already stored leave the staging table first (their hashes say which were not new), so that
+      // what stays is exactly what is inserted, and named by the batch digest record.
+      let known: Set<string> | undefined;
+      if (anyStored) {
+        const d = await conn.runAndReadAll(
+          `DELETE FROM kt_staging s WHERE EXISTS (
+             SELECT 1 FROM events e
+             WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
+           RETURNING content_hash`,
+          range,
+        );
+        known = new Set(d.getRows().map((row) => String(row[0])));
+      }
+      const r = await conn.runAndReadAll(
+        `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s${anyStored ? ' ORDER BY s.ts' : ''}`,
+      );
+      const stored = Number(r.getRows()[0]?.[0] ?? 0);
+      const record = stored > 0 ? await this.digests.appendBatch(conn) : undefined;
       await conn.run('DELETE FROM kt_staging');
-      const added = r.getRows();
-      const entries: DigestEntry[] = added.map((row) => ({
-        hash: String(row[5]),
-        cluster: String(row[0]),
-        auditID: String(row[1]),
-        stage: String(row[2]),
-        ts: Number(row[3]),
-      }));
-      const record =
-        entries.length > 0
-          ? await this.digests.append(conn, this.digests.batch(entries), entries)
-          : undefined;
       await conn.run('COMMIT');
-      if (record) this.digests.committed(record, entries);
-      const stored = added.length;
+      if (record) this.digests.committed(record);
       if (!opts.reportNew) return { stored, duplicates: rows.length - stored };
-      if (stored === unique.length) return { stored, duplicates: rows.length - stored, fresh: at };
-      const hashes = new Set(added.map((row) => String(row[4])));
-      const fresh = at.filter((_, k) => hashes.has(unique[k]!.content_hash));
+      const fresh = known ? at.filter((_, k) => !known.has(unique[k]!.content_hash)) : at;
       return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);

@@ -2,7 +2,9 @@
 // then every hour, the events of the UTC days that ended more than that long ago. Whole days only, so
 // that ClickHouse drops day partitions (instant, nothing rewritten) and never runs a delete mutation, and
 // so that several processes applying the same retention to one database do the same cheap thing.
-// `kubetrail prune` removes events before any time on demand.
+// `kubetrail prune` removes events before any time on demand. Either way the store records the removal
+// as a prune digest record (Store.deleteBefore), which the writer's IntegrityKeeper signs at once
+// (src/integrity/keeper.ts), so that verification expects the removed events no more.
 import type { Store } from './store.js';
 
 export const DAY_MS = 86_400_000;

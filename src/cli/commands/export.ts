@@ -10,6 +10,7 @@ import { loadPublicKey, loadSigningKey } from '../../bundle/keys.js';
 import { KubetrailError } from '../../core/errors.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
+import { keepIntegrity } from '../integrity.js';
 import {
   choice,
   dbLocation,
@@ -96,6 +97,8 @@ export interface BundleImportOpts {
   policy?: string;
   redactConfig?: string;
   maxEventBytes?: string;
+  signingKey?: string;
+  digests?: string;
 }
 
 /** `kubetrail import BUNDLE`: verifies the bundle, then loads its events (and alerts) into the store. */
@@ -103,7 +106,12 @@ export async function importBundleCommand(file: string, opts: BundleImportOpts, 
   assertBundleImportOptions(opts);
   const format = choice('--output', opts.output ?? 'table', ['table', 'json'] as const);
   const publicKey = opts.publicKey ? loadPublicKey(opts.publicKey) : undefined;
-  const store = await openStore(dbLocation(opts.db), storeOptions(opts));
+  const db = dbLocation(opts.db);
+  const store = await openStore(db, storeOptions(opts));
+  const keeper = await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   try {
     const r = await importBundle(file, store, publicKey ? { publicKey } : {});
     if (format === 'json') {
@@ -123,6 +131,7 @@ export async function importBundleCommand(file: string, opts: BundleImportOpts, 
     );
     for (const note of r.verify.notes) io.err(`note: ${note}\n`);
   } finally {
+    await keeper?.close().catch((err: unknown) => io.err(`warning: ${safeText((err as Error).message)}\n`));
     await store.close();
   }
 }

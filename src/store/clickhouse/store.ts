@@ -18,6 +18,7 @@ import { compileJs } from '../../query/compile/js.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import type { EventRow } from '../columns.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from '../detection.js';
+import type { IntegrityStorage } from '../integrity.js';
 import { decodeCursor, Mutex } from '../paging.js';
 import { fillPage } from '../scan.js';
 import { INDEX_COLUMNS, rowOf, type KeyDecision, type KeyRotationStorage } from '../sealing.js';
@@ -262,6 +263,13 @@ export class ClickHouseStore implements Store {
   /** Runs a query and returns its rows. */
   async select<T>(sql: string): Promise<T[]> {
     return this.conn.rows<T>(sql);
+  }
+
+  /** Digests are not kept by ClickHouse stores yet. */
+  integrity(): Promise<IntegrityStorage> {
+    return Promise.reject(
+      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'ClickHouse stores keep no digests in this build'),
+    );
   }
 
   async close(): Promise<void> {

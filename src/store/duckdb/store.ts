@@ -1,8 +1,8 @@
 // The embedded DuckDB store: one file, typed columns plus the whole event, idempotent writes, filtered
 // queries compiled from the filter language with bound parameters, aggregations and object history, and
-// detection's tables in the same file. This module opens the file and answers the event reads; writing
-// (write.ts), aggregations (aggregates.ts) and detection's tables (detection-state.ts) are modules of
-// their own.
+// detection's tables and the digests of tamper evidence in the same file. This module opens the file and
+// answers the event reads; writing (write.ts), aggregations (aggregates.ts), detection's tables
+// (detection-state.ts) and the digests (digests.ts, integrity.ts) are modules of their own.
 //
 // Concurrency: one writer process. DuckDB locks the file, so a second process cannot open it, even to
 // read, while a writer holds it; that is reported as KT_STORE_OPEN naming the likely holder.
@@ -15,6 +15,7 @@ import type { DataKey } from '../../crypto/cipher.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import type { EventRow } from '../columns.js';
 import type { DetectionStorage, StoredAlertLog } from '../detection.js';
+import type { DigestRecord, IntegrityStorage } from '../integrity.js';
 import { fillPage } from '../scan.js';
 import { rowOf, type KeyDecision, type KeyRotationStorage } from '../sealing.js';
 import type {
@@ -33,6 +34,8 @@ import type {
 import { decodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
 import { DuckDBDetectionState, resealDetectionTables } from './detection-state.js';
+import { DuckDBDigests } from './digests.js';
+import { DuckDBIntegrity } from './integrity.js';
 import {
   checkStoreKey,
   deleteSealedUnder,
@@ -68,7 +71,8 @@ export class DuckDBStore implements Store {
   readonly kind = 'duckdb';
   readonly lockedFile: string | undefined;
   private readonly writeLock = new Mutex();
-  private readonly writer: DuckDBWriter;
+  private readonly writer: DuckDBWriter | undefined;
+  private integrityStorage: DuckDBIntegrity | undefined;
   private closed = false;
 
   private constructor(
@@ -80,9 +84,11 @@ export class DuckDBStore implements Store {
     /** The key rows are sealed with and opened with; undefined for a plain store. */
     private readonly key: DataKey | undefined,
     private readonly scanBatch: number,
+    /** The digest chain the writer extends; undefined when read-only. */
+    private readonly digests: DuckDBDigests | undefined,
   ) {
     this.lockedFile = file === ':memory:' ? undefined : file;
-    this.writer = new DuckDBWriter(connection, file);
+    this.writer = digests ? new DuckDBWriter(connection, file, digests) : undefined;
   }
 
   static async open(file: string, opts: DuckDBStoreOptions = {}): Promise<DuckDBStore> {
@@ -131,7 +137,16 @@ export class DuckDBStore implements Store {
       throw err;
     }
     const key = opts.rotateTo ?? opts.key;
-    return new DuckDBStore(file, instance, conn, Boolean(opts.readOnly), key, opts.scanBatch ?? 20_000);
+    const digests = opts.readOnly ? undefined : await DuckDBDigests.open(conn);
+    return new DuckDBStore(
+      file,
+      instance,
+      conn,
+      Boolean(opts.readOnly),
+      key,
+      opts.scanBatch ?? 20_000,
+      digests,
+    );
   }
 
   // ---------------------------------------------------------------- writing
@@ -146,8 +161,9 @@ export class DuckDBStore implements Store {
   async writeRows(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
     if (rows.length === 0)
       return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
-    if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
-    return this.writeLock.run(() => this.writer.write(rows, opts));
+    const writer = this.writer;
+    if (!writer) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
+    return this.writeLock.run(() => writer.write(rows, opts));
   }
 
   // ---------------------------------------------------------------- reading
@@ -271,13 +287,45 @@ export class DuckDBStore implements Store {
     });
   }
 
+  /**
+   * Deletes the events before `until` and, in the same transaction, appends a prune digest record saying
+   * so and drops the digest entries of batch records that named only events before it.
+   */
   async deleteBefore(until: number): Promise<number> {
+    const digests = this.digests;
+    if (!digests) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
     return this.writeLock.run(async () => {
-      const r = await this.connection.runAndReadAll(
-        `DELETE FROM events WHERE ts < make_timestamp(?::BIGINT)`,
-        [until],
-      );
-      return Number(r.getRows()[0]?.[0] ?? 0);
+      const conn = this.connection;
+      await conn.run('BEGIN TRANSACTION');
+      let removed: number;
+      let record: DigestRecord | undefined;
+      try {
+        const r = await conn.runAndReadAll(`DELETE FROM events WHERE ts < make_timestamp(?::BIGINT)`, [
+          until,
+        ]);
+        removed = Number(r.getRows()[0]?.[0] ?? 0);
+        if (removed > 0) {
+          record = await digests.append(conn, { kind: 'prune', before: until, removed });
+          await conn.run(
+            `DELETE FROM kt_digest_entries WHERE ts < ? AND (writer, seq) IN (
+               SELECT writer, seq FROM kt_digests WHERE kind = 'batch' AND to_us < ?)`,
+            [until, until],
+          );
+        }
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw new KubetrailError(
+          'KT_STORE_WRITE',
+          `removing events from ${this.file} failed: ${String(err)}`,
+          {
+            where: { file: this.file },
+            cause: err,
+          },
+        );
+      }
+      if (record) digests.committed(record);
+      return removed;
     });
   }
 
@@ -344,6 +392,22 @@ export class DuckDBStore implements Store {
   /** Detection's tables seal alert messages and keys, outbox errors and engine state with the data key. */
   private get detectionOptions(): { key?: DataKey } {
     return this.key ? { key: this.key } : {};
+  }
+
+  /** The store's digests, in its own file. */
+  async integrity(): Promise<IntegrityStorage> {
+    if (this.closed) throw new KubetrailError('KT_STORE_OPEN', 'the store is closed');
+    this.integrityStorage ??= new DuckDBIntegrity({
+      file: this.file,
+      digests: this.digests,
+      read: this.read,
+      connect: async () => {
+        if (this.closed) throw new KubetrailError('KT_STORE_QUERY', 'the store is closed');
+        return this.instance.connect();
+      },
+      write: (fn) => this.writeLock.run(() => fn(this.connection)),
+    });
+    return this.integrityStorage;
   }
 
   async close(): Promise<void> {

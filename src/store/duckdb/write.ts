@@ -1,11 +1,14 @@
 // Writing events to the DuckDB store. Rows go through an Appender into a connection-local staging table,
 // then one set-based INSERT adds those whose content hash is not yet stored within the batch's time
 // range (identical content means identical timestamps, so the range filter lets DuckDB skip the rest of
-// the table by its zone maps). The caller serializes writes (one writer connection).
+// the table by its zone maps). A batch digest record naming exactly the rows added (each hashed by
+// ROW_HASH_SQL, in SQL, from the staging table) is stored in the same transaction (digests.ts). The
+// caller serializes writes (one writer connection).
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import { EVENT_COLUMNS, type EventRow } from '../columns.js';
 import type { WriteOptions, WriteResult } from '../store.js';
+import type { DuckDBDigests } from './digests.js';
 import { createStagingTableSql, STAGING_SELECT } from './schema.js';
 
 /** Writes batches of rows on one connection; not safe for concurrent calls. */
@@ -16,6 +19,7 @@ export class DuckDBWriter {
     private readonly conn: DuckDBConnection,
     /** The store file, for messages. */
     private readonly file: string,
+    private readonly digests: DuckDBDigests,
   ) {}
 
   async write(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
@@ -54,28 +58,30 @@ export class DuckDBWriter {
         range,
       );
       const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
-      // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
-      const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
-      const r = !anyStored
-        ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s`)
-        : await conn.runAndReadAll(
-            `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
-                 SELECT 1 FROM events e
-                 WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-               ORDER BY s.ts${returning}`,
-            range,
-          );
+      // Rows already stored leave the staging table first (their hashes say which were not new), so that
+      // what stays is exactly what is inserted, and named by the batch digest record.
+      let known: Set<string> | undefined;
+      if (anyStored) {
+        const d = await conn.runAndReadAll(
+          `DELETE FROM kt_staging s WHERE EXISTS (
+             SELECT 1 FROM events e
+             WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
+           RETURNING content_hash`,
+          range,
+        );
+        known = new Set(d.getRows().map((row) => String(row[0])));
+      }
+      const r = await conn.runAndReadAll(
+        `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s${anyStored ? ' ORDER BY s.ts' : ''}`,
+      );
+      const stored = Number(r.getRows()[0]?.[0] ?? 0);
+      const record = stored > 0 ? await this.digests.appendBatch(conn) : undefined;
       await conn.run('DELETE FROM kt_staging');
       await conn.run('COMMIT');
-      if (returning) {
-        const added = new Set(r.getRows().map((row) => String(row[0])));
-        const fresh = at.filter((_, k) => added.has(unique[k]!.content_hash));
-        return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
-      }
-      const stored = Number(r.getRows()[0]?.[0] ?? 0);
-      return opts.reportNew
-        ? { stored, duplicates: rows.length - stored, fresh: at }
-        : { stored, duplicates: rows.length - stored };
+      if (record) this.digests.committed(record);
+      if (!opts.reportNew) return { stored, duplicates: rows.length - stored };
+      const fresh = known ? at.filter((_, k) => !known.has(unique[k]!.content_hash)) : at;
+      return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw new KubetrailError(

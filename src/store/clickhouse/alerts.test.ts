@@ -282,11 +282,11 @@ describe('ClickHouse alert log', () => {
     }
     const writer = await openClickHouseStore(loc);
     try {
-      expect(SCHEMA_VERSION).toBe(2);
+      expect(SCHEMA_VERSION).toBe(3);
       const v = await writer.select<{ v: number }>(
         `SELECT max(version) AS v FROM ${database}.kt_schema_migrations`,
       );
-      expect(Number(v[0]!.v)).toBe(2);
+      expect(Number(v[0]!.v)).toBe(3);
       expect(await ClickHouseAlertLog.hasTables(writer)).toBe(true);
       // Idempotent: running the statements again changes nothing.
       for (const s of createAlertTablesSql(database)) await writer.command(s);

@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { KubetrailError } from '../../core/errors.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import { createAlertTablesSql } from './alerts.js';
+import { createDigestTablesSql } from './digest-tables.js';
 import { createEventsTableSql } from './schema.js';
 
 export interface Migration {
@@ -24,6 +25,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'alerts and their acknowledgements',
     statements: (db) => createAlertTablesSql(db),
+  },
+  {
+    version: 3,
+    description: 'digest records, their entries and verifications',
+    statements: (db) => createDigestTablesSql(db),
   },
 ];
 

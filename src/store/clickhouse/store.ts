@@ -3,12 +3,15 @@
 //
 // This module answers the Store interface and composes the store's parts: the connection and migrations
 // (connection.ts, migrations.ts), writes (write.ts), day-first paging (day-first.ts), aggregations
-// (aggregates.ts), retention (retention.ts), and what detection keeps (detection.ts, alerts.ts).
+// (aggregates.ts), retention (retention.ts), what detection keeps (detection.ts, alerts.ts), and the tamper
+// evidence (integrity.ts: digest records appended by writes and retention).
 //
 // Reads: filters are planned by the ClickHouse dialect (src/query/compile/clickhouse.ts). What the
 // server cannot evaluate (JSON paths, annotations) is checked on the selected rows with the JS
 // predicate: pages of keys in (ts, content_hash) order for event pages, one streamed query for counts
 // and aggregations, so memory stays bounded. Every literal goes through sqlLiteral.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
@@ -17,6 +20,7 @@ import { compileJs } from '../../query/compile/js.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import { toRow, type EventRow } from '../columns.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from '../detection.js';
+import type { IntegrityStorage } from '../integrity.js';
 import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 import type {
   EventPage,
@@ -35,6 +39,7 @@ import { histogramOf, statsOf, type Where } from './aggregates.js';
 import { connectClickHouse, type ClickHouseConnection } from './connection.js';
 import { DayFirstPager } from './day-first.js';
 import { clickhouseAlertLog, clickhouseDetection } from './detection.js';
+import { ClickHouseIntegrity } from './integrity.js';
 import type { ClickHouseLocation } from './location.js';
 import { rangeSql, scanRecords, SELECT_RECORD, toRecord, type Located, type RecordRow } from './records.js';
 import { deleteEventsBefore } from './retention.js';
@@ -46,6 +51,12 @@ export interface ClickHouseStoreOptions {
   readOnly?: boolean;
   /** Most candidate rows read per page when a query is post-filtered (default 20000). */
   scanBatch?: number;
+  /**
+   * The identity of the digest chain this process extends (several collectors write to one database,
+   * each with its own chain). Default: a new one per open, the host name and random hex; give a stable one
+   * to extend the same chain across restarts. Never the same for two processes writing at once.
+   */
+  writer?: string;
 }
 
 /** Most keys read in one page query; larger pages are read as several. */
@@ -55,18 +66,30 @@ export class ClickHouseStore implements Store {
   readonly kind = 'clickhouse';
   private readonly writeLock = new Mutex();
   private readonly pager: DayFirstPager;
+  private integ: Promise<ClickHouseIntegrity> | undefined;
 
   private constructor(
     private readonly conn: ClickHouseConnection,
     readonly readOnly: boolean,
     private readonly scanBatch: number,
+    private readonly writer: string,
   ) {
     this.pager = new DayFirstPager(conn);
   }
 
   static async open(location: string, opts: ClickHouseStoreOptions = {}): Promise<ClickHouseStore> {
     const conn = await connectClickHouse(location, Boolean(opts.readOnly));
-    return new ClickHouseStore(conn, Boolean(opts.readOnly), opts.scanBatch ?? 20_000);
+    const writer = opts.writer ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    return new ClickHouseStore(conn, Boolean(opts.readOnly), opts.scanBatch ?? 20_000, writer);
+  }
+
+  /** The tamper evidence, opened on first use (reading this writer's chain head). */
+  private digests(): Promise<ClickHouseIntegrity> {
+    const opening = (this.integ ??= ClickHouseIntegrity.open(this.conn, this.writeLock, this.writer, this.readOnly));
+    opening.catch(() => {
+      if (this.integ === opening) this.integ = undefined;
+    });
+    return opening;
   }
 
   get location(): ClickHouseLocation {
@@ -114,12 +137,25 @@ export class ClickHouseStore implements Store {
     if (rows.length === 0)
       return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
     this.refuseWrites();
-    return this.writeLock.run(() => writeEventRows(this.conn, rows, opts));
+    const digests = await this.digests();
+    return this.writeLock.run(() =>
+      writeEventRows(this.conn, rows, opts, digests).catch(async (err: unknown) => {
+        await digests.resync().catch(() => undefined);
+        throw err;
+      }),
+    );
   }
 
   async deleteBefore(until: number): Promise<number> {
     this.refuseWrites();
-    return this.writeLock.run(() => deleteEventsBefore(this.conn, until));
+    const digests = await this.digests();
+    // The prune record goes first: a crash before the deletion leaves rows a later retention removes,
+    // never rows gone without a record saying so.
+    return this.writeLock.run(() =>
+      deleteEventsBefore(this.conn, until, (before, removed) =>
+        digests.appendLocked({ kind: 'prune', before, removed }).then(() => undefined),
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- reading
@@ -209,6 +245,11 @@ export class ClickHouseStore implements Store {
 
   async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
     return clickhouseAlertLog(this, opts);
+  }
+
+  /** The tamper evidence: digest records, entries, the stored rows as entries, verifications. */
+  integrity(): Promise<IntegrityStorage> {
+    return this.digests();
   }
 
   // ---------------------------------------------------------------- administration

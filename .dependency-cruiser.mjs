@@ -6,7 +6,7 @@
 // folder of its own layer or a higher one):
 //
 //   core ← fields ← query ← store, ingest ← history, policy, redact, detect, generate, rbac, forward, gaps
-//        ← pipeline, config, bundle ← server ← cli
+//        ← pipeline, config, bundle ← integrity ← server ← cli
 //
 // Test code (*.test.ts and src/test-support/, which holds the store conformance suite) may import
 // anything and is never imported by production code, so it stays out of dist/ (tsconfig.build.json).
@@ -21,6 +21,7 @@ const LAYERS = [
   ['store', 'ingest'],
   ['history', 'policy', 'redact', 'detect', 'generate', 'rbac', 'forward', 'gaps'],
   ['pipeline', 'config', 'bundle'],
+  ['integrity'],
   ['server'],
   ['cli'],
 ];

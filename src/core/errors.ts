@@ -233,6 +233,22 @@ export const ERROR_CODES = {
     fix: 'Run `kubetrail verify --bundle FILE` to see each finding; import only a bundle that verifies.',
     exit: 1,
   },
+  // --- tamper evidence
+  KT_INTEGRITY_KEY: {
+    summary: 'The key or command that signs digests, or the public key that checks them, cannot be used.',
+    fix: 'Give an Ed25519 key in PEM (`kubetrail key create --ed25519 --out FILE` makes one, its public key beside it as FILE.pub), or a `integrity.signCommand` that prints a base64 Ed25519 signature of its stdin.',
+    exit: 2,
+  },
+  KT_INTEGRITY_UNAVAILABLE: {
+    summary: "The store's digests cannot be read from here.",
+    fix: 'Run `kubetrail verify` where the store is: stop the server that holds a DuckDB file first, or ask the server (GET /api/v1/integrity).',
+    exit: 3,
+  },
+  KT_INTEGRITY_DIGESTS: {
+    summary: 'The digest file cannot be read or written.',
+    fix: 'Check the path and permissions of the digest file (`integrity.digestsFile`, or --digests).',
+    exit: 3,
+  },
   KT_INTERNAL: {
     summary: 'An unexpected internal error.',
     fix: 'Report it with the message and stack.',

@@ -16,6 +16,7 @@ import type { Alert, AlertAck, AlertLog, AlertQuery } from '../core/alert.js';
 import { printQuery } from '../query/syntax/printer.js';
 import type { QueryNode } from '../query/syntax/ast.js';
 import type { DetectionStorage } from './detection.js';
+import type { IntegrityStorage } from './integrity.js';
 import type { Discovery } from './discovery.js';
 import type {
   EventPage,
@@ -225,6 +226,19 @@ export class RemoteStore implements Store {
   /** Detection writes: refused, as every write is. */
   detection(): Promise<DetectionStorage> {
     return Promise.reject(this.writeRefused());
+  }
+
+  /** The digests are read where the store is: the server holds the file. */
+  integrity(): Promise<IntegrityStorage> {
+    return Promise.reject(
+      new KubetrailError(
+        'KT_INTEGRITY_UNAVAILABLE',
+        `${this.file} is held by the kubetrail server at ${this.client.url}; its digests are verified where the store is`,
+        {
+          hint: 'ask the server for its last verification (GET /api/v1/integrity), or stop it and run `kubetrail verify` again',
+        },
+      ),
+    );
   }
 
   private writeRefused(): KubetrailError {

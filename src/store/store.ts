@@ -1,10 +1,12 @@
 // The Store interface every back end (DuckDB, ClickHouse) implements, and the shapes it exchanges: events
-// (writes, queries, aggregations, history, retention) and what detection keeps (src/store/detection.ts).
+// (writes, queries, aggregations, history, retention), what detection keeps (src/store/detection.ts) and
+// the store's tamper evidence (src/store/integrity.ts).
 // Back ends are found through the registry in src/store/open.ts. A shared conformance suite
 // (src/test-support/store-conformance.ts) runs against each implementation.
 import type { EventRecord } from '../core/event.js';
 import type { QueryNode } from '../query/syntax/ast.js';
 import type { DetectionStorage, DetectionStorageOptions, StoredAlertLog } from './detection.js';
+import type { IntegrityStorage } from './integrity.js';
 
 /** A time range in epoch microseconds; either end may be open. `until` is exclusive. */
 export interface TimeRange {
@@ -102,7 +104,10 @@ export interface Store {
   history(key: ObjectKey, range?: TimeRange): Promise<EventRecord[]>;
   /** Time span of stored events, or undefined when the store is empty. */
   span(): Promise<{ first: number; last: number; events: number } | undefined>;
-  /** Deletes events older than the given time (epoch µs); returns how many were removed. */
+  /**
+   * Deletes events older than the given time (epoch µs); returns how many were removed. Appends a `prune`
+   * digest record (src/store/integrity.ts) saying so.
+   */
   deleteBefore(until: number): Promise<number>;
   /**
    * Where detection keeps its alerts, outbox and engine state for this store, created when absent: the
@@ -116,5 +121,10 @@ export interface Store {
    * wrote to).
    */
   alertLog(opts?: { existing?: boolean }): Promise<StoredAlertLog | undefined>;
+  /**
+   * The store's tamper evidence: its digest records, their entries and the rows they name, and the last
+   * verification (src/store/integrity.ts). Every write that adds rows appends a digest record by itself.
+   */
+  integrity(): Promise<IntegrityStorage>;
   close(): Promise<void>;
 }

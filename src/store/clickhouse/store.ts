@@ -264,6 +264,13 @@ export class ClickHouseStore implements Store {
     return this.conn.rows<T>(sql);
   }
 
+  /** Digests are not kept by ClickHouse stores yet. */
+  integrity(): Promise<IntegrityStorage> {
+    return Promise.reject(
+      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'ClickHouse stores keep no digests in this build'),
+    );
+  }
+
   async close(): Promise<void> {
     await this.writeLock.run(async () => undefined);
     await this.conn.close();

@@ -14,6 +14,7 @@ import { KubetrailError } from '../../core/errors.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import { toRow, type EventRow } from '../columns.js';
 import type { DetectionStorage, StoredAlertLog } from '../detection.js';
+import type { IntegrityStorage } from '../integrity.js';
 import type {
   EventPage,
   EventQuery,
@@ -274,6 +275,13 @@ export class DuckDBStore implements Store {
   async alertLog(opts: { existing?: boolean } = {}): Promise<StoredAlertLog | undefined> {
     const conn = await this.connect();
     return opts.existing ? DuckDBDetectionState.openExisting(conn) : DuckDBDetectionState.open(conn);
+  }
+
+  /** Digests are not kept by DuckDB stores yet. */
+  integrity(): Promise<IntegrityStorage> {
+    return Promise.reject(
+      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'DuckDB stores keep no digests in this build'),
+    );
   }
 
   async close(): Promise<void> {

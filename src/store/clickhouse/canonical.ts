@@ -43,8 +43,9 @@ function cell(type: ColumnType, v: unknown): unknown {
 }
 
 /** The canonical text of a row (see the module header). */
-export function canonicalRow(row: AnyRow): string {
-  return JSON.stringify(EVENT_COLUMNS.map(([name, type]) => cell(type, row[name])));
+export function canonicalRow(row: AnyRow | EventRow): string {
+  const r = row as AnyRow;
+  return JSON.stringify(EVENT_COLUMNS.map(([name, type]) => cell(type, r[name])));
 }
 
 /** The digest entry of a row: the SHA-256 of its canonical text, with the event's identity and time. */

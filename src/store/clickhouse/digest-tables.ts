@@ -78,7 +78,8 @@ export function recordOf(row: DigestRow): DigestRecord {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(row.body);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      body = parsed as Record<string, unknown>;
   } catch {
     body = {};
   }

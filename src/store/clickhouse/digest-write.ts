@@ -110,7 +110,13 @@ export async function commitBatch(
     if (e.ts < from) from = e.ts;
     if (e.ts > to) to = e.ts;
   }
-  const record = sink.chainHead.next({ kind: 'batch', count: plain.length, from, to, entries: entriesHash(plain) });
+  const record = sink.chainHead.next({
+    kind: 'batch',
+    count: plain.length,
+    from,
+    to,
+    entriesHash: entriesHash(plain),
+  });
   const db = conn.location.database;
   await conn.client.insert({
     table: `${db}.${ENTRIES_TABLE}`,

@@ -12,8 +12,10 @@ import type { VerificationRecord } from '../../core/integrity.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import {
   ChainHead,
+  type BatchBody,
   type DigestBody,
   type DigestEntry,
+  type DigestRange,
   type DigestRecord,
   type IntegrityStorage,
   type RecordEntries,
@@ -21,7 +23,6 @@ import {
   type SignBody,
 } from '../integrity.js';
 import type { Mutex } from '../paging.js';
-import type { TimeRange } from '../store.js';
 import { ENTRY_COLUMNS, entryOf, type AnyRow } from './canonical.js';
 import type { ClickHouseConnection } from './connection.js';
 import {
@@ -106,7 +107,7 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
   }
 
   /** Appends a record of this writer under the write lock (prune and sign records). */
-  append(body: DigestBody): Promise<DigestRecord> {
+  async append(body: DigestBody): Promise<DigestRecord> {
     this.refuseWrites();
     return this.lock.run(() => this.appendLocked(body));
   }
@@ -131,10 +132,10 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
       for (const r of rows) yield recordOf(r);
   }
 
-  async *entries(range: TimeRange): AsyncIterable<RecordEntries> {
+  async *entries(range: DigestRange): AsyncIterable<RecordEntries> {
     if (!(await this.hasTables())) return;
     // A record's span is in its body: read every batch record and keep those meeting the range.
-    const batches: DigestRecord[] = [];
+    const batches: (DigestRecord & BatchBody)[] = [];
     for await (const rows of this.conn.stream<DigestRow>(
       `SELECT ${DIGEST_COLUMNS} FROM ${this.table(DIGESTS_TABLE)} WHERE kind = 'batch' ORDER BY writer, seq`,
     )) {
@@ -153,7 +154,10 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
       const pairs = group.map((r) => `(${sqlLiteral(r.writer)}, ${sqlLiteral(r.seq)})`).join(', ');
       const lo = Math.min(...group.map((r) => Number(r.from)).filter(Number.isFinite));
       const hi = Math.max(...group.map((r) => Number(r.to)).filter(Number.isFinite));
-      const span = Number.isFinite(lo) && Number.isFinite(hi) ? `ts >= ${sqlLiteral(lo)} AND ts <= ${sqlLiteral(hi)} AND ` : '';
+      const span =
+        Number.isFinite(lo) && Number.isFinite(hi)
+          ? `ts >= ${sqlLiteral(lo)} AND ts <= ${sqlLiteral(hi)} AND `
+          : '';
       for await (const rows of this.conn.stream<{
         writer: string;
         seq: string;
@@ -178,11 +182,12 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
           });
         }
       }
-      for (const r of group) yield { writer: r.writer, seq: r.seq, entries: byRecord.get(`${r.writer}\0${r.seq}`)! };
+      for (const r of group)
+        yield { writer: r.writer, seq: r.seq, entries: byRecord.get(`${r.writer}\0${r.seq}`)! };
     }
   }
 
-  async *scan(range: TimeRange): AsyncIterable<DigestEntry[]> {
+  async *scan(range: DigestRange): AsyncIterable<DigestEntry[]> {
     const where = rangeSql(range);
     for await (const rows of this.conn.stream<AnyRow>(
       `SELECT ${ENTRY_COLUMNS} FROM ${this.conn.events}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,

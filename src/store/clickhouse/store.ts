@@ -85,7 +85,12 @@ export class ClickHouseStore implements Store {
 
   /** The tamper evidence, opened on first use (reading this writer's chain head). */
   private digests(): Promise<ClickHouseIntegrity> {
-    const opening = (this.integ ??= ClickHouseIntegrity.open(this.conn, this.writeLock, this.writer, this.readOnly));
+    const opening = (this.integ ??= ClickHouseIntegrity.open(
+      this.conn,
+      this.writeLock,
+      this.writer,
+      this.readOnly,
+    ));
     opening.catch(() => {
       if (this.integ === opening) this.integ = undefined;
     });
@@ -262,13 +267,6 @@ export class ClickHouseStore implements Store {
   /** Runs a query and returns its rows. */
   async select<T>(sql: string): Promise<T[]> {
     return this.conn.rows<T>(sql);
-  }
-
-  /** Digests are not kept by ClickHouse stores yet. */
-  integrity(): Promise<IntegrityStorage> {
-    return Promise.reject(
-      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'ClickHouse stores keep no digests in this build'),
-    );
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ import {
 } from '../integrity.js';
 import { canonicalRow, ENTRY_COLUMNS, entryOf, type AnyRow } from './canonical.js';
 import { insertRow } from './schema.js';
-import { openClickHouseStore, type ClickHouseStore } from './store.js';
+import { openClickHouseStore } from './store.js';
 
 let ch: TestClickHouse;
 beforeAll(async () => {

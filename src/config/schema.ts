@@ -201,6 +201,22 @@ export const configSchema = z.strictObject({
       streamsPerToken: 8,
       streamsTotal: 256,
     }),
+  /** Tamper evidence of the store (docs/security.md). */
+  integrity: z
+    .strictObject({
+      /**
+       * How often the server verifies the store's digests and records the result (shown by
+       * GET /api/v1/integrity and the dashboard): a duration, or 0 for never on its own.
+       */
+      verifyInterval: z
+        .string()
+        .refine(
+          (t) => t.trim() === '0' || (parseDuration(t) ?? 0) >= 60_000,
+          'must be 0 (off) or a duration of at least 1m, e.g. 24h',
+        )
+        .default('24h'),
+    })
+    .default({ verifyInterval: '24h' }),
   /** Event forwarders (docs/forwarding.md): each also takes `--forward SPEC` on `serve` and `import`. */
   forward: z.array(forwardSchema).default([]),
   log: z

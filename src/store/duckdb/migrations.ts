@@ -3,7 +3,7 @@
 // this build does not know) is refused rather than guessed at.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
-import { createEventsTableSql } from './schema.js';
+import { createEventsTableSql, DIGEST_TABLES_SQL } from './schema.js';
 
 export interface Migration {
   version: number;
@@ -19,6 +19,11 @@ export const MIGRATIONS: readonly Migration[] = [
       createEventsTableSql('events'),
       `CREATE TABLE IF NOT EXISTS kt_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
     ],
+  },
+  {
+    version: 2,
+    description: 'tamper evidence: digest records, their entries, verifications',
+    statements: DIGEST_TABLES_SQL,
   },
 ];
 

@@ -41,3 +41,39 @@ export const STAGING_SELECT = EVENT_COLUMNS.map(([name, type]) => {
   if (type === 'varchar[]') return `CAST(from_json(s."${name}", '["VARCHAR"]') AS VARCHAR[])`;
   return `s."${name}"`;
 }).join(', ');
+
+/**
+ * The canonical encoding of a stored row for its digest entry, as SQL over the events table's columns:
+ * every column in table order in a JSON array (timestamps as integer epoch µs, lists as arrays, text as
+ * strings, absent values null), and its SHA-256. The same expression hashes a row when it is inserted
+ * (RETURNING) and when verification reads it back, so both always agree on an untouched row.
+ */
+export const ROW_HASH_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.map(([name, type]) =>
+  type === 'timestamp' ? `epoch_us("${name}")` : `"${name}"`,
+).join(', ')}) AS VARCHAR))`;
+
+/**
+ * The tables of tamper evidence: the digest records (one JSON record each, with the columns reads select
+ * on), the entries of batch records (by time, one row per stored row they name), and the verifications
+ * kept. Entries are written in record order, so DuckDB's zone maps on seq and ts keep range reads cheap.
+ */
+export const DIGEST_TABLES_SQL: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS kt_digests (
+  writer VARCHAR NOT NULL,
+  seq BIGINT NOT NULL,
+  kind VARCHAR NOT NULL,
+  from_us BIGINT,
+  to_us BIGINT,
+  record VARCHAR NOT NULL
+)`,
+  `CREATE TABLE IF NOT EXISTS kt_digest_entries (
+  writer VARCHAR NOT NULL,
+  seq BIGINT NOT NULL,
+  ts BIGINT NOT NULL,
+  cluster VARCHAR NOT NULL,
+  audit_id VARCHAR NOT NULL,
+  stage VARCHAR NOT NULL,
+  hash VARCHAR NOT NULL
+)`,
+  `CREATE TABLE IF NOT EXISTS kt_verifications (verified_at VARCHAR NOT NULL, record VARCHAR NOT NULL)`,
+];

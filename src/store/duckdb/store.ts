@@ -1,8 +1,8 @@
 // The embedded DuckDB store: one file, typed columns plus the whole event, idempotent writes, filtered
 // queries compiled from the filter language with bound parameters, aggregations and object history, and
-// detection's tables in the same file. This module opens the file and answers the event reads; writing
-// (write.ts), aggregations (aggregates.ts) and detection's tables (detection-state.ts) are modules of
-// their own.
+// detection's tables and the digests of tamper evidence in the same file. This module opens the file and
+// answers the event reads; writing (write.ts), aggregations (aggregates.ts), detection's tables
+// (detection-state.ts) and the digests (digests.ts, integrity.ts) are modules of their own.
 //
 // Concurrency: one writer process. DuckDB locks the file, so a second process cannot open it, even to
 // read, while a writer holds it; that is reported as KT_STORE_OPEN naming the likely holder.
@@ -14,7 +14,7 @@ import { KubetrailError } from '../../core/errors.js';
 import type { QueryNode } from '../../query/syntax/ast.js';
 import { toRow, type EventRow } from '../columns.js';
 import type { DetectionStorage, StoredAlertLog } from '../detection.js';
-import type { IntegrityStorage } from '../integrity.js';
+import type { DigestRecord, IntegrityStorage } from '../integrity.js';
 import type {
   EventPage,
   EventQuery,
@@ -31,6 +31,8 @@ import type {
 import { decodeCursor, encodeCursor, Mutex } from '../paging.js';
 import { histogramOf, statsOf } from './aggregates.js';
 import { DuckDBDetectionState } from './detection-state.js';
+import { DuckDBDigests } from './digests.js';
+import { DuckDBIntegrity } from './integrity.js';
 import { rangeWhere, whereOf } from './filter.js';
 import { isLockError } from './lock.js';
 import { migrate } from './migrations.js';
@@ -55,7 +57,8 @@ export class DuckDBStore implements Store {
   readonly kind = 'duckdb';
   readonly lockedFile: string | undefined;
   private readonly writeLock = new Mutex();
-  private readonly writer: DuckDBWriter;
+  private readonly writer: DuckDBWriter | undefined;
+  private integrityStorage: DuckDBIntegrity | undefined;
   private closed = false;
 
   private constructor(
@@ -64,9 +67,11 @@ export class DuckDBStore implements Store {
     /** The writer connection; other components may create their own tables through it. */
     readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
+    /** The digest chain the writer extends; undefined when read-only. */
+    private readonly digests: DuckDBDigests | undefined,
   ) {
     this.lockedFile = file === ':memory:' ? undefined : file;
-    this.writer = new DuckDBWriter(connection, file);
+    this.writer = digests ? new DuckDBWriter(connection, file, digests) : undefined;
   }
 
   static async open(file: string, opts: DuckDBStoreOptions = {}): Promise<DuckDBStore> {
@@ -102,7 +107,8 @@ export class DuckDBStore implements Store {
     }
     const conn = await instance.connect();
     if (!opts.readOnly) await migrate(conn, file);
-    return new DuckDBStore(file, instance, conn, Boolean(opts.readOnly));
+    const digests = opts.readOnly ? undefined : await DuckDBDigests.open(conn);
+    return new DuckDBStore(file, instance, conn, Boolean(opts.readOnly), digests);
   }
 
   // ---------------------------------------------------------------- writing
@@ -117,8 +123,9 @@ export class DuckDBStore implements Store {
   async writeRows(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
     if (rows.length === 0)
       return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
-    if (this.readOnly) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
-    return this.writeLock.run(() => this.writer.write(rows, opts));
+    const writer = this.writer;
+    if (!writer) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
+    return this.writeLock.run(() => writer.write(rows, opts));
   }
 
   // ---------------------------------------------------------------- reading
@@ -227,13 +234,45 @@ export class DuckDBStore implements Store {
     });
   }
 
+  /**
+   * Deletes the events before `until` and, in the same transaction, appends a prune digest record saying
+   * so and drops the digest entries of batch records that named only events before it.
+   */
   async deleteBefore(until: number): Promise<number> {
+    const digests = this.digests;
+    if (!digests) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
     return this.writeLock.run(async () => {
-      const r = await this.connection.runAndReadAll(
-        `DELETE FROM events WHERE ts < make_timestamp(?::BIGINT)`,
-        [until],
-      );
-      return Number(r.getRows()[0]?.[0] ?? 0);
+      const conn = this.connection;
+      await conn.run('BEGIN TRANSACTION');
+      let removed: number;
+      let record: DigestRecord | undefined;
+      try {
+        const r = await conn.runAndReadAll(`DELETE FROM events WHERE ts < make_timestamp(?::BIGINT)`, [
+          until,
+        ]);
+        removed = Number(r.getRows()[0]?.[0] ?? 0);
+        if (removed > 0) {
+          record = await digests.append(conn, { kind: 'prune', before: until, removed });
+          await conn.run(
+            `DELETE FROM kt_digest_entries WHERE ts < ? AND (writer, seq) IN (
+               SELECT writer, seq FROM kt_digests WHERE kind = 'batch' AND to_us < ?)`,
+            [until, until],
+          );
+        }
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw new KubetrailError(
+          'KT_STORE_WRITE',
+          `removing events from ${this.file} failed: ${String(err)}`,
+          {
+            where: { file: this.file },
+            cause: err,
+          },
+        );
+      }
+      if (record) digests.committed(record);
+      return removed;
     });
   }
 
@@ -277,11 +316,20 @@ export class DuckDBStore implements Store {
     return opts.existing ? DuckDBDetectionState.openExisting(conn) : DuckDBDetectionState.open(conn);
   }
 
-  /** Digests are not kept by DuckDB stores yet. */
-  integrity(): Promise<IntegrityStorage> {
-    return Promise.reject(
-      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'DuckDB stores keep no digests in this build'),
-    );
+  /** The store's digests, in its own file. */
+  async integrity(): Promise<IntegrityStorage> {
+    if (this.closed) throw new KubetrailError('KT_STORE_OPEN', 'the store is closed');
+    this.integrityStorage ??= new DuckDBIntegrity({
+      file: this.file,
+      digests: this.digests,
+      read: this.read,
+      connect: async () => {
+        if (this.closed) throw new KubetrailError('KT_STORE_QUERY', 'the store is closed');
+        return this.instance.connect();
+      },
+      write: (fn) => this.writeLock.run(() => fn(this.connection)),
+    });
+    return this.integrityStorage;
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,19 @@
 // Writing events to the DuckDB store. Rows go through an Appender into a connection-local staging table,
 // then one set-based INSERT adds those whose content hash is not yet stored within the batch's time
 // range (identical content means identical timestamps, so the range filter lets DuckDB skip the rest of
-// the table by its zone maps). The caller serializes writes (one writer connection).
+// the table by its zone maps). The INSERT returns each row it added with its digest entry hash
+// (ROW_HASH_SQL), and a batch digest record naming exactly those rows is stored in the same transaction
+// (digests.ts). The caller serializes writes (one writer connection).
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import { EVENT_COLUMNS, type EventRow } from '../columns.js';
+import type { DigestEntry } from '../integrity.js';
 import type { WriteOptions, WriteResult } from '../store.js';
-import { createStagingTableSql, STAGING_SELECT } from './schema.js';
+import type { DuckDBDigests } from './digests.js';
+import { createStagingTableSql, ROW_HASH_SQL, STAGING_SELECT } from './schema.js';
+
+/** What the INSERT returns of each row it added: its identity, time, content hash and entry hash. */
+const RETURNING = ` RETURNING cluster, audit_id, stage, epoch_us(ts), content_hash, ${ROW_HASH_SQL}`;
 
 /** Writes batches of rows on one connection; not safe for concurrent calls. */
 export class DuckDBWriter {
@@ -16,6 +23,7 @@ export class DuckDBWriter {
     private readonly conn: DuckDBConnection,
     /** The store file, for messages. */
     private readonly file: string,
+    private readonly digests: DuckDBDigests,
   ) {}
 
   async write(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {
@@ -54,28 +62,38 @@ export class DuckDBWriter {
         range,
       );
       const anyStored = Number(overlap.getRows()[0]![0]) !== 0;
-      // Asked which rows are new, and some may not be: the INSERT returns the hashes it added.
-      const returning = opts.reportNew && anyStored ? ' RETURNING content_hash' : '';
       const r = !anyStored
-        ? await conn.runAndReadAll(`INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s`)
+        ? await conn.runAndReadAll(
+            `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s${RETURNING}`,
+          )
         : await conn.runAndReadAll(
             `INSERT INTO events SELECT ${STAGING_SELECT} FROM kt_staging s WHERE NOT EXISTS (
                  SELECT 1 FROM events e
                  WHERE e.ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) AND e.content_hash = s.content_hash)
-               ORDER BY s.ts${returning}`,
+               ORDER BY s.ts${RETURNING}`,
             range,
           );
       await conn.run('DELETE FROM kt_staging');
+      const added = r.getRows();
+      const entries: DigestEntry[] = added.map((row) => ({
+        hash: String(row[5]),
+        cluster: String(row[0]),
+        auditID: String(row[1]),
+        stage: String(row[2]),
+        ts: Number(row[3]),
+      }));
+      const record =
+        entries.length > 0
+          ? await this.digests.append(conn, this.digests.batch(entries), entries)
+          : undefined;
       await conn.run('COMMIT');
-      if (returning) {
-        const added = new Set(r.getRows().map((row) => String(row[0])));
-        const fresh = at.filter((_, k) => added.has(unique[k]!.content_hash));
-        return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
-      }
-      const stored = Number(r.getRows()[0]?.[0] ?? 0);
-      return opts.reportNew
-        ? { stored, duplicates: rows.length - stored, fresh: at }
-        : { stored, duplicates: rows.length - stored };
+      if (record) this.digests.committed(record, entries);
+      const stored = added.length;
+      if (!opts.reportNew) return { stored, duplicates: rows.length - stored };
+      if (stored === unique.length) return { stored, duplicates: rows.length - stored, fresh: at };
+      const hashes = new Set(added.map((row) => String(row[4])));
+      const fresh = at.filter((_, k) => hashes.has(unique[k]!.content_hash));
+      return { stored: fresh.length, duplicates: rows.length - fresh.length, fresh };
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw new KubetrailError(

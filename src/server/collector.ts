@@ -35,12 +35,13 @@ import { ForwarderSet } from '../forward/index.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { microsToTime } from '../core/time.js';
-import { openStore } from '../store/open.js';
+import { openStore, storeDirectory } from '../store/open.js';
 import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 import type { RuleInfo } from './api/index.js';
 import { announceServer } from './announce.js';
 import { buildServer } from './app.js';
+import { collectorWriter } from './integrity-state.js';
 import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
@@ -130,12 +131,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           log: (level, message, fields) => logger[level](fields, message),
         })
       : undefined;
-  const store = await openStore(db, { memoryLimit: `${config.pipeline.duckdbMemoryMB}MB` }).catch(
-    async (err: unknown) => {
-      await forwarders?.close(0);
-      throw err;
-    },
-  );
+  const store = await openStore(db, {
+    memoryLimit: `${config.pipeline.duckdbMemoryMB}MB`,
+    // On a store several collectors share (a server, not a file), this collector's digest chain.
+    ...(storeDirectory(db, '') ? {} : { writer: collectorWriter(dataDir) }),
+  }).catch(async (err: unknown) => {
+    await forwarders?.close(0);
+    throw err;
+  });
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).

@@ -9,6 +9,12 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** DuckDB's memory limit (e.g. `512MB`, the default); other back ends ignore it. */
   memoryLimit?: string;
+  /**
+   * The identity of the digest chain this process extends, on a store several processes write to
+   * (ClickHouse; default a new one per open). Keep it across restarts, so that the chain a crash left
+   * unsigned is signed at the next start; never the same for two processes writing at once.
+   */
+  writer?: string;
 }
 
 export interface StoreBackend {

@@ -5,7 +5,14 @@
 // with the matching filter and time range.
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { api, type Alert, type GapReport, type Me, type Histogram as HistogramData, type TopRows } from '../api.js';
+import {
+  api,
+  type Alert,
+  type GapReport,
+  type Me,
+  type Histogram as HistogramData,
+  type TopRows,
+} from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Histogram } from '../components/Histogram.js';
 import { IntegrityPanel } from '../components/IntegrityPanel.js';

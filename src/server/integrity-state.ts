@@ -1,0 +1,73 @@
+// What the integrity routes read of the store's tamper evidence (src/server/api/integrity.ts): the last
+// verification the store keeps, and the digest chain's state (records, this writer's head, the last
+// signature and the key that made it). The chain's state is one pass over the stored records, kept for
+// a minute so that a dashboard refreshing does not read them again each time. Also the collector's
+// writer identity on a shared store (ClickHouse): kept in its data directory, so that its digest chain
+// goes on across restarts.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { DigestRecord, IntegrityStorage } from '../store/integrity.js';
+import type { Store } from '../store/store.js';
+import type { ChainState, IntegrityApi } from './api/common.js';
+import type { VerificationTask } from './integrity-task.js';
+
+/** How long a chain state is reused, ms. */
+const STATE_TTL_MS = 60_000;
+
+/** The chain's state from its records: every writer's records counted, the newest signature. */
+export async function chainStateOf(storage: IntegrityStorage): Promise<ChainState> {
+  let records = 0;
+  let lastSign: Extract<DigestRecord, { kind: 'sign' }> | undefined;
+  for await (const r of storage.records()) {
+    records++;
+    if (r.kind === 'sign' && (!lastSign || r.signedAt > lastSign.signedAt)) lastSign = r;
+  }
+  const head = await storage.head();
+  return {
+    records,
+    ...(head ? { headSeq: head.seq } : {}),
+    ...(lastSign
+      ? {
+          lastSigned: new Date(Math.floor(lastSign.signedAt / 1000)).toISOString(),
+          publicKeyFingerprint: lastSign.keyId,
+        }
+      : {}),
+  };
+}
+
+/** The integrity routes' view of a store and the server's verification task. */
+export function integrityApi(store: Store, task: VerificationTask, now = Date.now): IntegrityApi {
+  let cached: { at: number; state: Promise<ChainState> } | undefined;
+  return {
+    task,
+    lastVerification: async () => (await store.integrity()).lastVerification(),
+    chainState: () => {
+      if (!cached || now() - cached.at > STATE_TTL_MS) {
+        const state = store.integrity().then(chainStateOf);
+        state.catch(() => (cached = undefined));
+        cached = { at: now(), state };
+      }
+      return cached.state;
+    },
+  };
+}
+
+/**
+ * The collector's writer identity on a shared store: DATADIR/integrity/writer, made on first use (the
+ * host name and random hex). A data directory belongs to one collector, so no two processes share it.
+ */
+export function collectorWriter(dataDir: string): string {
+  const file = path.join(dataDir, 'integrity', 'writer');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[\x21-\x7e]{1,128}$/.test(id)) return id;
+  } catch {
+    // made below
+  }
+  const id = `${hostname().replace(/[^\x21-\x7e]/g, '') || 'host'}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}

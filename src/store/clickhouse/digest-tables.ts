@@ -5,10 +5,11 @@
 //   JSON in `body`), sorted by (writer, seq). A plain MergeTree: nothing is ever collapsed or replaced.
 // - kt_digest_entries: the entries of every batch record, one row per row the write added (its hash,
 //   identity and time, with the event's content hash for the write path's look-ups), tagged with the
-//   record's writer, seq and chain value. Entries are inserted before their record, and only those whose
-//   (writer, seq, chain) matches a stored record count, so entries left by a write that crashed before
-//   its record are ignored, even when a later record of the same writer reuses the seq. Sorted by
-//   (ts, content_hash), the look-ups' order.
+//   record's writer, seq and chain value. Entries are inserted before their record, and an entry belongs
+//   to the stored record with its writer and chain value (a hash over the record, its time included), so
+//   entries left by a write that crashed before its record belong to none, even when a later record of
+//   the same writer reuses the seq, and a record moved to another place keeps its entries (the verifier
+//   reports the move). Sorted by (ts, content_hash), the look-ups' order.
 // - kt_verifications: every verification's record as JSON, with the time it was saved; the newest is
 //   the last verification.
 //

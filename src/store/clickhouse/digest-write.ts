@@ -45,7 +45,7 @@ export const writeEntry = (row: EventRow | AnyRow): WriteEntry => ({
   contentHash: String((row as AnyRow).content_hash ?? ''),
 });
 
-const key = (writer: string, seq: number | string, chain: string) => `${writer}\0${Number(seq)}\0${chain}`;
+const key = (writer: string, chain: string) => `${writer}\0${chain}`;
 
 /**
  * The entries of the stored rows, among `rows` (rows of this batch found already stored), that no stored
@@ -62,19 +62,19 @@ export async function unsignedStored(
     const chunk = sorted.slice(i, i + HASH_LOOKUP_CHUNK);
     const range = `ts >= ${sqlLiteral(chunk[0]!.ts)} AND ts <= ${sqlLiteral(chunk[chunk.length - 1]!.ts)}`;
     const hashes = chunk.map((r) => sqlLiteral(r.content_hash)).join(', ');
-    const named = await conn.rows<{ writer: string; seq: string; chain: string; content_hash: string }>(
-      `SELECT writer, seq, chain, content_hash FROM ${db}.${ENTRIES_TABLE} WHERE ${range} AND content_hash IN (${hashes})`,
+    const named = await conn.rows<{ writer: string; chain: string; content_hash: string }>(
+      `SELECT writer, chain, content_hash FROM ${db}.${ENTRIES_TABLE} WHERE ${range} AND content_hash IN (${hashes})`,
     );
     const committed = new Set<string>();
-    const pairs = [...new Set(named.map((n) => `(${sqlLiteral(n.writer)}, ${sqlLiteral(Number(n.seq))})`))];
-    for (let j = 0; j < pairs.length; j += 500) {
-      const recs = await conn.rows<{ writer: string; seq: string; chain: string }>(
-        `SELECT writer, seq, chain FROM ${db}.${DIGESTS_TABLE} WHERE (writer, seq) IN (${pairs.slice(j, j + 500).join(', ')})`,
+    const chains = [...new Set(named.map((n) => sqlLiteral(n.chain)))];
+    for (let j = 0; j < chains.length; j += 500) {
+      const recs = await conn.rows<{ writer: string; chain: string }>(
+        `SELECT writer, chain FROM ${db}.${DIGESTS_TABLE} WHERE chain IN (${chains.slice(j, j + 500).join(', ')})`,
       );
-      for (const r of recs) committed.add(key(r.writer, r.seq, r.chain));
+      for (const r of recs) committed.add(key(r.writer, r.chain));
     }
     const signed = new Set(
-      named.filter((n) => committed.has(key(n.writer, n.seq, n.chain))).map((n) => n.content_hash),
+      named.filter((n) => committed.has(key(n.writer, n.chain))).map((n) => n.content_hash),
     );
     const unsigned = chunk.filter((r) => !signed.has(r.content_hash));
     if (unsigned.length === 0) continue;

@@ -36,6 +36,17 @@ import {
 import { appendRecord, type DigestSink } from './digest-write.js';
 import { rangeSql } from './records.js';
 
+/** A kt_digest_entries row as read back. */
+interface EntryRow {
+  writer: string;
+  chain: string;
+  hash: string;
+  cluster: string;
+  audit_id: string;
+  stage: string;
+  ts: string;
+}
+
 /** Batch records whose entries are read per query. */
 const RECORDS_PER_READ = 200;
 
@@ -149,31 +160,21 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
     }
     for (let i = 0; i < batches.length; i += RECORDS_PER_READ) {
       const group = batches.slice(i, i + RECORDS_PER_READ);
-      const chains = new Map(group.map((r) => [`${r.writer}\0${r.seq}`, r.chain]));
-      const byRecord = new Map<string, DigestEntry[]>(group.map((r) => [`${r.writer}\0${r.seq}`, []]));
-      const pairs = group.map((r) => `(${sqlLiteral(r.writer)}, ${sqlLiteral(r.seq)})`).join(', ');
+      // An entry belongs to the record with its writer and chain value: entries a crashed write left
+      // before its record match none, and a record moved to another place keeps its entries.
+      const byChain = new Map<string, DigestEntry[]>(group.map((r) => [`${r.writer}\0${r.chain}`, []]));
+      const chains = [...new Set(group.map((r) => sqlLiteral(r.chain)))].join(', ');
       const lo = Math.min(...group.map((r) => Number(r.from)).filter(Number.isFinite));
       const hi = Math.max(...group.map((r) => Number(r.to)).filter(Number.isFinite));
       const span =
         Number.isFinite(lo) && Number.isFinite(hi)
           ? `ts >= ${sqlLiteral(lo)} AND ts <= ${sqlLiteral(hi)} AND `
           : '';
-      for await (const rows of this.conn.stream<{
-        writer: string;
-        seq: string;
-        chain: string;
-        hash: string;
-        cluster: string;
-        audit_id: string;
-        stage: string;
-        ts: string;
-      }>(
-        `SELECT writer, seq, chain, hash, cluster, audit_id, stage, ts FROM ${this.table(ENTRIES_TABLE)} WHERE ${span}(writer, seq) IN (${pairs})`,
+      for await (const rows of this.conn.stream<EntryRow>(
+        `SELECT writer, chain, hash, cluster, audit_id, stage, ts FROM ${this.table(ENTRIES_TABLE)} WHERE ${span}chain IN (${chains})`,
       )) {
         for (const e of rows) {
-          const k = `${e.writer}\0${Number(e.seq)}`;
-          if (chains.get(k) !== e.chain) continue; // left by a write that crashed before its record
-          byRecord.get(k)?.push({
+          byChain.get(`${e.writer}\0${e.chain}`)?.push({
             hash: e.hash,
             cluster: e.cluster,
             auditID: e.audit_id,
@@ -182,8 +183,12 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
           });
         }
       }
-      for (const r of group)
-        yield { writer: r.writer, seq: r.seq, entries: byRecord.get(`${r.writer}\0${r.seq}`)! };
+      for (const r of group) {
+        const entries = byChain.get(`${r.writer}\0${r.chain}`)!;
+        // Two records with one chain value (a record copied): each gets the entries once.
+        byChain.set(`${r.writer}\0${r.chain}`, []);
+        yield { writer: r.writer, seq: r.seq, entries };
+      }
     }
   }
 

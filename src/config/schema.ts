@@ -201,9 +201,25 @@ export const configSchema = z.strictObject({
       streamsPerToken: 8,
       streamsTotal: 256,
     }),
-  /** Tamper evidence of the store (docs/security.md). */
+  /** Tamper evidence (docs/security.md#tamper-evidence): how the digest chain is signed and copied. */
   integrity: z
     .strictObject({
+      /** How often the digest chain is signed when it grew (also at start, after a prune and at stop). */
+      signInterval: z
+        .string()
+        .refine((t) => {
+          const ms = parseDuration(t);
+          return ms !== undefined && ms >= 1000 && ms <= 86_400_000;
+        }, 'must be a duration from 1s to 24h, e.g. 1m or 30s')
+        .default('1m'),
+      /** Ed25519 private key (PEM) that signs; default DIR/integrity/signing.key, made on first use. */
+      signingKey: z.string().min(1, 'must be the path of an Ed25519 private key (PEM)').optional(),
+      /** A command that signs instead of a key file: the message on stdin, the base64 signature on stdout. */
+      signCommand: z.string().min(1, 'must be a shell command').optional(),
+      /** The Ed25519 public key (PEM) of signCommand's key, to check each signature before it is kept. */
+      publicKey: z.string().min(1, 'must be the path of an Ed25519 public key (PEM)').optional(),
+      /** The append-only digest file (default: beside a DuckDB store, or DATADIR/integrity/digests.ndjson). */
+      digestsFile: z.string().min(1, 'must be a file path').optional(),
       /**
        * How often the server verifies the store's digests and records the result (shown by
        * GET /api/v1/integrity and the dashboard): a duration, or 0 for never on its own.
@@ -216,7 +232,14 @@ export const configSchema = z.strictObject({
         )
         .default('24h'),
     })
-    .default({ verifyInterval: '24h' }),
+    .refine((i) => !(i.signingKey && i.signCommand), {
+      message: 'give signingKey or signCommand, not both',
+    })
+    .refine((i) => !i.signCommand || i.publicKey, {
+      message: 'signCommand needs publicKey: the public key that checks its signatures',
+      path: ['publicKey'],
+    })
+    .default({ signInterval: '1m', verifyInterval: '24h' }),
   /** Event forwarders (docs/forwarding.md): each also takes `--forward SPEC` on `serve` and `import`. */
   forward: z.array(forwardSchema).default([]),
   log: z

@@ -1,0 +1,165 @@
+// Keeps a store's digest chain signed and its digest file up to date while the store is open for
+// writing: at open, the records the file lacks (a crash between commit and append) are appended and an
+// unsigned tail is signed; then every committed record is appended to the file as it comes, the chain is
+// signed every `signIntervalMs` when it grew, at once after a prune (so that pruning is never unsigned),
+// and at close. The store writes the records itself (Store.integrity()); this only signs and copies them.
+import {
+  signMessage,
+  type DigestEntry,
+  type DigestRecord,
+  type IntegrityStorage,
+} from '../store/integrity.js';
+import type { Store } from '../store/store.js';
+import { DigestFile, lineOf } from './digest-file.js';
+import { checkSigner, type Signer } from './signer.js';
+
+export interface KeeperOptions {
+  signer: Signer;
+  /** The digest file; none when undefined. */
+  digestsFile?: string;
+  /** How often the chain is signed when it grew (default one minute). */
+  signIntervalMs?: number;
+  /** Told of failures that do not stop the writer (a signature or a file append that failed). */
+  onError?: (message: string, err: unknown) => void;
+  now?: () => number;
+}
+
+export const DEFAULT_SIGN_INTERVAL_MS = 60_000;
+
+export class IntegrityKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  /** Sign operations run one at a time. */
+  private signing: Promise<void> = Promise.resolve();
+  /** The last record of the chain, as committed. */
+  private head: DigestRecord | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly integrity: IntegrityStorage,
+    private readonly opts: KeeperOptions,
+    private readonly file: DigestFile | undefined,
+  ) {}
+
+  /** Starts keeping the store's chain; throws when the signer or the digest file cannot be used. */
+  static async open(store: Store, opts: KeeperOptions): Promise<IntegrityKeeper> {
+    await checkSigner(opts.signer);
+    const integrity = await store.integrity();
+    const file = opts.digestsFile ? DigestFile.open(opts.digestsFile) : undefined;
+    const keeper = new IntegrityKeeper(integrity, opts, file);
+    try {
+      keeper.head = await integrity.head();
+      if (file) await keeper.catchUp(file);
+      integrity.onRecord((r, entries) => keeper.committed(r, entries));
+      if (keeper.unsigned()) await keeper.signNow();
+    } catch (err) {
+      integrity.onRecord(undefined);
+      file?.close();
+      throw err;
+    }
+    const interval = opts.signIntervalMs ?? DEFAULT_SIGN_INTERVAL_MS;
+    keeper.timer = setInterval(() => {
+      if (keeper.unsigned()) void keeper.signNow().catch(() => undefined);
+    }, interval);
+    keeper.timer.unref();
+    return keeper;
+  }
+
+  /** Whether the chain has records after its last signature. */
+  unsigned(): boolean {
+    return this.head !== undefined && this.head.kind !== 'sign';
+  }
+
+  /**
+   * Appends to the file the records of this writer it lacks. A file that ends on a record the store does
+   * not hold as it is (another store's file, or one edited) is left as it is: verification reports it.
+   */
+  private async catchUp(file: DigestFile): Promise<void> {
+    const last = file.last;
+    const writer = this.integrity.writer;
+    if (last && last.writer !== writer) return this.fail(`${file.file} holds another writer's records`);
+    const after = last?.seq ?? 0;
+    const missing: DigestRecord[] = [];
+    let agrees = last === undefined;
+    for await (const r of this.integrity.records()) {
+      if (r.writer !== writer) continue;
+      if (last && r.seq === last.seq) agrees = r.chain === last.chain;
+      if (r.seq > after) missing.push(r);
+    }
+    if (!agrees)
+      return this.fail(
+        `${file.file} ends on record ${after}, which the store holds otherwise; nothing appended`,
+      );
+    if (missing.length === 0) return;
+    const batches = missing.filter((r) => r.kind === 'batch');
+    const entries = new Map<number, DigestEntry[]>();
+    if (batches.length > 0) {
+      const since = Math.min(...batches.map((r) => (r.kind === 'batch' ? r.from : Infinity)));
+      const until = Math.max(...batches.map((r) => (r.kind === 'batch' ? r.to : -Infinity))) + 1;
+      const wanted = new Set(batches.map((r) => r.seq));
+      for await (const g of this.integrity.entries({ since, until })) {
+        if (g.writer === writer && wanted.has(g.seq)) entries.set(g.seq, g.entries);
+      }
+    }
+    // In pieces, so that a long catch-up does not build one huge string.
+    for (let i = 0; i < missing.length; i += 100) {
+      file.append(missing.slice(i, i + 100).map((r) => lineOf(r, entries.get(r.seq))));
+    }
+  }
+
+  private fail(message: string, err?: unknown): void {
+    this.opts.onError?.(message, err);
+  }
+
+  private committed(record: DigestRecord, entries: readonly DigestEntry[] | undefined): void {
+    this.head = record;
+    if (this.file) {
+      try {
+        this.file.append([lineOf(record, entries)]);
+      } catch (err) {
+        this.fail(`digest file: ${(err as Error).message}`, err);
+      }
+    }
+    // A prune is signed at once: what retention removed is never left unsigned for long.
+    if (record.kind === 'prune') void this.signNow().catch(() => undefined);
+  }
+
+  /** Signs the chain's head now, when it has records after its last signature. */
+  signNow(): Promise<void> {
+    const run = this.signing.then(async () => {
+      const head = this.head;
+      if (!head || head.kind === 'sign') return;
+      const at = (this.opts.now?.() ?? Date.now()) * 1000;
+      const message = Buffer.from(signMessage(head.writer, head.seq, head.chain, at));
+      try {
+        const signature = await this.opts.signer.sign(message);
+        await this.integrity.appendSign({
+          kind: 'sign',
+          signedSeq: head.seq,
+          signedChain: head.chain,
+          signedAt: at,
+          keyId: this.opts.signer.keyId,
+          signature: signature.toString('base64'),
+        });
+      } catch (err) {
+        this.fail(`signing the digest chain failed: ${(err as Error).message}`, err);
+        throw err;
+      }
+    });
+    this.signing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Signs what is unsigned and stops; call before the store is closed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      if (this.unsigned()) await this.signNow();
+      else await this.signing;
+    } finally {
+      this.integrity.onRecord(undefined);
+      this.file?.close();
+    }
+  }
+}

@@ -41,7 +41,7 @@ import type { Store } from '../store/store.js';
 import type { RuleInfo } from './api/index.js';
 import { announceServer } from './announce.js';
 import { buildServer } from './app.js';
-import { collectorWriter } from './integrity-state.js';
+import { collectorWriter, integrityApi, serverVerification } from './integrity-state.js';
 import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
@@ -346,6 +346,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     secure: Boolean(tls),
     onLogError: (message) => logger.error(message),
   });
+  // The background verification of the store's tamper evidence, also run on request through the API.
+  const verification = serverVerification({ store, config, location: db, dataDir, logger });
   const server = await buildServer({
     config,
     queue,
@@ -364,7 +366,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
             ? { ok: false, reason: 'the webhook segment log is full' }
             : { ok: true },
     ...(tls ? { tls } : {}),
-    api: { store, auth, rules: ruleList, ...(apiAlerts ? { alerts: apiAlerts } : {}) },
+    api: {
+      store,
+      auth,
+      rules: ruleList,
+      integrity: integrityApi(store, verification),
+      ...(apiAlerts ? { alerts: apiAlerts } : {}),
+    },
   });
   const [host, portText] = splitHostPort(config.listen);
   let url: string;
@@ -399,6 +407,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       })
     : undefined;
   retention?.start();
+  verification.start();
   logger.info(
     {
       url,
@@ -423,6 +432,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await Promise.all(sources.map((s) => s.stop()));
       await feeder?.stop();
       await retention?.stop();
+      await verification.stop();
       await queue.close();
       await forwarders?.close();
       await webhookLog?.close();

@@ -3,15 +3,20 @@
 // signature and the key that made it). The chain's state is one pass over the stored records, kept for
 // a minute so that a dashboard refreshing does not read them again each time. Also the collector's
 // writer identity on a shared store (ClickHouse): kept in its data directory, so that its digest chain
-// goes on across restarts.
+// goes on across restarts, and the server's verification task as the configuration asks for it.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { parseDuration } from '../core/duration.js';
+import { defaultDigestsFile, signerFor } from '../integrity/setup.js';
+import { verifyStore, type VerifyOptions } from '../integrity/verify.js';
 import type { DigestRecord, IntegrityStorage } from '../store/integrity.js';
 import type { Store } from '../store/store.js';
 import type { ChainState, IntegrityApi } from './api/common.js';
-import type { VerificationTask } from './integrity-task.js';
+import { VerificationTask } from './integrity-task.js';
 
 /** How long a chain state is reused, ms. */
 const STATE_TTL_MS = 60_000;
@@ -70,4 +75,66 @@ export function collectorWriter(dataDir: string): string {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;
+}
+
+/** `integrity.verifyInterval` in ms; 0 when the server does not verify on its own. */
+export function verifyIntervalMs(config: Config): number {
+  const text = config.integrity.verifyInterval.trim();
+  return text === '0' ? 0 : (parseDuration(text) ?? 0);
+}
+
+/**
+ * What the server verifies with: the public key of the configured signer (every signature is checked)
+ * and the digest file the server appends to. Without a usable key (the keeper has said why at start),
+ * signatures are not checked, the rest is.
+ */
+export function serverVerifyOptions(
+  config: Config,
+  location: string,
+  dataDir: string,
+  logger: Logger,
+): VerifyOptions {
+  const digestsFile = config.integrity.digestsFile ?? defaultDigestsFile(location, dataDir);
+  try {
+    return { publicKey: signerFor(config.integrity, location, dataDir).publicKey, digestsFile };
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'integrity verification runs without checking signatures');
+    return { digestsFile };
+  }
+}
+
+/** The server's verification task: the whole store, on `integrity.verifyInterval`, logged and recorded. */
+export function serverVerification(opts: {
+  store: Store;
+  config: Config;
+  location: string;
+  dataDir: string;
+  logger: Logger;
+  /**
+   * Run before each verification: signs this server's own chain now (the integrity keeper's signNow), so
+   * that the records written since the last signature are not reported unsigned.
+   */
+  signNow?: () => Promise<void>;
+}): VerificationTask {
+  const { store, logger } = opts;
+  let verifyOpts: VerifyOptions | undefined;
+  return new VerificationTask({
+    intervalMs: verifyIntervalMs(opts.config),
+    verify: () =>
+      verifyStore(
+        store,
+        (verifyOpts ??= serverVerifyOptions(opts.config, opts.location, opts.dataDir, logger)),
+      ),
+    record: async (r) => (await store.integrity()).saveVerification(r),
+    onResult: (r) => {
+      const fields = { events: r.verified.events, findings: r.findings.length, ms: r.durationMs };
+      if (r.ok) logger.info(fields, 'integrity verified: clean');
+      else logger.warn(fields, 'integrity verified: findings (GET /api/v1/integrity, or `kubetrail verify`)');
+    },
+    onError: (err) =>
+      logger.error(
+        { err: (err as Error).message },
+        'integrity verification failed; tried again at the next interval',
+      ),
+  });
 }

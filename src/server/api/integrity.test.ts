@@ -95,7 +95,7 @@ describe('GET /api/v1/integrity, POST /api/v1/integrity/verify', () => {
     });
 
     const run = await call('POST', '/api/v1/integrity/verify', t.admin);
-    expect(run.status).toBe(200);
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
     const rec = run.body as unknown as VerificationRecord;
     expect(rec).toMatchObject({ ok: true, by: 'server', findings: [], verified: { events: 3 } });
     expect(Date.parse(rec.at)).toBeGreaterThan(Date.now() - 60_000);

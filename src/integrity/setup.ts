@@ -5,6 +5,7 @@
 // that writes to a store (serve, import, prune) opens it through openIntegrity().
 import path from 'node:path';
 import { parseDuration } from '../core/duration.js';
+import { KubetrailError } from '../core/errors.js';
 import type { Config } from '../config/schema.js';
 import { storeDirectory } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -53,8 +54,21 @@ export interface OpenIntegrityOptions {
   onError?: (message: string, err: unknown) => void;
 }
 
-/** Starts keeping the store's digest chain signed and copied to its digest file. */
-export function openIntegrity(store: Store, opts: OpenIntegrityOptions): Promise<IntegrityKeeper> {
+/**
+ * Starts keeping the store's digest chain signed and copied to its digest file; undefined (after telling
+ * onError) for a store that keeps no digests.
+ */
+export async function openIntegrity(
+  store: Store,
+  opts: OpenIntegrityOptions,
+): Promise<IntegrityKeeper | undefined> {
+  try {
+    await store.integrity();
+  } catch (err) {
+    if (!(err instanceof KubetrailError) || err.code !== 'KT_INTEGRITY_UNAVAILABLE') throw err;
+    opts.onError?.(`tamper evidence is off: ${err.message}`, err);
+    return undefined;
+  }
   const settings: IntegritySettings = { signInterval: '1m', verifyInterval: '24h', ...opts.settings };
   const signer = signerFor(settings, opts.location, opts.dataDir);
   return IntegrityKeeper.open(store, {

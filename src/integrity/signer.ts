@@ -5,7 +5,8 @@
 // start instead of leaving the chain unsigned.
 import { spawn } from 'node:child_process';
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { createKeyFiles, fingerprint, loadPublicKey, loadSigningKey } from '../bundle/keys.js';
 import { KubetrailError } from '../core/errors.js';
 
@@ -50,6 +51,7 @@ export function keyFileSigner(file: string, flag = 'integrity.signingKey'): Sign
 export function defaultKeySigner(file: string): Signer {
   if (!existsSync(file)) {
     try {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       createKeyFiles(file);
     } catch (err) {
       // Another process may have made it first.

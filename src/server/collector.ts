@@ -35,6 +35,8 @@ import { ForwarderSet } from '../forward/index.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/index.js';
 import { microsToTime } from '../core/time.js';
+import type { IntegrityKeeper } from '../integrity/keeper.js';
+import { openIntegrity } from '../integrity/setup.js';
 import { openStore, storeDirectory } from '../store/open.js';
 import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';
@@ -70,6 +72,8 @@ export interface Collector {
   auth: ApiAuth;
   /** Resolves once every webhook batch acknowledged so far is stored. */
   settled(): Promise<void>;
+  /** Keeps the store's digest chain signed and copied (absent for a store that keeps no digests). */
+  integrity?: IntegrityKeeper;
   close(): Promise<void>;
 }
 
@@ -139,6 +143,18 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     await forwarders?.close(0);
     throw err;
   });
+  // Tamper evidence: the store writes a digest record with each write; the keeper signs the chain and
+  // copies it to the digest file (docs/security.md, Tamper evidence).
+  const integrity = await openIntegrity(store, {
+    location: db,
+    dataDir,
+    settings: config.integrity,
+    onError: (message) => logger.error(message),
+  }).catch(async (err: unknown) => {
+    await store.close();
+    await forwarders?.close(0);
+    throw err;
+  });
   // Detection runs last, on what is stored. A DuckDB store keeps its alerts, outbox and state itself; a
   // store that does not (ClickHouse) keeps them in DATADIR/detect.duckdb and gets every alert through the
   // outbox (src/store/detection.ts).
@@ -160,6 +176,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         },
       });
     } catch (err) {
+      await integrity?.close().catch(() => undefined);
       await store.close();
       await forwarders?.close(0);
       throw err;
@@ -205,6 +222,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await queue.close();
       await forwarders?.close();
       await detection?.finish(0).catch(() => 0);
+      await integrity?.close().catch(() => undefined);
       await store.close();
       throw err;
     }
@@ -347,7 +365,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     onLogError: (message) => logger.error(message),
   });
   // The background verification of the store's tamper evidence, also run on request through the API.
-  const verification = serverVerification({ store, config, location: db, dataDir, logger });
+  const verification = serverVerification({
+    store,
+    config,
+    location: db,
+    dataDir,
+    logger,
+    ...(integrity ? { signNow: () => integrity.signNow() } : {}),
+  });
   const server = await buildServer({
     config,
     queue,
@@ -383,6 +408,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     await forwarders?.close();
     await webhookLog?.close();
     await detection?.finish(0).catch(() => 0);
+    await integrity?.close().catch(() => undefined);
     await store.close();
     throw new KubetrailError('KT_USAGE', `cannot listen on ${config.listen}: ${(err as Error).message}`, {
       hint: 'choose another --listen address or stop what uses this port',
@@ -437,13 +463,28 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await forwarders?.close();
       await webhookLog?.close();
       await detection?.finish(2000);
+      // The chain is signed once more, after the last write.
+      await integrity
+        ?.close()
+        .catch((err: unknown) => logger.error({ err: (err as Error).message }, 'signing the digests failed'));
       await store.close();
       await baseQuarantine.close();
       logger.info('stopped');
       logger.flush();
     })());
   const settled = () => feeder?.settled() ?? Promise.resolve();
-  return { url, store, queue, sources, server, hub, auth, settled, close };
+  return {
+    url,
+    store,
+    queue,
+    sources,
+    server,
+    hub,
+    auth,
+    settled,
+    close,
+    ...(integrity ? { integrity } : {}),
+  };
 }
 
 /**

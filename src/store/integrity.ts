@@ -153,7 +153,7 @@ export class ChainHead {
   }
 
   next(body: DigestBody, at: number = Date.now() * 1000): DigestRecord {
-    const base: UnchainedRecord = { ...body, writer: this.writer, seq: this.last.seq + 1, at };
+    const base: UnchainedRecord = { writer: this.writer, seq: this.last.seq + 1, at, ...body };
     return { ...base, chain: chainOf(this.last.chain, base) };
   }
 

@@ -10,6 +10,7 @@ import { createKeyFiles, loadPublicKey, loadSigningKey } from '../../bundle/keys
 import { KubetrailError } from '../../core/errors.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
+import { keepIntegrity } from '../integrity.js';
 import { choice, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
 import { safeText } from '../terminal.js';
 import { toolVersion } from '../../bundle/version.js';
@@ -99,6 +100,8 @@ export interface BundleImportOpts {
   policy?: string;
   redactConfig?: string;
   maxEventBytes?: string;
+  signingKey?: string;
+  digests?: string;
 }
 
 /** `kubetrail import BUNDLE`: verifies the bundle, then loads its events (and alerts) into the store. */
@@ -106,7 +109,12 @@ export async function importBundleCommand(file: string, opts: BundleImportOpts, 
   assertBundleImportOptions(opts);
   const format = choice('--output', opts.output ?? 'table', ['table', 'json'] as const);
   const publicKey = opts.publicKey ? loadPublicKey(opts.publicKey) : undefined;
-  const store = await openStore(dbLocation(opts.db));
+  const db = dbLocation(opts.db);
+  const store = await openStore(db);
+  const keeper = await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   try {
     const r = await importBundle(file, store, publicKey ? { publicKey } : {});
     if (format === 'json') {
@@ -126,6 +134,7 @@ export async function importBundleCommand(file: string, opts: BundleImportOpts, 
     );
     for (const note of r.verify.notes) io.err(`note: ${note}\n`);
   } finally {
+    await keeper?.close().catch((err: unknown) => io.err(`warning: ${safeText((err as Error).message)}\n`));
     await store.close();
   }
 }

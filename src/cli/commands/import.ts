@@ -22,6 +22,7 @@ import { importDetection, type ImportDetectOpts } from './detect.js';
 import { importBundleCommand } from './export.js';
 import { isBundleFile } from '../../bundle/import.js';
 import { openImportForwarders } from './import-forward.js';
+import { digestsOption, keepIntegrity, signingKeyOption } from '../integrity.js';
 import { Progress, rate } from '../progress.js';
 import { safeText } from '../terminal.js';
 
@@ -37,6 +38,8 @@ interface ImportOpts extends ImportDetectOpts {
   forward: string[];
   forwardWait: string;
   publicKey?: string;
+  signingKey?: string;
+  digests?: string;
 }
 
 export function formatSummary(
@@ -145,6 +148,8 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       '--public-key <file>',
       'for an evidence bundle: the Ed25519 public key (PEM) it must be signed with',
     )
+    .addOption(signingKeyOption())
+    .addOption(digestsOption())
     .action(async (paths: string[], opts: ImportOpts) => {
       // An evidence bundle (kubetrail export) is verified, then loaded as it is.
       if (paths.length === 1 && (await isBundleFile(paths[0]!)))
@@ -168,6 +173,12 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         io,
       );
       const store = await openStore(db).catch(async (err: unknown) => {
+        await forwarders?.close();
+        throw err;
+      });
+      // Each write adds a digest record to the store; the keeper signs them and copies them to the file.
+      const keeper = await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
+        await store.close();
         await forwarders?.close();
         throw err;
       });
@@ -233,6 +244,9 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
       } finally {
         progress.done();
         await quarantine.close();
+        await keeper
+          ?.close()
+          .catch((err: unknown) => io.err(`warning: ${safeText((err as Error).message)}\n`));
         await store.close();
         await forwarders?.close();
       }

@@ -1,6 +1,7 @@
 // `kubetrail prune --older-than 90d | --before TIME`: removes the stored events before a time, reporting
 // how many (with --dry-run, only counts them). On ClickHouse whole UTC days are dropped as partitions and
 // only a partial day is deleted row by row. A server applies its `retention` by itself (docs/collector.md).
+// The removal is written to the store's digest chain as a signed prune record (docs/security.md).
 import type { Command } from 'commander';
 import { parseDuration, parseTimeArg } from '../../core/duration.js';
 import { KubetrailError } from '../../core/errors.js';
@@ -8,6 +9,7 @@ import { microsToTime } from '../../core/time.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import { choice, dbLocation, dbOption, n, processIo, type Io } from '../common.js';
+import { digestsOption, keepIntegrity, signingKeyOption } from '../integrity.js';
 
 /** The cutoff in epoch µs from --older-than or --before. */
 export function pruneCutoff(opts: { olderThan?: string; before?: string }, nowMs = Date.now()): number {
@@ -52,6 +54,8 @@ export function registerPruneCommand(program: Command, io: Io = processIo()): vo
     .option('--dry-run', 'only count the events that would be removed')
     .addOption(dbOption())
     .option('-o, --output <format>', 'table or json', 'table')
+    .addOption(signingKeyOption())
+    .addOption(digestsOption())
     .action(
       async (opts: {
         olderThan?: string;
@@ -59,10 +63,20 @@ export function registerPruneCommand(program: Command, io: Io = processIo()): vo
         dryRun?: boolean;
         db?: string;
         output: string;
+        signingKey?: string;
+        digests?: string;
       }) => {
         const format = choice('--output', opts.output, ['table', 'json'] as const);
         const cutoff = pruneCutoff(opts);
-        const store = await openStore(dbLocation(opts.db), { readOnly: Boolean(opts.dryRun) });
+        const db = dbLocation(opts.db);
+        const store = await openStore(db, { readOnly: Boolean(opts.dryRun) });
+        // The removal is recorded in the digest chain (a prune record) and signed before the store closes.
+        const keeper = opts.dryRun
+          ? undefined
+          : await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
+              await store.close();
+              throw err;
+            });
         try {
           const matching = await store.count(parseQuery('*'), { until: cutoff });
           const removed = opts.dryRun ? 0 : await store.deleteBefore(cutoff);
@@ -75,6 +89,7 @@ export function registerPruneCommand(program: Command, io: Io = processIo()): vo
             io.out(`removed ${n(removed)} events before ${before}\n`);
           }
         } finally {
+          await keeper?.close().catch((err: unknown) => io.err(`warning: ${(err as Error).message}\n`));
           await store.close();
         }
       },

@@ -120,11 +120,13 @@ export function serverVerification(opts: {
   let verifyOpts: VerifyOptions | undefined;
   return new VerificationTask({
     intervalMs: verifyIntervalMs(opts.config),
-    verify: () =>
-      verifyStore(
+    verify: async () => {
+      await opts.signNow?.();
+      return verifyStore(
         store,
         (verifyOpts ??= serverVerifyOptions(opts.config, opts.location, opts.dataDir, logger)),
-      ),
+      );
+    },
     record: async (r) => (await store.integrity()).saveVerification(r),
     onResult: (r) => {
       const fields = { events: r.verified.events, findings: r.findings.length, ms: r.durationMs };

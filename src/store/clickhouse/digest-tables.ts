@@ -5,11 +5,11 @@
 //   JSON in `body`), sorted by (writer, seq). A plain MergeTree: nothing is ever collapsed or replaced.
 // - kt_digest_entries: the entries of every batch record, one row per row the write added (its hash,
 //   identity and time, with the event's content hash for the write path's look-ups), tagged with the
-//   record's writer, seq and chain value. Entries are inserted before their record, and an entry belongs
-//   to the stored record with its writer and chain value (a hash over the record, its time included), so
-//   entries left by a write that crashed before its record belong to none, even when a later record of
-//   the same writer reuses the seq, and a record moved to another place keeps its entries (the verifier
-//   reports the move). Sorted by (ts, content_hash), the look-ups' order.
+//   record's writer, seq and chain value. Entries are inserted before their record; the entries of a
+//   record are those at its place (writer, seq) whose chain value some stored record of the writer has,
+//   so entries left by a write that crashed before its record (a chain value no record has) are left
+//   out, even when a later record of the same writer takes the seq. Sorted by (ts, content_hash), the
+//   look-ups' order.
 // - kt_verifications: every verification's record as JSON, with the time it was saved; the newest is
 //   the last verification.
 //
@@ -67,9 +67,13 @@ export const DIGEST_COLUMNS = 'writer, seq, at, kind, chain, body';
 
 const HEAD_FIELDS = new Set(['writer', 'seq', 'at', 'kind', 'chain']);
 
-/** A record as a kt_digests row. */
+/**
+ * A record as a kt_digests row. The body repeats the seq: a record read back keeps the place it was
+ * written at even when its row is moved to another (as DuckDB keeps it inside the record), so that its
+ * entries, stored under that seq, stay its own and the move shows as a break in the chain.
+ */
 export function digestRow(r: DigestRecord): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
+  const body: Record<string, unknown> = { seq: r.seq };
   for (const [k, v] of Object.entries(r)) if (!HEAD_FIELDS.has(k)) body[k] = v;
   return { writer: r.writer, seq: r.seq, at: r.at, kind: r.kind, chain: r.chain, body: JSON.stringify(body) };
 }
@@ -84,11 +88,12 @@ export function recordOf(row: DigestRow): DigestRecord {
   } catch {
     body = {};
   }
+  const seq = Number.isSafeInteger(body.seq) ? (body.seq as number) : Number(row.seq);
   for (const k of HEAD_FIELDS) delete body[k];
   return {
     ...body,
     writer: row.writer,
-    seq: Number(row.seq),
+    seq,
     at: Number(row.at),
     kind: row.kind,
     chain: row.chain,

@@ -124,4 +124,4 @@ function clickhouseTarget(): Promise<IntegrityTarget> {
   });
 }
 
-runIntegrityConformance('ClickHouse', clickhouseTarget, { runs: 8, timeoutMs: 120_000 });
+runIntegrityConformance('ClickHouse', clickhouseTarget, { runs: 6, timeoutMs: 120_000 });

@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../core/event.js';
 import type { VerificationRecord } from '../../core/integrity.js';
 import { startTestClickHouse, type TestClickHouse } from '../../test-support/clickhouse.js';
 import { makeEvent, rec } from '../../test-support/events.js';
+import { verifyStore } from '../../integrity/verify.js';
 import { toRow } from '../columns.js';
 import {
   chainOf,
@@ -207,6 +208,41 @@ describe('ClickHouse tamper evidence', () => {
       // Sent once more: everything is named already, no record.
       expect(await store.write(records)).toMatchObject({ stored: 0, duplicates: 3 });
       expect(await all(integ.records())).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('makes an edited digest row or entry a chain finding', async () => {
+    const store = await openClickHouseStore(ch.location());
+    const db = store.location.database;
+    const waitMutations = async () => {
+      for (let i = 0; i < 300; i++) {
+        const [r] = await store.select<{ n: string }>(
+          `SELECT count() AS n FROM system.mutations WHERE database = '${db}' AND is_done = 0`,
+        );
+        if (Number(r?.n) === 0) return;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    };
+    try {
+      await store.write(variedEvents().map((e) => rec(e)));
+      await store.write([rec(makeEvent({ auditID: 'later' }))]);
+      const chainFindings = async () =>
+        (await verifyStore(store)).findings
+          .filter((f) => f.kind === 'chain' && !f.detail.includes('not signed'))
+          .map((f) => f.detail);
+      expect(await chainFindings()).toEqual([]);
+      await store.command(
+        `ALTER TABLE ${db}.kt_digest_entries UPDATE hash = '${'0'.repeat(64)}' WHERE audit_id = 'plain'`,
+      );
+      await waitMutations();
+      expect(await chainFindings()).toEqual([expect.stringContaining('entries of record 1 do not match')]);
+      await store.command(
+        `ALTER TABLE ${db}.kt_digests UPDATE body = replaceOne(body, '"count":1', '"count":2') WHERE seq = 2`,
+      );
+      await waitMutations();
+      expect((await chainFindings()).some((d) => d.includes('record 2 does not follow'))).toBe(true);
     } finally {
       await store.close();
     }

@@ -39,6 +39,7 @@ import { rangeSql } from './records.js';
 /** A kt_digest_entries row as read back. */
 interface EntryRow {
   writer: string;
+  seq: string;
   chain: string;
   hash: string;
   cluster: string;
@@ -46,9 +47,6 @@ interface EntryRow {
   stage: string;
   ts: string;
 }
-
-/** Batch records whose entries are read per query. */
-const RECORDS_PER_READ = 200;
 
 export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
   private listen: RecordListener | undefined;
@@ -147,48 +145,52 @@ export class ClickHouseIntegrity implements IntegrityStorage, DigestSink {
     if (!(await this.hasTables())) return;
     // A record's span is in its body: read every batch record and keep those meeting the range.
     const batches: (DigestRecord & BatchBody)[] = [];
+    /** The chain values of every stored record, by writer: entries under another were left by a crash. */
+    const stored = new Set<string>();
     for await (const rows of this.conn.stream<DigestRow>(
       `SELECT ${DIGEST_COLUMNS} FROM ${this.table(DIGESTS_TABLE)} WHERE kind = 'batch' ORDER BY writer, seq`,
     )) {
       for (const row of rows) {
         const r = recordOf(row);
+        stored.add(`${r.writer}\0${r.chain}`);
         if (r.kind !== 'batch') continue;
         if (range.since !== undefined && !(Number(r.to) >= range.since)) continue;
         if (range.until !== undefined && !(Number(r.from) < range.until)) continue;
         batches.push(r);
       }
     }
-    for (let i = 0; i < batches.length; i += RECORDS_PER_READ) {
-      const group = batches.slice(i, i + RECORDS_PER_READ);
-      // An entry belongs to the record with its writer and chain value: entries a crashed write left
-      // before its record match none, and a record moved to another place keeps its entries.
-      const byChain = new Map<string, DigestEntry[]>(group.map((r) => [`${r.writer}\0${r.chain}`, []]));
-      const chains = [...new Set(group.map((r) => sqlLiteral(r.chain)))].join(', ');
-      const lo = Math.min(...group.map((r) => Number(r.from)).filter(Number.isFinite));
-      const hi = Math.max(...group.map((r) => Number(r.to)).filter(Number.isFinite));
-      const span =
-        Number.isFinite(lo) && Number.isFinite(hi)
-          ? `ts >= ${sqlLiteral(lo)} AND ts <= ${sqlLiteral(hi)} AND `
-          : '';
-      for await (const rows of this.conn.stream<EntryRow>(
-        `SELECT writer, chain, hash, cluster, audit_id, stage, ts FROM ${this.table(ENTRIES_TABLE)} WHERE ${span}chain IN (${chains})`,
-      )) {
-        for (const e of rows) {
-          byChain.get(`${e.writer}\0${e.chain}`)?.push({
-            hash: e.hash,
-            cluster: e.cluster,
-            auditID: e.audit_id,
-            stage: e.stage,
-            ts: Number(e.ts),
-          });
-        }
+    if (batches.length === 0) return;
+    // The entries at each record's place (writer, seq), as they were written there: those of a write that
+    // crashed before its record carry a chain value no stored record has, and are left out. One pass
+    // over the entries of the records' time span.
+    const byPlace = new Map<string, DigestEntry[]>(batches.map((r) => [`${r.writer}\0${r.seq}`, []]));
+    const lo = Math.min(...batches.map((r) => Number(r.from)).filter(Number.isFinite));
+    const hi = Math.max(...batches.map((r) => Number(r.to)).filter(Number.isFinite));
+    const limited = range.since !== undefined || range.until !== undefined;
+    const span =
+      limited && Number.isFinite(lo) && Number.isFinite(hi)
+        ? ` WHERE ts >= ${sqlLiteral(lo)} AND ts <= ${sqlLiteral(hi)}`
+        : '';
+    for await (const rows of this.conn.stream<EntryRow>(
+      `SELECT writer, seq, chain, hash, cluster, audit_id, stage, ts FROM ${this.table(ENTRIES_TABLE)}${span}`,
+    )) {
+      for (const e of rows) {
+        if (!stored.has(`${e.writer}\0${e.chain}`)) continue;
+        byPlace.get(`${e.writer}\0${Number(e.seq)}`)?.push({
+          hash: e.hash,
+          cluster: e.cluster,
+          auditID: e.audit_id,
+          stage: e.stage,
+          ts: Number(e.ts),
+        });
       }
-      for (const r of group) {
-        const entries = byChain.get(`${r.writer}\0${r.chain}`)!;
-        // Two records with one chain value (a record copied): each gets the entries once.
-        byChain.set(`${r.writer}\0${r.chain}`, []);
-        yield { writer: r.writer, seq: r.seq, entries };
-      }
+    }
+    for (const r of batches) {
+      const key = `${r.writer}\0${r.seq}`;
+      const entries = byPlace.get(key)!;
+      // Two records at one place (a record copied): the entries are given once.
+      byPlace.set(key, []);
+      yield { writer: r.writer, seq: r.seq, entries };
     }
   }
 

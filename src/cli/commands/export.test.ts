@@ -96,8 +96,9 @@ describe('kubetrail export and verify --bundle', () => {
     expect(other.out).toMatch(/FAIL {2}signer: the bundle is signed by sha256:\w+, not by the key given/);
   });
 
-  it('is a usage error without --bundle, and an input error for a file that is not a bundle', async () => {
-    expect((await runCli(['verify'])).code).toBe(2);
+  it('is a usage error without a file after --bundle, and an input error for a file that is not a bundle', async () => {
+    // Without --bundle, verify checks the store (src/cli/commands/verify.test.ts).
+    expect((await runCli(['verify', '--bundle'])).code).toBe(2);
     const junk = path.join(dir, 'junk.gz');
     writeFileSync(junk, 'junk');
     const r = await runCli(['verify', '--bundle', junk]);

@@ -229,6 +229,17 @@ export const configSchema = z.strictObject({
       publicKey: z.string().min(1, 'must be the path of an Ed25519 public key (PEM)').optional(),
       /** The append-only digest file (default: beside a DuckDB store, or DATADIR/integrity/digests.ndjson). */
       digestsFile: z.string().min(1, 'must be a file path').optional(),
+      /**
+       * How often the server verifies the store's digests and records the result (shown by
+       * GET /api/v1/integrity and the dashboard): a duration, or 0 for never on its own.
+       */
+      verifyInterval: z
+        .string()
+        .refine(
+          (t) => t.trim() === '0' || (parseDuration(t) ?? 0) >= 60_000,
+          'must be 0 (off) or a duration of at least 1m, e.g. 24h',
+        )
+        .default('24h'),
     })
     .refine((i) => !(i.signingKey && i.signCommand), {
       message: 'give signingKey or signCommand, not both',
@@ -237,7 +248,7 @@ export const configSchema = z.strictObject({
       message: 'signCommand needs publicKey: the public key that checks its signatures',
       path: ['publicKey'],
     })
-    .default({ signInterval: '1m' }),
+    .default({ signInterval: '1m', verifyInterval: '24h' }),
   /** Event forwarders (docs/forwarding.md): each also takes `--forward SPEC` on `serve` and `import`. */
   forward: z.array(forwardSchema).default([]),
   log: z

@@ -69,7 +69,7 @@ export async function openIntegrity(
     opts.onError?.(`tamper evidence is off: ${err.message}`, err);
     return undefined;
   }
-  const settings: IntegritySettings = { signInterval: '1m', ...opts.settings };
+  const settings: IntegritySettings = { signInterval: '1m', verifyInterval: '24h', ...opts.settings };
   const signer = signerFor(settings, opts.location, opts.dataDir);
   return IntegrityKeeper.open(store, {
     signer,

@@ -38,12 +38,13 @@ import { loadRedactOptions, redactQuarantine, redactTransform } from '../redact/
 import { microsToTime } from '../core/time.js';
 import type { IntegrityKeeper } from '../integrity/keeper.js';
 import { openIntegrity } from '../integrity/setup.js';
-import { openStore } from '../store/open.js';
+import { openStore, storeDirectory } from '../store/open.js';
 import { RetentionTask } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 import type { RuleInfo } from './api/index.js';
 import { announceServer } from './announce.js';
 import { buildServer } from './app.js';
+import { collectorWriter, integrityApi, serverVerification } from './integrity-state.js';
 import { ApiAuth } from './auth/index.js';
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
@@ -143,6 +144,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const store = await openStore(db, {
     memoryLimit: `${config.pipeline.duckdbMemoryMB}MB`,
     ...(key ? { key } : {}),
+    // On a store several collectors share (a server, not a file), this collector's digest chain.
+    ...(storeDirectory(db, '') ? {} : { writer: collectorWriter(dataDir) }),
   }).catch(async (err: unknown) => {
     await forwarders?.close(0);
     throw err;
@@ -370,6 +373,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ...(key ? { key } : {}),
     onLogError: (message) => logger.error(message),
   });
+  // The background verification of the store's tamper evidence, also run on request through the API.
+  const verification = serverVerification({
+    store,
+    config,
+    location: db,
+    dataDir,
+    logger,
+    ...(integrity ? { signNow: () => integrity.signNow() } : {}),
+  });
   const server = await buildServer({
     config,
     queue,
@@ -388,7 +400,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
             ? { ok: false, reason: 'the webhook segment log is full' }
             : { ok: true },
     ...(tls ? { tls } : {}),
-    api: { store, auth, rules: ruleList, ...(apiAlerts ? { alerts: apiAlerts } : {}) },
+    api: {
+      store,
+      auth,
+      rules: ruleList,
+      integrity: integrityApi(store, verification),
+      ...(apiAlerts ? { alerts: apiAlerts } : {}),
+    },
   });
   const [host, portText] = splitHostPort(config.listen);
   let url: string;
@@ -424,6 +442,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       })
     : undefined;
   retention?.start();
+  verification.start();
   logger.info(
     {
       url,
@@ -448,6 +467,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await Promise.all(sources.map((s) => s.stop()));
       await feeder?.stop();
       await retention?.stop();
+      await verification.stop();
       await queue.close();
       await forwarders?.close();
       await webhookLog?.close();

@@ -305,6 +305,15 @@ describe('web UI', () => {
     await page.getByTestId('denied').getByRole('link').nth(1).waitFor();
     await page.locator('[data-testid="rate-histogram"] canvas').first().waitFor();
     await shot(page, 'dashboard');
+    // The integrity panel: an admin runs a verification and sees its result, and the command.
+    const integrity = page.getByTestId('integrity');
+    await integrity.getByRole('button', { name: 'Verify now' }).click();
+    await integrity.getByTestId('integrity-last').waitFor();
+    expect(await integrity.getByTestId('integrity-last').innerText()).toMatch(/Verified \d+ events/);
+    expect(await integrity.getByTestId('integrity-status').innerText()).toMatch(
+      /clean|\d+ (modified|deleted|inserted|chain)/,
+    );
+    expect(await integrity.locator('code').last().textContent()).toBe('kubetrail verify');
     await namespaces.getByText('team-b').click();
     await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('ns:team-b');
     await page.getByTestId('result-row').first().waitFor();
@@ -572,6 +581,8 @@ describe('web UI', () => {
     const namespaces = page.getByTestId('top-namespaces');
     await namespaces.getByText('team-a').waitFor();
     expect(await namespaces.innerText()).not.toMatch(/team-b|kube-system/);
+    // No integrity panel: its findings name events of every namespace.
+    expect(await page.getByTestId('integrity').count()).toBe(0);
     expect(await page.getByTestId('top-users').innerText()).not.toContain('carol@example.com');
     // Explorer: every row in team-a, even when asking for team-b.
     await page.goto(`${collector.url}/explore?cols=time,verb,user,ns,name`);

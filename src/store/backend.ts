@@ -23,6 +23,12 @@ export interface OpenOptions {
    * Store.keyRotation() re-seals the rest (src/store/rotate.ts).
    */
   rotateTo?: DataKey;
+  /**
+   * The identity of the digest chain this process extends, on a store several processes write to
+   * (ClickHouse; default a new one per open). Keep it across restarts, so that the chain a crash left
+   * unsigned is signed at the next start; never the same for two processes writing at once.
+   */
+  writer?: string;
 }
 
 export interface StoreBackend {

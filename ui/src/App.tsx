@@ -28,7 +28,7 @@ const NAV: { path: string; label: string }[] = [
 
 function Page(props: { path: string; me: Me }): ReactNode {
   const { path } = props;
-  if (path === '/' || path === '/dashboard') return <Dashboard />;
+  if (path === '/' || path === '/dashboard') return <Dashboard me={props.me} />;
   if (path === '/explore') return <Explorer />;
   if (path.startsWith('/events/')) return <EventPage auditID={decodeURIComponent(path.slice(8))} />;
   if (path === '/objects') return <ObjectPage />;

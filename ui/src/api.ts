@@ -2,8 +2,9 @@
 // CSRF token sent with every POST, and a hook other modules use to learn that the session has ended.
 import type { AuditEvent } from '../../src/core/event.js';
 import type { FieldChange, HistoryEntry } from '../../src/history/changes.js';
+import type { IntegrityFinding, VerificationRecord } from '../../src/integrity/types.js';
 
-export type { AuditEvent, FieldChange, HistoryEntry };
+export type { AuditEvent, FieldChange, HistoryEntry, IntegrityFinding, VerificationRecord };
 
 export interface User {
   name: string;
@@ -248,6 +249,13 @@ export interface GapReport {
     duplicates: Record<string, number>;
     received: Record<string, number>;
   };
+}
+
+/** GET /api/v1/integrity: the last verification of the tamper evidence and the digest chain's state. */
+export interface IntegrityState {
+  last?: VerificationRecord;
+  chain: { records: number; headSeq?: number; lastSigned?: string; publicKeyFingerprint?: string };
+  schedule: { intervalSeconds: number; running: boolean; next?: string };
 }
 
 export type ExportFormat = 'bundle' | 'ndjson' | 'csv';

@@ -11,12 +11,14 @@ import type { Config } from '../../config/schema.js';
 import { parseTimeArg } from '../../core/duration.js';
 import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/errors.js';
 import type { AlertLog } from '../../core/alert.js';
+import type { VerificationRecord } from '../../integrity/types.js';
 import { resolveNamedField } from '../../query/field-name.js';
 import { parseQuery, type QueryNode } from '../../query/index.js';
 import type { Store, TimeRange } from '../../store/store.js';
 import { assertFieldAllowed, assertFilterAllowed, scoped, type Principal } from '../auth/scope.js';
 import type { ApiAuth } from '../auth/index.js';
 import type { Role } from '../auth/tokens.js';
+import type { VerificationTask } from '../integrity-task.js';
 import type { LiveHub } from '../live.js';
 import type { CollectorMetrics } from '../metrics.js';
 
@@ -34,6 +36,25 @@ export interface RuleInfo {
   enabled: boolean;
 }
 
+/** The digest chain as the store holds it. */
+export interface ChainState {
+  /** Digest records stored. */
+  records: number;
+  /** The last record's sequence number. */
+  headSeq?: number;
+  /** When the chain was last signed (RFC 3339). */
+  lastSigned?: string;
+  /** The signer's public key fingerprint (`sha256:` and hex of the SPKI DER). */
+  publicKeyFingerprint?: string;
+}
+
+/** What the integrity routes read and run: the store's records and the server's verification task. */
+export interface IntegrityApi {
+  task: VerificationTask;
+  lastVerification(): Promise<VerificationRecord | undefined>;
+  chainState(): Promise<ChainState>;
+}
+
 export interface ApiContext {
   config: Config;
   store: Store;
@@ -45,6 +66,8 @@ export interface ApiContext {
   alerts?: AlertLog;
   /** The detection rules in effect. */
   rules: () => RuleInfo[];
+  /** The tamper evidence: last verification, chain state, verification on demand. */
+  integrity?: IntegrityApi;
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -59,6 +82,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   KT_STORE_QUERY: 503,
   KT_STORE_WRITE: 503,
   KT_STORE_SCHEMA: 503,
+  KT_INTEGRITY_UNAVAILABLE: 503,
+  KT_INTEGRITY_DIGESTS: 503,
   KT_INTERNAL: 500,
   KT_BODY_TOO_LARGE: 413,
 };

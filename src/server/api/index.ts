@@ -13,13 +13,14 @@ import { sendError, type ApiContext, type Guard } from './common.js';
 import { registerEventRoutes } from './events.js';
 import { registerExportRoutes } from './export.js';
 import { registerGapRoutes } from './gaps.js';
+import { registerIntegrityRoutes } from './integrity.js';
 import { registerLocalRoutes } from './local.js';
 import { registerObjectRoutes } from './objects.js';
 import { registerPolicyRoutes } from './policy.js';
 import { registerRbacRoutes } from './rbac.js';
 import { registerSessionRoutes } from './session.js';
 
-export type { ApiContext, Guard, RuleInfo } from './common.js';
+export type { ApiContext, ChainState, Guard, IntegrityApi, RuleInfo } from './common.js';
 
 /** A registered API route, with its path in OpenAPI form (`/api/v1/events/{auditID}`). */
 export interface ApiRoute {
@@ -90,6 +91,7 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     registerAlertRoutes(api, ctx, guard);
     registerPolicyRoutes(api, ctx, guard);
     registerGapRoutes(api, ctx, guard);
+    registerIntegrityRoutes(api, ctx, guard);
     registerExportRoutes(api, ctx, guard);
     registerRbacRoutes(api, ctx, guard);
     registerLocalRoutes(api, ctx);

@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { KubetrailError } from '../../core/errors.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import { createAlertTablesSql } from './alerts.js';
+import { createDigestTablesSql } from './digest-tables.js';
 import { createEventsTableSql } from './schema.js';
 
 export interface Migration {
@@ -32,6 +33,11 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (db) => [
       `CREATE TABLE IF NOT EXISTS ${db}.kt_meta (key String, value String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
     ],
+  },
+  {
+    version: 4,
+    description: 'digest records, their entries and verifications',
+    statements: (db) => createDigestTablesSql(db),
   },
 ];
 

@@ -1,13 +1,18 @@
 // Retention on the ClickHouse store: deleting the events before a time drops the whole UTC-day
 // partitions before it (instant, no rewrite) and deletes the rest of a partial day with a mutation,
-// waiting until the mutation is done. The caller serializes it with writes.
+// waiting until the mutation is done. The caller serializes it with writes, and is told how many events
+// go before anything is deleted (to append its prune record first).
 import { KubetrailError } from '../../core/errors.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { ClickHouseConnection } from './connection.js';
 import { dayOf, DAY_US } from './schema.js';
 
 /** Deletes the events before `until` (epoch µs); returns how many there were. */
-export async function deleteEventsBefore(conn: ClickHouseConnection, until: number): Promise<number> {
+export async function deleteEventsBefore(
+  conn: ClickHouseConnection,
+  until: number,
+  beforeDeleting: (before: number, removed: number) => Promise<void> = async () => undefined,
+): Promise<number> {
   const limit = Math.round(until);
   const [c] = await conn.rows<{ n: string | number }>(
     `SELECT count() AS n FROM ${conn.events} WHERE ts < ${sqlLiteral(limit)}`,
@@ -15,6 +20,7 @@ export async function deleteEventsBefore(conn: ClickHouseConnection, until: numb
   const n = Number(c?.n ?? 0);
   if (n === 0) return 0;
   try {
+    await beforeDeleting(limit, n);
     // Whole days before the limit: drop their partitions (instant, no rewrite).
     const parts = await conn.rows<{ partition: string }>(
       `SELECT DISTINCT partition FROM system.parts WHERE database = ${sqlLiteral(conn.location.database)} AND table = 'events' AND active`,

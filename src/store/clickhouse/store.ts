@@ -3,12 +3,15 @@
 //
 // This module answers the Store interface and composes the store's parts: the connection and migrations
 // (connection.ts, migrations.ts), writes (write.ts), day-first paging (day-first.ts), aggregations
-// (aggregates.ts), retention (retention.ts), and what detection keeps (detection.ts, alerts.ts).
+// (aggregates.ts), retention (retention.ts), what detection keeps (detection.ts, alerts.ts), and the tamper
+// evidence (integrity.ts: digest records appended by writes and retention).
 //
 // Reads: filters are planned by the ClickHouse dialect (src/query/compile/clickhouse.ts). What the
 // server cannot evaluate (JSON paths, annotations) is checked on the selected rows with the JS
 // predicate: pages of keys in (ts, content_hash) order for event pages, one streamed query for counts
 // and aggregations, so memory stays bounded. Every literal goes through sqlLiteral.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
@@ -39,6 +42,7 @@ import { histogramOf, statsOf, type Where } from './aggregates.js';
 import { connectClickHouse, type ClickHouseConnection } from './connection.js';
 import { DayFirstPager } from './day-first.js';
 import { clickhouseAlertLog, clickhouseDetection } from './detection.js';
+import { ClickHouseIntegrity } from './integrity.js';
 import type { ClickHouseLocation } from './location.js';
 import {
   checkStoreKey,
@@ -61,6 +65,13 @@ export interface ClickHouseStoreOptions {
   key?: DataKey;
   /** `kubetrail key rotate`: the new key (`key` is then the old one, absent for a plain store). */
   rotateTo?: DataKey;
+  /**
+  /**
+   * The identity of the digest chain this process extends (several collectors write to one database,
+   * each with its own chain). Default: a new one per open, the host name and random hex; give a stable one
+   * to extend the same chain across restarts. Never the same for two processes writing at once.
+   */
+  writer?: string;
 }
 
 /** Most keys read in one page query; larger pages are read as several. */
@@ -70,6 +81,7 @@ export class ClickHouseStore implements Store {
   readonly kind = 'clickhouse';
   private readonly writeLock = new Mutex();
   private readonly pager: DayFirstPager;
+  private integ: Promise<ClickHouseIntegrity> | undefined;
 
   private constructor(
     private readonly conn: ClickHouseConnection,
@@ -77,6 +89,7 @@ export class ClickHouseStore implements Store {
     private readonly scanBatch: number,
     /** The key rows (and detection's local state file) are sealed with; undefined for a plain store. */
     readonly key: DataKey | undefined,
+    private readonly writer: string,
   ) {
     this.pager = new DayFirstPager(conn, key);
   }
@@ -91,7 +104,22 @@ export class ClickHouseStore implements Store {
     if ((decision as KeyDecision) === 'adopt' && !readOnly && opts.key)
       await writeEncryptionState(conn.client, conn.location.database, { keyId: opts.key.id });
     const sealing = opts.rotateTo ?? opts.key;
-    return new ClickHouseStore(conn, readOnly, opts.scanBatch ?? 20_000, sealing);
+    const writer = opts.writer ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    return new ClickHouseStore(conn, readOnly, opts.scanBatch ?? 20_000, sealing, writer);
+  }
+
+  /** The tamper evidence, opened on first use (reading this writer's chain head). */
+  private digests(): Promise<ClickHouseIntegrity> {
+    const opening = (this.integ ??= ClickHouseIntegrity.open(
+      this.conn,
+      this.writeLock,
+      this.writer,
+      this.readOnly,
+    ));
+    opening.catch(() => {
+      if (this.integ === opening) this.integ = undefined;
+    });
+    return opening;
   }
 
   get location(): ClickHouseLocation {
@@ -140,12 +168,25 @@ export class ClickHouseStore implements Store {
     if (rows.length === 0)
       return opts.reportNew ? { stored: 0, duplicates: 0, fresh: [] } : { stored: 0, duplicates: 0 };
     this.refuseWrites();
-    return this.writeLock.run(() => writeEventRows(this.conn, rows, opts));
+    const digests = await this.digests();
+    return this.writeLock.run(() =>
+      writeEventRows(this.conn, rows, opts, digests).catch(async (err: unknown) => {
+        await digests.resync().catch(() => undefined);
+        throw err;
+      }),
+    );
   }
 
   async deleteBefore(until: number): Promise<number> {
     this.refuseWrites();
-    return this.writeLock.run(() => deleteEventsBefore(this.conn, until));
+    const digests = await this.digests();
+    // The prune record goes first: a crash before the deletion leaves rows a later retention removes,
+    // never rows gone without a record saying so.
+    return this.writeLock.run(() =>
+      deleteEventsBefore(this.conn, until, (before, removed) =>
+        digests.appendLocked({ kind: 'prune', before, removed }).then(() => undefined),
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- reading
@@ -237,6 +278,11 @@ export class ClickHouseStore implements Store {
     return clickhouseAlertLog(this, opts);
   }
 
+  /** The tamper evidence: digest records, entries, the stored rows as entries, verifications. */
+  integrity(): Promise<IntegrityStorage> {
+    return this.digests();
+  }
+
   // ---------------------------------------------------------------- key rotation
 
   /** What `kubetrail key rotate` needs (src/store/rotate.ts); writes seal with the new key. */
@@ -263,13 +309,6 @@ export class ClickHouseStore implements Store {
   /** Runs a query and returns its rows. */
   async select<T>(sql: string): Promise<T[]> {
     return this.conn.rows<T>(sql);
-  }
-
-  /** Digests are not kept by ClickHouse stores yet. */
-  integrity(): Promise<IntegrityStorage> {
-    return Promise.reject(
-      new KubetrailError('KT_INTEGRITY_UNAVAILABLE', 'ClickHouse stores keep no digests in this build'),
-    );
   }
 
   async close(): Promise<void> {

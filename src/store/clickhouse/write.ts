@@ -4,11 +4,16 @@
 // partitions. The caller serializes writes within one process; between processes the
 // ReplacingMergeTree sorting key (which ends with the content hash) collapses any duplicate that two
 // writers race in at the next merge. See docs/scaling.md.
+//
+// Every write that adds rows then appends its digest record: after the rows, entries then record, and it
+// also names the rows it found stored that no record names (what a crash before a record left): the
+// order and why it survives a crash are in digest-write.ts.
 import { KubetrailError } from '../../core/errors.js';
 import { sqlLiteral } from '../../query/compile/clickhouse.js';
 import type { EventRow } from '../columns.js';
 import type { WriteOptions, WriteResult } from '../store.js';
 import type { ClickHouseConnection } from './connection.js';
+import { commitBatch, unsignedStored, writeEntry, type DigestSink } from './digest-write.js';
 import { HASH_LOOKUP_CHUNK } from './records.js';
 import { dayOf, insertRow } from './schema.js';
 
@@ -19,7 +24,8 @@ const DAYS_PER_INSERT = 90;
 export async function writeEventRows(
   conn: ClickHouseConnection,
   rows: readonly EventRow[],
-  opts: WriteOptions = {},
+  opts: WriteOptions,
+  digests: DigestSink,
 ): Promise<WriteResult> {
   const seen = new Set<string>();
   const unique: EventRow[] = [];
@@ -43,6 +49,9 @@ export async function writeEventRows(
         format: 'JSONEachRow',
       });
     }
+    const found = unique.filter((r) => stored.has(r.content_hash));
+    const adopted = found.length > 0 ? await unsignedStored(conn, found) : [];
+    await commitBatch(conn, digests, [...fresh.map(writeEntry), ...adopted]);
     return result;
   } catch (err) {
     throw new KubetrailError(

@@ -1,12 +1,21 @@
 // The dashboard: event rate over time split by verb or response class, top identities, resources and
 // namespaces, denied and failed requests, recent alerts, gaps in the trail (with the webhook's refused
-// requests and resent events). Every bar, row, alert and gap opens the explorer (or the alert's events)
+// requests and resent events), and for an admin or analyst the integrity of the trail (the last
+// verification of its tamper evidence). Every bar, row, alert and gap opens the explorer (or the alert's events)
 // with the matching filter and time range.
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { api, type Alert, type GapReport, type Histogram as HistogramData, type TopRows } from '../api.js';
+import {
+  api,
+  type Alert,
+  type GapReport,
+  type Me,
+  type Histogram as HistogramData,
+  type TopRows,
+} from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Histogram } from '../components/Histogram.js';
+import { IntegrityPanel } from '../components/IntegrityPanel.js';
 import { TimeRange } from '../components/TimeRange.js';
 import { quoteValue, term } from '../filter.js';
 import { codeClass, formatCount, formatTime } from '../format.js';
@@ -183,7 +192,7 @@ export function idsFilter(ids: string[]): string {
 
 const classOf = (v: string) => codeClass(v);
 
-export function Dashboard(): ReactNode {
+export function Dashboard(props: { me: Me }): ReactNode {
   const { params } = useLocation();
   const since = params.get('since') ?? '24h';
   const until = params.get('until') ?? '';
@@ -264,6 +273,9 @@ export function Dashboard(): ReactNode {
       </div>
       <div className="grid3">
         <GapsPanel since={since} until={until} />
+        {(props.me.role === 'admin' || props.me.role === 'analyst') && (
+          <IntegrityPanel canVerify={props.me.role === 'admin'} />
+        )}
       </div>
     </div>
   );

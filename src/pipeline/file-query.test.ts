@@ -79,7 +79,7 @@ function writeInputs(): void {
     seed: 7,
     start: Date.UTC(2026, 10, 1),
     durationMs: 86_400_000,
-    count: 2500,
+    count: 1000,
   });
   const gen = `${[...events].map((e) => line(e)).join('\n')}\n`;
   writeFileSync(path.join(dir, 'gen.jsonl'), gen);
@@ -109,32 +109,21 @@ function writeInputs(): void {
 
 const FILTERS = [
   'verb:delete resource:secrets',
-  'resource:pods verb:create',
   '-verb:get',
   'NOT (verb:list OR verb:watch) ns:kube-system',
   'user:system:serviceaccount:* -ns:kube-system code>=400',
-  'code:403',
-  'code>=400 code<500',
-  '-code:200',
+  '-code:200 latency>100ms',
+  'name:db* OR reason:Forbidden OR ip:10.0.0.*',
   'alice',
   'requestObject.kind:Secret',
-  'objectRef.resource:pods',
   'annotations.authorization.k8s.io/decision:forbid',
   '-annotations.kubetrail.io/redacted:*',
-  'latency>100ms',
   'time>=2026-11-01T12:00:00Z',
-  'time<2017-09-12',
   '-ns:*',
-  'group:system:masters',
-  'ip:10.0.0.*',
   'uri:/api/v1/* -uri:*token*',
-  'impersonated:*',
-  'actor:*alice*',
+  'uri:*REDACTED*',
   'stage:ResponseComplete -level:Metadata',
-  'auditid:033d17af-*',
-  'cluster:default verb:get',
   '-cluster:default',
-  'name:db* OR reason:Forbidden',
   'user:ÄLICE',
   '*',
 ];
@@ -198,7 +187,6 @@ describe('query --file with DuckDB', () => {
   it('reads with DuckDB what it can, and the rest with JavaScript', async () => {
     const { files, matched } = await run('verb:delete', true);
     const how = Object.fromEntries(files.map((f) => [path.basename(f.file), f.how.path]));
-    if (how['shapes.jsonl'] !== 'duckdb') console.log(files.find((f) => f.file.endsWith('shapes.jsonl')));
     expect(matched).toBeGreaterThan(0);
     expect(how).toMatchObject({
       'gen.jsonl': 'duckdb',

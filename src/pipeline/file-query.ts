@@ -1,5 +1,5 @@
 // `query --file` through the topology (src/pipeline/topology.ts), with DuckDB reading the files: for each
-// regular file, DuckDB's JSON reader answers for every line whether it may match the filter
+// regular file, DuckDB's JSON reader finds the lines that may match the filter
 // (src/query/file-scan-sql.ts: a superset, built from the same filter AST and the store's DuckDB
 // dialect), while this module walks the same file's lines and decodes, normalizes and redacts only those
 // candidates before the JavaScript predicate decides (src/query/file-query.ts). Records set aside keep
@@ -79,48 +79,19 @@ function isRegularFile(path: string): boolean {
   }
 }
 
-/** The candidate flags DuckDB streams, one per non-blank line, pulled as the walk needs them. */
-class Flags {
-  private buf: boolean[] = [];
-  private at = 0;
-  private done = false;
-  private constructor(private readonly next: () => Promise<boolean[] | undefined>) {}
-
-  static async open(conn: DuckDBConnection, sql: string, params: unknown[]): Promise<Flags> {
-    const result = await conn.stream(sql, params as never);
-    return new Flags(async () => {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) return undefined;
-      const v = chunk.getColumnVector(0);
-      const out = new Array<boolean>(chunk.rowCount);
-      for (let i = 0; i < chunk.rowCount; i++) out[i] = v.getItem(i) === true;
-      return out;
-    });
-  }
-
-  /** The next line's flag; Fallback when DuckDB has no more lines than the walk. */
-  async take(): Promise<boolean> {
-    while (this.at >= this.buf.length) {
-      const more = this.done ? undefined : await this.next();
-      if (!more) {
-        this.done = true;
-        throw new Fallback('DuckDB read fewer lines');
-      }
-      this.buf = more;
-      this.at = 0;
-    }
-    return this.buf[this.at++]!;
-  }
-
-  /** Whether DuckDB has lines the walk did not see. */
-  async extra(): Promise<boolean> {
-    if (this.at < this.buf.length) return true;
-    if (this.done) return false;
-    const more = await this.next();
-    this.done = more === undefined;
-    return more !== undefined && more.length > 0;
-  }
+/** The numbers of the candidate lines (counting non-blank lines from 1) and how many lines DuckDB read. */
+async function candidatesOf(
+  conn: DuckDBConnection,
+  sql: string,
+  params: unknown[],
+): Promise<{ lines: number[]; total: number }> {
+  const r = await conn.runAndReadAll(sql, params as never);
+  const [list, total] = r.getRowsJS()[0] as [bigint[] | null, bigint];
+  return { lines: (list ?? []).map(Number), total: Number(total) };
 }
+
+/** A line of nothing but spaces, tabs and carriage returns: blank for DuckDB and the JavaScript reader. */
+const PLAIN_BLANK = /^[ \t\r]*$/;
 
 async function* bytesOf(path: string, gzip: boolean): AsyncGenerator<Buffer> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -154,12 +125,14 @@ async function scanFile(
     ...(run.now !== undefined ? { now: run.now } : {}),
   });
   if (q.everything) throw new Fallback('the filter leaves every line a candidate');
-  let flags: Flags;
+  let picked: { lines: number[]; total: number };
   try {
-    flags = await Flags.open(conn, q.sql, q.params);
+    picked = await candidatesOf(conn, q.sql, q.params);
   } catch (err) {
     throw new Fallback(`DuckDB: ${(err as Error).message.split('\n')[0]}`);
   }
+  let nonBlank = 0;
+  let next = 0;
   const quarantine: Quarantine = {
     add: (b) => void into.bad.push(b),
     get count() {
@@ -204,9 +177,14 @@ async function scanFile(
     if (buf[start] !== 0x7b /* { */) {
       text = buf.toString('utf8', start, end);
       const t = text.endsWith('\r') ? text.slice(0, -1) : text;
-      if (t.trim() === '') return;
+      if (t.trim() === '') {
+        if (!PLAIN_BLANK.test(text)) throw new Fallback('a line of white space DuckDB may not skip');
+        return;
+      }
     }
-    const flag = await flags.take();
+    nonBlank++;
+    const flag = picked.lines[next] === nonBlank;
+    if (flag) next++;
     // The first line is always decoded: it decides whether the input is one document spanning lines.
     if (!flag && !first) return;
     text ??= buf.toString('utf8', start, end);
@@ -242,7 +220,7 @@ async function scanFile(
       buf = chunk;
     }
     if (carry) await take(carry, 0, carry.length, true);
-    if (await flags.extra()) throw new Fallback('DuckDB read more lines');
+    if (nonBlank !== picked.total) throw new Fallback('DuckDB read another number of lines');
     await deliver();
   } catch (err) {
     if (err instanceof Fallback) throw err;

@@ -104,7 +104,10 @@ const UNCHANGED = [
   `left(${raw('verb')}, 1) = '"'`,
   `left(${raw('requestURI')}, 1) = '"'`,
   `${raw('stageTimestamp')} LIKE ${TIMESTAMP_SHAPE}`,
+  `${time(raw('stageTimestamp'))} IS NOT NULL`,
   `${raw('requestReceivedTimestamp')} LIKE ${TIMESTAMP_SHAPE}`,
+  `${time(raw('requestReceivedTimestamp'))} IS NOT NULL`,
+  `(${raw('responseStatus')}.code IS NULL OR ${isNumber(`${raw('responseStatus')}.code`)})`,
   `${raw('user')} IS NOT NULL`,
   `${raw('sourceIPs')} IS NOT NULL`,
   `(${raw('records')} IS NULL OR left(${raw('records')}, 1) <> '[')`,
@@ -279,7 +282,8 @@ export function candidateCondition(filter: QueryNode, o: ScanSqlOptions): Frag {
 }
 
 /**
- * The query: one boolean per non-blank line of the file, in file order, true for a candidate.
+ * The query: one row, the numbers of the candidate lines (1 for the first non-blank line, in file
+ * order) and the number of non-blank lines DuckDB read.
  * Parameters, in order: the path, the cluster name (when the filter reads it), the filter's values.
  */
 export function scanSql(path: string, filter: QueryNode, o: ScanSqlOptions): ScanSql {
@@ -293,11 +297,14 @@ export function scanSql(path: string, filter: QueryNode, o: ScanSqlOptions): Sca
   }
   const schema = SCHEMA.map(([k, t]) => `"${k}": '${t}'`).join(', ');
   const compression = o.gzip ? 'gzip' : 'uncompressed';
+  // WITH ORDINALITY numbers the lines DuckDB reads in file order (its output order is not: a parallel
+  // scan may hand the last lines first).
   const sql =
-    `WITH lines AS (SELECT ${[`COALESCE(${UNCHANGED}, FALSE) AS "unchanged"`, ...select].join(', ')} ` +
+    `WITH lines AS (SELECT ${[`COALESCE(${UNCHANGED}, FALSE) AS "unchanged"`, '"ordinality" AS "line_no"', ...select].join(', ')} ` +
     `FROM read_json(?, format='newline_delimited', compression='${compression}', ` +
-    `maximum_object_size=${Math.max(1, Math.floor(o.maxLineBytes))}, columns={${schema}}) AS r) ` +
-    `SELECT (NOT "unchanged") OR ${candidate.sql} AS candidate FROM lines`;
+    `maximum_object_size=${Math.max(1, Math.floor(o.maxLineBytes))}, columns={${schema}}) WITH ORDINALITY AS r) ` +
+    `SELECT list("line_no" ORDER BY "line_no") FILTER (WHERE candidate) AS candidates, count(*) AS lines ` +
+    `FROM (SELECT "line_no", (NOT "unchanged") OR ${candidate.sql} AS candidate FROM lines)`;
   return {
     sql,
     params: [path, ...(names.includes('cluster') ? [o.cluster] : []), ...candidate.params],

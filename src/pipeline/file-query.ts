@@ -95,14 +95,22 @@ const PLAIN_BLANK = /^[ \t\r]*$/;
 
 async function* bytesOf(path: string, gzip: boolean): AsyncGenerator<Buffer> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (!gzip) {
-    yield* raw as AsyncIterable<Buffer>;
-    return;
+  try {
+    if (!gzip) {
+      yield* raw as AsyncIterable<Buffer>;
+      return;
+    }
+    const gunzip = createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err));
+    raw.pipe(gunzip);
+    try {
+      yield* gunzip as AsyncIterable<Buffer>;
+    } finally {
+      gunzip.destroy();
+    }
+  } finally {
+    raw.destroy();
   }
-  const gunzip = createGunzip();
-  raw.on('error', (err) => gunzip.destroy(err));
-  raw.pipe(gunzip);
-  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 /** Reads one file the DuckDB way into `matches`; throws Fallback when it cannot be sure. */
@@ -193,9 +201,16 @@ async function scanFile(
     if (flag) candidates++;
     if (batch.length >= BATCH) await deliver();
   };
+  /** Past the first line and the last candidate: nothing left to decode. */
+  const finished = () => !first && next >= picked.lines.length;
+  let stopped = false;
   try {
     let carry: Buffer | undefined;
     for await (const chunk of bytesOf(f.path, gzip)) {
+      if (finished()) {
+        stopped = true;
+        break;
+      }
       let buf = chunk;
       let start = 0;
       if (carry) {
@@ -211,6 +226,7 @@ async function scanFile(
         start = nl + 1;
       }
       for (;;) {
+        if (finished()) break;
         const nl = buf.indexOf(0x0a, start);
         if (nl < 0) break;
         await take(buf, start, nl, false);
@@ -219,8 +235,11 @@ async function scanFile(
       if (start < buf.length) carry = Buffer.from(buf.subarray(start));
       buf = chunk;
     }
-    if (carry) await take(carry, 0, carry.length, true);
-    if (nonBlank !== picked.total) throw new Fallback('DuckDB read another number of lines');
+    if (finished()) stopped = true;
+    if (!stopped && carry) await take(carry, 0, carry.length, true);
+    // DuckDB skips the same blank lines as this walk (white space only), so its line numbers are this
+    // walk's; when the walk reached the end, the counts must agree too.
+    if (!stopped && nonBlank !== picked.total) throw new Fallback('DuckDB read another number of lines');
     await deliver();
   } catch (err) {
     if (err instanceof Fallback) throw err;
@@ -228,7 +247,7 @@ async function scanFile(
     // reader reads the file again and reports what it finds, as before.
     throw new Fallback((err as Error).message.split('\n')[0]);
   }
-  return { candidates, lines: line };
+  return { candidates, lines: stopped || finished() ? picked.total : line };
 }
 
 /** Reads one input with the JavaScript reader, every record decoded (the path before DuckDB). */

@@ -11,6 +11,11 @@
 // when DuckDB and this walk disagree on the number of lines, and for standard input and anything that is
 // not a regular file. What was taken from a file before such a failure is discarded first, so nothing is
 // counted twice.
+//
+// The matches are always the JavaScript reader's. The count of records set aside can be lower than the
+// JavaScript reader's for lines DuckDB reads more leniently than JSON.parse or normalization (a trailing
+// comma, a NaN literal, nesting deeper than 512, a non-string user group or annotation value, a null
+// response code) when such a line cannot match the filter: it is never decoded, so never set aside.
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';

@@ -1,6 +1,6 @@
 // The SQL that narrows a raw audit log file down to the lines a filter may match, for `query --file`:
-// DuckDB reads the file with an explicit schema (no schema inference) and answers, for each line in file
-// order, whether the line is a candidate. The final decision stays with the JavaScript predicate on the
+// DuckDB reads the file with an explicit schema (no schema inference) and answers with the numbers of
+// the candidate lines. The final decision stays with the JavaScript predicate on the
 // decoded, normalized and redacted candidates, so the SQL only has to be a superset, and it is built to
 // be one:
 //

@@ -85,6 +85,11 @@ function writeInputs(): void {
   writeFileSync(path.join(dir, 'gen.jsonl'), gen);
   writeFileSync(path.join(dir, 'gen-copy.json.gz'), gzipSync(gen));
   writeFileSync(path.join(dir, 'shapes.jsonl'), SHAPES);
+  // The path is a bound parameter: quotes in it are only characters.
+  writeFileSync(
+    path.join(dir, `it's "x"'); --.jsonl`),
+    `${line(ev({ auditID: 'quoted', verb: 'delete' }))}\n`,
+  );
   // Not JSON, a truncated last record: the JavaScript reader reads these files.
   writeFileSync(
     path.join(dir, 'malformed.jsonl'),
@@ -196,6 +201,7 @@ describe('query --file with DuckDB', () => {
       'duplicate.jsonl': 'js',
       'pretty.json': 'js',
       'lenient-first.jsonl': 'js',
+      [`it's "x"'); --.jsonl`]: 'duckdb',
     });
     const gen = files.find((f) => path.basename(f.file) === 'gen.jsonl')!.how;
     // The narrowing works: far fewer candidates than lines.

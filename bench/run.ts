@@ -1,6 +1,7 @@
 // The benchmark: generates realistic audit logs and measures, in the same run, kubetrail against what a
 // user would reach for instead (DuckDB's own read_json, jq): import rate, querying raw files, stored-query
 // latency and peak memory. Usage: npm run bench [-- --sizes 1m,10m | --quick] [--out DIR]
+// [--steps import,query,stored] (default all three; `stored` needs the store `import` wrote).
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ const quick = process.argv.includes('--quick');
 const sizes = (quick ? ['100k'] : (arg('--sizes') ?? '1m,10m').split(',')).map(parseSize);
 const out = path.resolve(arg('--out') ?? path.join(root, 'bench/out'));
 mkdirSync(out, { recursive: true });
+const steps = new Set((arg('--steps') ?? 'import,query,stored').split(','));
 
 interface Row {
   size: number;
@@ -59,93 +61,97 @@ for (const size of sizes) {
 
   // (a) import
   const db = path.join(out, `kubetrail-${size}.duckdb`);
-  rmSync(db, { force: true });
-  rmSync(`${db}.wal`, { force: true });
-  log('import: kubetrail');
-  const imp = await measure(process.execPath, [
-    bin,
-    'import',
-    file,
-    '--db',
-    db,
-    '-o',
-    'json',
-    '--quarantine',
-    path.join(out, 'quarantine.jsonl'),
-  ]);
-  if (ok(imp, 'kubetrail import'))
-    rows.push({
-      ...base,
-      step: 'import',
-      tool: 'kubetrail import',
-      seconds: imp.seconds,
-      eventsPerSecond: size / imp.seconds,
-      ...(imp.peakRssMb ? { peakRssMb: imp.peakRssMb } : {}),
-    });
-  const nativeDb = path.join(out, `native-${size}.duckdb`);
-  rmSync(nativeDb, { force: true });
-  log('import: DuckDB read_json');
-  const nat = await measure(process.execPath, [native, 'load', file, nativeDb]);
-  if (ok(nat, 'DuckDB load'))
-    rows.push({
-      ...base,
-      step: 'import',
-      tool: 'DuckDB read_json (CREATE TABLE AS)',
-      seconds: nat.seconds,
-      eventsPerSecond: size / nat.seconds,
-      ...(nat.peakRssMb ? { peakRssMb: nat.peakRssMb } : {}),
-    });
-  rmSync(nativeDb, { force: true });
-  log('import: jq');
-  const jq = await measure('sh', ['-c', `jq -c . '${file}' > /dev/null`]);
-  if (ok(jq, 'jq'))
-    rows.push({
-      ...base,
-      step: 'import',
-      tool: 'jq -c . (parse only)',
-      seconds: jq.seconds,
-      eventsPerSecond: size / jq.seconds,
-    });
+  if (steps.has('import')) {
+    rmSync(db, { force: true });
+    rmSync(`${db}.wal`, { force: true });
+    log('import: kubetrail');
+    const imp = await measure(process.execPath, [
+      bin,
+      'import',
+      file,
+      '--db',
+      db,
+      '-o',
+      'json',
+      '--quarantine',
+      path.join(out, 'quarantine.jsonl'),
+    ]);
+    if (ok(imp, 'kubetrail import'))
+      rows.push({
+        ...base,
+        step: 'import',
+        tool: 'kubetrail import',
+        seconds: imp.seconds,
+        eventsPerSecond: size / imp.seconds,
+        ...(imp.peakRssMb ? { peakRssMb: imp.peakRssMb } : {}),
+      });
+    const nativeDb = path.join(out, `native-${size}.duckdb`);
+    rmSync(nativeDb, { force: true });
+    log('import: DuckDB read_json');
+    const nat = await measure(process.execPath, [native, 'load', file, nativeDb]);
+    if (ok(nat, 'DuckDB load'))
+      rows.push({
+        ...base,
+        step: 'import',
+        tool: 'DuckDB read_json (CREATE TABLE AS)',
+        seconds: nat.seconds,
+        eventsPerSecond: size / nat.seconds,
+        ...(nat.peakRssMb ? { peakRssMb: nat.peakRssMb } : {}),
+      });
+    rmSync(nativeDb, { force: true });
+    log('import: jq');
+    const jq = await measure('sh', ['-c', `jq -c . '${file}' > /dev/null`]);
+    if (ok(jq, 'jq'))
+      rows.push({
+        ...base,
+        step: 'import',
+        tool: 'jq -c . (parse only)',
+        seconds: jq.seconds,
+        eventsPerSecond: size / jq.seconds,
+      });
+  }
 
   // (b) querying the raw file
-  log('query --file: kubetrail');
-  const qf = await measure('sh', [
-    '-c',
-    `exec '${process.execPath}' '${bin}' query --file '${file}' 'verb:delete resource:secrets' -o ndjson --limit 100000000 > /dev/null`,
-  ]);
-  if (ok(qf, 'kubetrail query --file'))
-    rows.push({
-      ...base,
-      step: 'query --file',
-      tool: 'kubetrail query --file',
-      seconds: qf.seconds,
-      eventsPerSecond: size / qf.seconds,
-      ...(qf.peakRssMb ? { peakRssMb: qf.peakRssMb } : {}),
-    });
-  const nq = await measure(process.execPath, [native, 'query', file]);
-  if (ok(nq, 'DuckDB query'))
-    rows.push({
-      ...base,
-      step: 'query --file',
-      tool: 'DuckDB read_json WHERE',
-      seconds: nq.seconds,
-      eventsPerSecond: size / nq.seconds,
-    });
-  const jqq = await measure('sh', [
-    '-c',
-    `jq -c 'select(.verb=="delete" and .objectRef.resource=="secrets")' '${file}' > /dev/null`,
-  ]);
-  if (ok(jqq, 'jq select'))
-    rows.push({
-      ...base,
-      step: 'query --file',
-      tool: 'jq select',
-      seconds: jqq.seconds,
-      eventsPerSecond: size / jqq.seconds,
-    });
+  if (steps.has('query')) {
+    log('query --file: kubetrail');
+    const qf = await measure('sh', [
+      '-c',
+      `exec '${process.execPath}' '${bin}' query --file '${file}' 'verb:delete resource:secrets' -o ndjson --limit 100000000 > /dev/null`,
+    ]);
+    if (ok(qf, 'kubetrail query --file'))
+      rows.push({
+        ...base,
+        step: 'query --file',
+        tool: 'kubetrail query --file',
+        seconds: qf.seconds,
+        eventsPerSecond: size / qf.seconds,
+        ...(qf.peakRssMb ? { peakRssMb: qf.peakRssMb } : {}),
+      });
+    const nq = await measure(process.execPath, [native, 'query', file]);
+    if (ok(nq, 'DuckDB query'))
+      rows.push({
+        ...base,
+        step: 'query --file',
+        tool: 'DuckDB read_json WHERE',
+        seconds: nq.seconds,
+        eventsPerSecond: size / nq.seconds,
+      });
+    const jqq = await measure('sh', [
+      '-c',
+      `jq -c 'select(.verb=="delete" and .objectRef.resource=="secrets")' '${file}' > /dev/null`,
+    ]);
+    if (ok(jqq, 'jq select'))
+      rows.push({
+        ...base,
+        step: 'query --file',
+        tool: 'jq select',
+        seconds: jqq.seconds,
+        eventsPerSecond: size / jqq.seconds,
+      });
+  }
 
   // (c) stored-query latency
-  if (existsSync(db)) {
+  if (steps.has('stored') && existsSync(db)) {
     const store = await openStore(db, { readOnly: true });
     for (const q of QUERIES) {
       const filter = parseQuery(q);

@@ -1,7 +1,8 @@
 // Queries raw audit log records without a store: keeps those the filter and time range accept, and
 // gives the newest (or oldest) `limit` of them with the total count of matches. Memory is bounded by the
 // limit, not by the input. `query --file` runs it as the sink of the pipeline's topology
-// (src/pipeline/sinks/matches.ts).
+// (src/pipeline/file-query.ts), one per file, merged in file order; the order among events of the same
+// time is the order they were read in.
 import type { EventRecord } from '../core/event.js';
 import { eventTime, timeToMicros } from '../core/time.js';
 import { compileJs } from './index.js';
@@ -26,8 +27,12 @@ export class NewestMatches {
   private kept: { t: number; r: EventRecord }[] = [];
   private matched = 0;
 
-  constructor(private readonly opts: FileQueryOptions) {
-    this.accept = compileJs(opts.filter);
+  /** `now` (epoch ms) anchors relative times such as `now-1h`. */
+  constructor(
+    private readonly opts: FileQueryOptions,
+    now?: number,
+  ) {
+    this.accept = compileJs(opts.filter, now);
   }
 
   add(batch: readonly EventRecord[]): void {
@@ -40,6 +45,13 @@ export class NewestMatches {
       this.matched++;
       this.kept.push({ t, r });
     }
+    if (this.kept.length > this.opts.limit * 2 + 1000) this.trim();
+  }
+
+  /** Takes in the matches of `later` (read after every record added here so far), as if added in order. */
+  merge(later: NewestMatches): void {
+    this.matched += later.matched;
+    for (const k of later.kept) this.kept.push(k);
     if (this.kept.length > this.opts.limit * 2 + 1000) this.trim();
   }
 

@@ -2,10 +2,7 @@
 // and prints them as a table or in a machine format.
 import type { Command } from 'commander';
 import { createMemoryQuarantine } from '../../ingest/index.js';
-import { filesSource } from '../../pipeline/sources/files.js';
-import { NewestMatches } from '../../query/file-query.js';
-import { matchesSink } from '../../pipeline/sinks/matches.js';
-import { buildTopology, runBatch } from '../../pipeline/topology.js';
+import { queryFiles } from '../../pipeline/file-query.js';
 import { parseQuery } from '../../query/index.js';
 import { openStore } from '../../store/open.js';
 import { redactTransform } from '../../redact/index.js';
@@ -84,20 +81,18 @@ export function registerQueryCommand(program: Command, io: Io = processIo()): vo
       let more: string | undefined;
       if (opts.file && opts.file.length > 0) {
         const quarantine = createMemoryQuarantine();
-        // The pipeline's topology with the matches as its one sink: redaction, no size cap, no store.
-        const matches = new NewestMatches({ filter, ...range, limit, order });
-        const topology = buildTopology({
-          maxEventBytes: false,
+        // DuckDB narrows each file to the lines that may match; those are decoded, redacted and decided
+        // by the filter in JavaScript (src/pipeline/file-query.ts).
+        const result = await queryFiles({
+          inputs: opts.file,
+          filter,
+          ...range,
+          limit,
+          order,
+          cluster: opts.cluster ?? 'default',
+          quarantine,
           redaction: redactTransform(),
-          sinks: {},
-          sinkFactories: [matchesSink(matches)],
         });
-        await runBatch(filesSource(opts.file, { cluster: opts.cluster ?? 'default', quarantine }), topology, {
-          source: 'query --file',
-          // Each batch to the matches as it is read: nothing is gathered, so memory stays one batch.
-          writeBatch: 1,
-        });
-        const result = matches.result();
         records = result.records;
         if (result.matched > records.length) more = `${n(result.matched)} events matched`;
         if (quarantine.count > 0) {

@@ -3,7 +3,8 @@
 import type { NewestMatches } from '../../query/file-query.js';
 import type { SinkFactory } from './index.js';
 
-export function matchesSink(matches: NewestMatches): SinkFactory {
+/** The sink of `matches`: anything that takes batches of records (the file being read routes them). */
+export function matchesSink(matches: Pick<NewestMatches, 'add'>): SinkFactory {
   return {
     name: 'matches',
     create: () => ({ name: 'matches', role: 'durable', write: (records) => matches.add(records) }),

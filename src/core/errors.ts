@@ -270,6 +270,11 @@ export const ERROR_CODES = {
     fix: 'Check the path and permissions of the digest file (`integrity.digestsFile`, or --digests).',
     exit: 3,
   },
+  KT_INTEGRITY_FINDINGS: {
+    summary: 'The store does not verify clean against its signed digests, so the command refuses to go on.',
+    fix: 'Run `kubetrail verify` to see the findings and deal with them first; `kubetrail key rotate --force` rotates anyway (the findings about the rows it replaces can no longer be reported afterwards).',
+    exit: 1,
+  },
   KT_INTERNAL: {
     summary: 'An unexpected internal error.',
     fix: 'Report it with the message and stack.',

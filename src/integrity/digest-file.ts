@@ -61,7 +61,7 @@ function isRecord(v: unknown): v is DigestLine {
     typeof r.seq === 'number' &&
     typeof r.at === 'number' &&
     typeof r.chain === 'string' &&
-    (r.kind === 'batch' || r.kind === 'prune' || r.kind === 'sign')
+    (r.kind === 'batch' || r.kind === 'prune' || r.kind === 'rekey' || r.kind === 'sign')
   );
 }
 

@@ -4,7 +4,8 @@
 // as their back end hashes them, are compared as a multiset with the entries the signed batch records
 // name: exact matches are fine; what is left is paired by (cluster, auditID, stage) into `modified`, and
 // the rest is `deleted` (signed, gone) or `inserted` (stored, never signed). Entries of events a later
-// prune record removed (before its cutoff) are not expected.
+// prune record removed (before its cutoff), and of records a later rekey record replaced (made before
+// the key rotation began), are not expected.
 import type { KeyObject } from 'node:crypto';
 import { microsToTime } from '../core/time.js';
 import {
@@ -15,6 +16,7 @@ import {
   type DigestEntry,
   type DigestRecord,
   type PruneBody,
+  type RekeyBody,
   type RecordPlace,
 } from '../store/integrity.js';
 import type { Store } from '../store/store.js';
@@ -34,6 +36,7 @@ export interface VerifyOptions {
 }
 
 type Prune = PruneBody & RecordPlace;
+type Rekey = RekeyBody & RecordPlace;
 
 const chainFinding = (detail: string): IntegrityFinding => ({ kind: 'chain', detail });
 
@@ -165,6 +168,11 @@ function pruned(prunes: readonly Prune[], r: RecordPlace, ts: number): boolean {
   return prunes.some((p) => p.before > ts && (p.writer === r.writer ? p.seq > r.seq : p.at >= r.at));
 }
 
+/** Whether a key rotation replaced the rows of this record: made before the rotation began, and before its rekey record. */
+function replaced(rekeys: readonly Rekey[], r: RecordPlace): boolean {
+  return rekeys.some((k) => r.at < k.startedAt && (k.writer === r.writer ? k.seq > r.seq : k.at >= r.at));
+}
+
 const identity = (e: DigestEntry): string => `${e.cluster}\0${e.auditID}\0${e.stage}`;
 
 const inRange = (ts: number, since?: number, until?: number): boolean =>
@@ -216,6 +224,7 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
 
   const all = [...reference.values()].flat();
   const prunes = all.filter((r): r is DigestRecord & Prune => r.kind === 'prune');
+  const rekeys = all.filter((r): r is DigestRecord & Rekey => r.kind === 'rekey');
   const { since, until } = opts;
   const meets = (r: DigestRecord) =>
     r.kind === 'batch' && (until === undefined || r.from < until) && (since === undefined || r.to >= since);
@@ -236,7 +245,7 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
   for (const r of batches) {
     if (r.kind !== 'batch') continue;
     // A record whose every event a later prune removed: its entries are gone with them.
-    if (pruned(prunes, r, r.to)) continue;
+    if (pruned(prunes, r, r.to) || replaced(rekeys, r)) continue;
     const key = entriesKey(r.writer, r.seq);
     const entries = file?.entries.get(key) ?? storeEntries.get(key) ?? [];
     if (entriesHash(entries) !== r.entriesHash || entries.length !== r.count)

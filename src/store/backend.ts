@@ -24,6 +24,11 @@ export interface OpenOptions {
    */
   rotateTo?: DataKey;
   /**
+   * Read-only opens only: open an encrypted store without its key, for work that reads no event content
+   * (`kubetrail verify` hashes the stored rows as they are). Reading an event then fails (KT_KEY_REQUIRED).
+   */
+  withoutKey?: boolean;
+  /**
    * The identity of the digest chain this process extends, on a store several processes write to
    * (ClickHouse; default a new one per open). Keep it across restarts, so that the chain a crash left
    * unsigned is signed at the next start; never the same for two processes writing at once.

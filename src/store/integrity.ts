@@ -47,6 +47,18 @@ export interface PruneBody {
   removed: number;
 }
 
+/**
+ * `kubetrail key rotate` wrote every event again sealed under key `keyId` (as batch records made since
+ * `startedAt`, epoch µs) and removed the `removed` rows sealed before: the entries of records made before
+ * `startedAt` name rows that are gone on purpose.
+ */
+export interface RekeyBody {
+  kind: 'rekey';
+  keyId: string;
+  startedAt: number;
+  removed: number;
+}
+
 /** An Ed25519 signature over the chain up to record `signedSeq` (signMessage()). */
 export interface SignBody {
   kind: 'sign';
@@ -61,7 +73,7 @@ export interface SignBody {
   signature: string;
 }
 
-export type DigestBody = BatchBody | PruneBody | SignBody;
+export type DigestBody = BatchBody | PruneBody | RekeyBody | SignBody;
 export type DigestKind = DigestBody['kind'];
 
 /** Where a record sits: its writer's chain, its position, its time. */
@@ -107,6 +119,8 @@ export function canonicalRecord(r: UnchainedRecord): string {
       return JSON.stringify([...head, r.count, r.from, r.to, r.entriesHash]);
     case 'prune':
       return JSON.stringify([...head, r.before, r.removed]);
+    case 'rekey':
+      return JSON.stringify([...head, r.keyId, r.startedAt, r.removed]);
     case 'sign':
       return JSON.stringify([...head, r.signedSeq, r.signedChain, r.signedAt, r.keyId, r.signature]);
   }
@@ -168,7 +182,8 @@ export type RecordListener = (record: DigestRecord, entries: readonly DigestEntr
 
 /**
  * What a store back end keeps for tamper evidence. The back end itself appends a `batch` record in the
- * transaction of every write that adds rows and a `prune` record with every deleteBefore(); sign records
+ * transaction of every write that adds rows, a `prune` record with every deleteBefore() and a `rekey` record
+ * when a key rotation removes the rows it replaced; sign records
  * come from src/integrity/ through appendSign().
  */
 export interface IntegrityStorage {

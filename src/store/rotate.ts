@@ -47,7 +47,13 @@ export async function rotateStoreKey(
       where: { path: '--new-key-file' },
       hint: 'make a new key with `kubetrail key create --out FILE`',
     });
-  await r.setState({ ...(old ? { keyId: old.id } : {}), rotatingTo: next.id });
+  // A rotation that was interrupted keeps the time it began: the digest records made before it name the
+  // rows it replaces (the rekey record, src/store/integrity.ts).
+  const startedAt =
+    state.rotatingTo === next.id && state.rotationStartedAt !== undefined
+      ? state.rotationStartedAt
+      : Date.now() * 1000;
+  await r.setState({ ...(old ? { keyId: old.id } : {}), rotatingTo: next.id, rotationStartedAt: startedAt });
   let events = 0;
   let after: { t: number; hash: string } | undefined;
   for (;;) {
@@ -61,7 +67,7 @@ export async function rotateStoreKey(
   }
   // Detection's tables in the same file (alert messages, engine state) follow the events.
   await r.resealTables?.(old, next);
-  await r.deleteUnder(old?.id);
+  await r.deleteUnder(old?.id, { keyId: next.id, startedAt });
   // Nothing may be left under the old key (a row written by another process meanwhile, say).
   const left = await r.rowsUnder(old?.id, undefined, 1);
   if (left.length > 0)

@@ -101,11 +101,37 @@ export interface EncryptionState {
   keyId?: string;
   /** Set while `kubetrail key rotate` re-seals the events under this key. */
   rotatingTo?: string;
+  /**
+   * With rotatingTo: when the rotation began (epoch µs). The digest records made before it name the rows
+   * the rotation replaces (src/store/integrity.ts, the rekey record).
+   */
+  rotationStartedAt?: number;
 }
 
 /** Meta keys of the state. */
 export const META_KEY_ID = 'encryption.key_id';
 export const META_ROTATING_TO = 'encryption.rotating_to';
+export const META_ROTATION_STARTED = 'encryption.rotation_started_us';
+
+/** The state as meta values (absent ones as ''), and back. */
+export function stateToMeta(state: EncryptionState): [string, string][] {
+  return [
+    [META_KEY_ID, state.keyId ?? ''],
+    [META_ROTATING_TO, state.rotatingTo ?? ''],
+    [META_ROTATION_STARTED, state.rotationStartedAt !== undefined ? String(state.rotationStartedAt) : ''],
+  ];
+}
+
+export function stateFromMeta(get: (key: string) => string | undefined): EncryptionState {
+  const keyId = get(META_KEY_ID) || undefined;
+  const rotatingTo = get(META_ROTATING_TO) || undefined;
+  const started = Number(get(META_ROTATION_STARTED) || NaN);
+  return {
+    ...(keyId ? { keyId } : {}),
+    ...(rotatingTo ? { rotatingTo } : {}),
+    ...(rotatingTo && Number.isSafeInteger(started) ? { rotationStartedAt: started } : {}),
+  };
+}
 
 /** What opening a store with a key (or none) does once the checks pass. */
 export type KeyDecision =
@@ -129,7 +155,7 @@ const rotateAgain = (to: string) =>
 export function decideKey(
   state: EncryptionState,
   key: DataKey | undefined,
-  opts: { hasEvents: boolean; where: string; rotateTo?: DataKey },
+  opts: { hasEvents: boolean; where: string; rotateTo?: DataKey; withoutKey?: boolean },
 ): KeyDecision {
   const where = { where: { file: opts.where } };
   if (opts.rotateTo) {
@@ -170,6 +196,7 @@ export function decideKey(
       { ...where, hint: rotateAgain(state.rotatingTo) },
     );
   if (state.keyId !== undefined) {
+    if (!key && opts.withoutKey) return 'open';
     if (!key)
       throw new KubetrailError(
         'KT_KEY_REQUIRED',
@@ -205,7 +232,12 @@ export interface KeyRotationStorage {
   /** Writes sealed rows as any write does (deduplicated by content hash, so a rerun adds nothing twice). */
   writeRows(rows: readonly EventRow[]): Promise<unknown>;
   /** Removes every row sealed under `keyId` (plain rows when undefined). */
-  deleteUnder(keyId: string | undefined): Promise<void>;
+  /**
+   * Removes the rows sealed under `keyId` (plain when undefined) and, with them, appends the signed
+   * `rekey` digest record that says so (the rows were written again under `rekey.keyId` since
+   * `rekey.startedAt`), so that the removal is not taken for tampering.
+   */
+  deleteUnder(keyId: string | undefined, rekey: { keyId: string; startedAt: number }): Promise<void>;
   /**
    * Seals the other tables the store keeps with event text (detection's alerts, outbox and state in a
    * DuckDB file) again under `to`; idempotent. Absent when the store keeps none.

@@ -10,12 +10,18 @@ import { resealDataDir } from '../../server/reseal.js';
 import { openStore, storeDirectory } from '../../store/open.js';
 import { rotateStoreKey } from '../../store/rotate.js';
 import { dataKey, dbLocation, dbOption, keyFileOption, n, processIo, type Io } from '../common.js';
+import { digestsOption, keepIntegrity, signingKeyOption } from '../integrity.js';
+import { KubetrailError } from '../../core/errors.js';
+import { verifyStore } from '../../integrity/verify.js';
 import { safeText } from '../terminal.js';
 
 interface RotateOpts {
   db?: string;
   keyFile?: string;
   newKeyFile: string;
+  signingKey?: string;
+  digests?: string;
+  force?: boolean;
 }
 
 export function registerKeyCommands(program: Command, io: Io = processIo()): void {
@@ -52,12 +58,36 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
     .addOption(dbOption())
     .addOption(keyFileOption())
     .requiredOption('--new-key-file <file>', 'the new data key (kubetrail key create --out FILE)')
+    .addOption(signingKeyOption())
+    .addOption(digestsOption())
+    .option(
+      '--force',
+      'rotate even when the store does not verify clean (its rows are checked against their digests first)',
+    )
     .action(async (opts: RotateOpts) => {
       const old = dataKey(opts);
       const next = loadDataKey(opts.newKeyFile);
       const db = dbLocation(opts.db);
       const store = await openStore(db, { ...(old ? { key: old } : {}), rotateTo: next });
+      // The events written again and the removal of the old rows are digest records, signed like any
+      // write (a rekey record: docs/security.md), so that a rotated store still verifies clean.
+      const keeper = await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
+        await store.close();
+        throw err;
+      });
       try {
+        // The rows are written again under new digests: a change made behind the store's back before the
+        // rotation could not be reported after it, so the store must verify clean first.
+        if (keeper && !opts.force) {
+          const report = await verifyStore(store);
+          const found = report.findings.filter((f) => f.kind !== 'chain' || !f.detail.includes('not signed'));
+          if (found.length > 0)
+            throw new KubetrailError(
+              'KT_INTEGRITY_FINDINGS',
+              `${n(found.length)} finding${found.length === 1 ? '' : 's'} in the store's tamper evidence (first: ${found[0]!.kind} ${found[0]!.auditID ?? ''} ${found[0]!.detail})`,
+              { where: { file: db } },
+            );
+        }
         let shown = 0;
         const r = await rotateStoreKey(store, old, next, (events) => {
           if (io.interactive && events - shown >= 100_000) {
@@ -75,6 +105,9 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
             : `re-encrypted ${n(r.events)} events with key ${next.id}${old ? ` (was ${old.id})` : ''}; open the store with --key-file ${safeText(opts.newKeyFile)} from now on\n`,
         );
       } finally {
+        await keeper
+          ?.close()
+          .catch((err: unknown) => io.err(`warning: ${safeText((err as Error).message)}\n`));
         await store.close();
       }
     });

@@ -15,7 +15,17 @@ import { defaultDigestsFile, defaultPublicKey } from '../../integrity/setup.js';
 import type { FindingKind, VerificationRecord, VerifyReport } from '../../integrity/types.js';
 import { verifyStore } from '../../integrity/verify.js';
 import { openStore } from '../../store/open.js';
-import { choice, dbLocation, dbOption, n, processIo, timeRange, type Io } from '../common.js';
+import {
+  choice,
+  dbLocation,
+  dbOption,
+  keyFileOption,
+  n,
+  processIo,
+  storeOptions,
+  timeRange,
+  type Io,
+} from '../common.js';
 import { safeText } from '../terminal.js';
 
 interface VerifyOpts {
@@ -25,6 +35,7 @@ interface VerifyOpts {
   since?: string;
   until?: string;
   db?: string;
+  keyFile?: string;
   record: boolean;
   output: string;
 }
@@ -119,7 +130,8 @@ async function verifyStoreCommand(opts: VerifyOpts, format: 'table' | 'json', io
   const useDigests = opts.digests !== undefined || existsSync(digests);
   if (!useDigests) io.err(`note: no digest file compared: none at ${safeText(digests)} (--digests)\n`);
   const started = Date.now();
-  const store = await openStore(db, { readOnly: true });
+  // The rows are hashed as stored: an encrypted store needs no data key to be verified.
+  const store = await openStore(db, { readOnly: true, withoutKey: true });
   let report: VerifyReport;
   try {
     report = await verifyStore(store, {
@@ -132,12 +144,13 @@ async function verifyStoreCommand(opts: VerifyOpts, format: 'table' | 'json', io
   }
   if (report.findings.length > 0) io.exitCode = 1;
   io.out(format === 'json' ? `${reportJson(report)}\n` : reportTable(report));
-  if (opts.record) await recordVerification(db, report, range, Date.now() - started, io);
+  if (opts.record) await recordVerification(db, opts, report, range, Date.now() - started, io);
 }
 
 /** Keeps the result in the store (its last verification, shown by the API), when it can be written. */
 async function recordVerification(
   db: string,
+  opts: { keyFile?: string },
   report: VerifyReport,
   range: { since?: number; until?: number },
   durationMs: number,
@@ -153,7 +166,8 @@ async function recordVerification(
     by: 'cli',
   };
   try {
-    const store = await openStore(db);
+    // Writing to an encrypted store needs its key (--key-file); verifying did not.
+    const store = await openStore(db, storeOptions(opts));
     try {
       await (await store.integrity()).saveVerification(record);
     } finally {
@@ -182,6 +196,7 @@ export function registerVerifyCommand(program: Command, io: Io = processIo()): v
     .option('--since <time>', 'check events from this time (RFC 3339, a date, or a duration ago)')
     .option('--until <time>', 'check events before this time')
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option('--no-record', 'do not keep the result in the store as its last verification')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (opts: VerifyOpts) => {

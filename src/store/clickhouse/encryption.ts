@@ -9,6 +9,9 @@ import {
   decideKey,
   META_KEY_ID,
   META_ROTATING_TO,
+  META_ROTATION_STARTED,
+  stateFromMeta,
+  stateToMeta,
   type EncryptionState,
   type KeyDecision,
   type StoredEvent,
@@ -36,14 +39,12 @@ export async function readEncryptionState(
   database: string,
 ): Promise<EncryptionState> {
   if (!(await tableExists(client, database, 'kt_meta'))) return {};
+  const keys = [META_KEY_ID, META_ROTATING_TO, META_ROTATION_STARTED].map((k) => sqlLiteral(k)).join(', ');
   const rows = await rowsOf<{ key: string; value: string }>(
     client,
-    `SELECT key, argMax(value, version) AS value FROM ${database}.kt_meta WHERE key IN (${sqlLiteral(META_KEY_ID)}, ${sqlLiteral(META_ROTATING_TO)}) GROUP BY key`,
+    `SELECT key, argMax(value, version) AS value FROM ${database}.kt_meta WHERE key IN (${keys}) GROUP BY key`,
   );
-  const get = (k: string) => rows.find((r) => r.key === k)?.value || undefined;
-  const keyId = get(META_KEY_ID);
-  const rotatingTo = get(META_ROTATING_TO);
-  return { ...(keyId ? { keyId } : {}), ...(rotatingTo ? { rotatingTo } : {}) };
+  return stateFromMeta((k) => rows.find((r) => r.key === k)?.value);
 }
 
 /** Records the state (an absent value is written as '', which reads as absent). */
@@ -55,10 +56,7 @@ export async function writeEncryptionState(
   const version = Date.now() * 1000 + (process.hrtime()[1] % 1000);
   await client.insert({
     table: `${database}.kt_meta`,
-    values: [
-      { key: META_KEY_ID, value: state.keyId ?? '', version },
-      { key: META_ROTATING_TO, value: state.rotatingTo ?? '', version },
-    ],
+    values: stateToMeta(state).map(([key, value]) => ({ key, value, version })),
     format: 'JSONEachRow',
   });
 }
@@ -73,6 +71,7 @@ export async function checkStoreKey(
   where: string,
   key: DataKey | undefined,
   rotateTo: DataKey | undefined,
+  withoutKey = false,
 ): Promise<KeyDecision> {
   const state = await readEncryptionState(client, database);
   let hasEvents = false;
@@ -83,7 +82,7 @@ export async function checkStoreKey(
     );
     hasEvents = Number(r?.n ?? 0) > 0;
   }
-  return decideKey(state, key, { hasEvents, where, ...(rotateTo ? { rotateTo } : {}) });
+  return decideKey(state, key, { hasEvents, where, withoutKey, ...(rotateTo ? { rotateTo } : {}) });
 }
 
 /** SQL selecting rows sealed under `keyId`, or plain rows when it is undefined. */
@@ -112,7 +111,13 @@ export async function rowsSealedUnder(
 export async function deleteSealedUnder(
   conn: ClickHouseConnection,
   keyId: string | undefined,
+  beforeDelete: (removed: number) => Promise<void> = async () => undefined,
 ): Promise<void> {
+  const [r] = await conn.rows<{ n: string | number }>(
+    `SELECT count() AS n FROM ${conn.events} WHERE ${sealedUnder(keyId)}`,
+  );
+  // The record saying so goes first: a crash before the deletion leaves rows the rerun removes.
+  await beforeDelete(Number(r?.n ?? 0));
   await conn.command(`ALTER TABLE ${conn.events} DELETE WHERE ${sealedUnder(keyId)}`);
   await waitForMutations(conn);
 }

@@ -65,6 +65,8 @@ export interface ClickHouseStoreOptions {
   key?: DataKey;
   /** `kubetrail key rotate`: the new key (`key` is then the old one, absent for a plain store). */
   rotateTo?: DataKey;
+  /** Read-only: open an encrypted store without its key (OpenOptions.withoutKey). */
+  withoutKey?: boolean;
   /**
   /**
    * The identity of the digest chain this process extends (several collectors write to one database,
@@ -98,7 +100,14 @@ export class ClickHouseStore implements Store {
     const readOnly = Boolean(opts.readOnly);
     let decision: KeyDecision = 'open';
     const conn = await connectClickHouse(location, readOnly, async (client, database, where) => {
-      decision = await checkStoreKey(client, database, where, opts.key, opts.rotateTo);
+      decision = await checkStoreKey(
+        client,
+        database,
+        where,
+        opts.key,
+        opts.rotateTo,
+        readOnly && Boolean(opts.withoutKey),
+      );
     });
     // An empty store opened for writing with a key becomes encrypted.
     if ((decision as KeyDecision) === 'adopt' && !readOnly && opts.key)
@@ -295,7 +304,14 @@ export class ClickHouseStore implements Store {
       setState: (state) => writeEncryptionState(client, location.database, state),
       rowsUnder: (keyId, after, limit) => rowsSealedUnder(this.conn, keyId, after, limit),
       writeRows: (rows) => this.writeRows(rows),
-      deleteUnder: (keyId) => this.writeLock.run(() => deleteSealedUnder(this.conn, keyId)),
+      deleteUnder: async (keyId, rekey) => {
+        const digests = await this.digests();
+        await this.writeLock.run(() =>
+          deleteSealedUnder(this.conn, keyId, (removed) =>
+            digests.appendLocked({ kind: 'rekey', ...rekey, removed }).then(() => undefined),
+          ),
+        );
+      },
     };
   }
 

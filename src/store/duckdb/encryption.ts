@@ -8,6 +8,9 @@ import {
   decideKey,
   META_KEY_ID,
   META_ROTATING_TO,
+  META_ROTATION_STARTED,
+  stateFromMeta,
+  stateToMeta,
   type EncryptionState,
   type KeyDecision,
   type StoredEvent,
@@ -25,29 +28,24 @@ async function tableExists(conn: DuckDBConnection, table: string): Promise<boole
 export async function readEncryptionState(conn: DuckDBConnection): Promise<EncryptionState> {
   if (!(await tableExists(conn, 'kt_meta'))) return {};
   const rows = (
-    await conn.runAndReadAll(`SELECT key, value FROM kt_meta WHERE key IN (?, ?)`, [
+    await conn.runAndReadAll(`SELECT key, value FROM kt_meta WHERE key IN (?, ?, ?)`, [
       META_KEY_ID,
       META_ROTATING_TO,
+      META_ROTATION_STARTED,
     ])
   ).getRows();
-  const get = (k: string) => {
+  return stateFromMeta((k) => {
     const v = rows.find((r) => r[0] === k)?.[1];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  };
-  const keyId = get(META_KEY_ID);
-  const rotatingTo = get(META_ROTATING_TO);
-  return { ...(keyId ? { keyId } : {}), ...(rotatingTo ? { rotatingTo } : {}) };
+    return typeof v === 'string' ? v : undefined;
+  });
 }
 
-/** Records the state, both keys in one transaction. */
+/** Records the state, every key in one transaction. */
 export async function writeEncryptionState(conn: DuckDBConnection, state: EncryptionState): Promise<void> {
   await conn.run('BEGIN TRANSACTION');
   try {
-    for (const [k, v] of [
-      [META_KEY_ID, state.keyId],
-      [META_ROTATING_TO, state.rotatingTo],
-    ] as const) {
-      if (v === undefined) await conn.run(`DELETE FROM kt_meta WHERE key = ?`, [k]);
+    for (const [k, v] of stateToMeta(state)) {
+      if (v === '') await conn.run(`DELETE FROM kt_meta WHERE key = ?`, [k]);
       else await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES (?, ?)`, [k, v]);
     }
     await conn.run('COMMIT');
@@ -63,6 +61,7 @@ export async function checkStoreKey(
   file: string,
   key: DataKey | undefined,
   rotateTo: DataKey | undefined,
+  withoutKey = false,
 ): Promise<KeyDecision> {
   const state = await readEncryptionState(conn);
   let hasEvents = false;
@@ -70,7 +69,7 @@ export async function checkStoreKey(
     const r = await conn.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`);
     hasEvents = Number(r.getRows()[0]![0]) > 0;
   }
-  return decideKey(state, key, { hasEvents, where: file, ...(rotateTo ? { rotateTo } : {}) });
+  return decideKey(state, key, { hasEvents, where: file, withoutKey, ...(rotateTo ? { rotateTo } : {}) });
 }
 
 /** SQL selecting rows sealed under `keyId`, or plain rows when it is undefined (no parameters). */
@@ -111,7 +110,9 @@ export async function rowsSealedUnder(
 }
 
 /** Removes every row sealed under `keyId` (plain rows when undefined). */
-export async function deleteSealedUnder(conn: DuckDBConnection, keyId: string | undefined): Promise<void> {
+/** Deletes the rows sealed under `keyId` (plain when undefined), in the caller's transaction; how many. */
+export async function deleteSealedUnder(conn: DuckDBConnection, keyId: string | undefined): Promise<number> {
   const u = sealedUnder(keyId);
-  await conn.run(`DELETE FROM events WHERE ${u.sql}`, u.params);
+  const r = await conn.runAndReadAll(`DELETE FROM events WHERE ${u.sql}`, u.params);
+  return Number(r.getRows()[0]?.[0] ?? 0);
 }

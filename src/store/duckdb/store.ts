@@ -63,6 +63,8 @@ export interface DuckDBStoreOptions {
   key?: DataKey;
   /** `kubetrail key rotate`: the new key (`key` is then the old one, absent for a plain store). */
   rotateTo?: DataKey;
+  /** Read-only: open an encrypted store without its key (OpenOptions.withoutKey). */
+  withoutKey?: boolean;
   /** Most candidate rows read at once when a query is post-filtered (default 20000). */
   scanBatch?: number;
 }
@@ -126,7 +128,13 @@ export class DuckDBStore implements Store {
     let decision: KeyDecision;
     try {
       // Checked before any migration: a refused key changes nothing in the file.
-      decision = await checkStoreKey(conn, file, opts.key, opts.rotateTo);
+      decision = await checkStoreKey(
+        conn,
+        file,
+        opts.key,
+        opts.rotateTo,
+        Boolean(opts.readOnly && opts.withoutKey),
+      );
       if (!opts.readOnly) await migrate(conn, file);
       // An empty store opened for writing with a key becomes encrypted.
       if (decision === 'adopt' && !opts.readOnly && opts.key)
@@ -353,7 +361,24 @@ export class DuckDBStore implements Store {
       setState: (state) => this.writeLock.run(() => writeEncryptionState(this.connection, state)),
       rowsUnder: (keyId, after, limit) => this.read((conn) => rowsSealedUnder(conn, keyId, after, limit)),
       writeRows: (rows) => this.writeRows(rows),
-      deleteUnder: (keyId) => this.writeLock.run(() => deleteSealedUnder(this.connection, keyId)),
+      deleteUnder: (keyId, rekey) =>
+        this.writeLock.run(async () => {
+          const digests = this.digests;
+          if (!digests) throw new KubetrailError('KT_STORE_WRITE', `${this.file} is open read-only`);
+          // The removal and the rekey record that says so commit together.
+          const conn = this.connection;
+          await conn.run('BEGIN TRANSACTION');
+          let record: DigestRecord | undefined;
+          try {
+            const removed = await deleteSealedUnder(conn, keyId);
+            if (removed > 0) record = await digests.append(conn, { kind: 'rekey', ...rekey, removed });
+            await conn.run('COMMIT');
+          } catch (err) {
+            await conn.run('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+          if (record) digests.committed(record);
+        }),
       resealTables: async (from, to) => {
         await this.writeLock.run(() => resealDetectionTables(this.connection, { from, to }));
       },

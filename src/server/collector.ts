@@ -192,6 +192,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       webhookLog = await SegmentLog.open({
         dir: path.join(dataDir, 'segments'),
         maxBytes: config.pipeline.segmentMaxBytes,
+        // Decoded events kept beside the log for the feeder (so it need not decode them again).
+        maxAttached: 2 * config.pipeline.writeEvents,
         onDamage: (d) =>
           logger.error(
             { file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason },

@@ -186,6 +186,17 @@ describe('segment log', () => {
     await log.close();
   });
 
+  it('writes a payload given in parts as one record, checked as one', async () => {
+    const dir = tempDir();
+    const log = await SegmentLog.open({ dir, maxBytes: 1 << 20 });
+    await log.append([Buffer.from('head\n'), Buffer.from('body')]);
+    await log.append(Buffer.from('whole'));
+    await log.close();
+    const again = await SegmentLog.open({ dir, maxBytes: 1 << 20 });
+    expect(text(await readAll(again))).toEqual(['head\nbody', 'whole']);
+    await again.close();
+  });
+
   it('keeps attachments beside their records within its bound, each taken once, none after a reopen', async () => {
     const dir = tempDir();
     const log = await SegmentLog.open({ dir, maxBytes: 1 << 20, maxAttached: 5 });

@@ -37,19 +37,27 @@ const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const MAX_PAYLOAD_BYTES = 2 ** 31 - 1;
 const READ_CHUNK = 4 * 1024 * 1024;
 
-/** The checksum of a frame: over its length field, its time field and its payload. */
-function frameChecksum(header: Buffer, payload: Uint8Array): number {
-  const c = crc32(header.subarray(0, 4));
-  return crc32(payload, crc32(header.subarray(8, 16), c));
+/** The checksum of a frame: over its length field, its time field and its payload (in parts). */
+function frameChecksum(header: Buffer, payload: Uint8Array | readonly Uint8Array[]): number {
+  let c = crc32(header.subarray(8, 16), crc32(header.subarray(0, 4)));
+  for (const part of Array.isArray(payload) ? payload : [payload]) c = crc32(part, c);
+  return c;
 }
 
-export function encodeFrame(payload: Uint8Array, time: number): Buffer[] {
+const asBuffer = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+
+/** The buffers of one frame; a payload given in parts is written as their concatenation. */
+export function encodeFrame(payload: Uint8Array | readonly Uint8Array[], time: number): Buffer[] {
+  const parts: readonly Uint8Array[] = Array.isArray(payload) ? payload : [payload];
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(payloadLength(parts), 0);
   header.writeDoubleLE(time, 8);
-  header.writeUInt32LE(frameChecksum(header, payload), 4);
-  return [header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)];
+  header.writeUInt32LE(frameChecksum(header, parts), 4);
+  return [header, ...parts.map(asBuffer)];
 }
+
+const payloadLength = (p: Uint8Array | readonly Uint8Array[]) =>
+  Array.isArray(p) ? p.reduce((a: number, b: Uint8Array) => a + b.length, 0) : (p as Uint8Array).length;
 
 export interface LogRecord {
   /** Log offset of the frame. */
@@ -329,20 +337,21 @@ export class SegmentLog {
    * kept beside the record in memory when it fits within `maxAttached` (see the header comment).
    */
   append(
-    payload: Uint8Array,
+    payload: Uint8Array | readonly Uint8Array[],
     time = Date.now(),
     attach?: { value: unknown; weight: number },
   ): Promise<number> {
     if (this.closed)
       return Promise.reject(new KubetrailError('KT_OVERLOADED', 'the server is shutting down'));
-    if (this.wouldRefuse(payload.length)) return Promise.reject(new OverloadedError(1));
+    const length = payloadLength(payload);
+    if (this.wouldRefuse(length)) return Promise.reject(new OverloadedError(1));
     this.lastAppendAt = performance.now();
     const p = (this.pending ??= { buffers: [], bytes: 0, waiters: [], frames: [] });
     p.buffers.push(...encodeFrame(payload, time));
-    p.bytes += FRAME_HEADER_BYTES + payload.length;
+    p.bytes += FRAME_HEADER_BYTES + length;
     const fits = attach !== undefined && this.attachedWeight + attach.weight <= (this.opts.maxAttached ?? 0);
     if (fits) this.attachedWeight += attach.weight;
-    p.frames.push({ bytes: FRAME_HEADER_BYTES + payload.length, attachment: fits ? attach : undefined });
+    p.frames.push({ bytes: FRAME_HEADER_BYTES + length, attachment: fits ? attach : undefined });
     const done = new Promise<number>((resolve, reject) => p.waiters.push({ resolve, reject }));
     if (!this.writing) {
       this.writing = true;

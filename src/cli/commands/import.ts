@@ -12,7 +12,7 @@ import { KubetrailError } from '../../core/errors.js';
 import { createFileQuarantine } from '../../ingest/index.js';
 import { filesSource } from '../../pipeline/sources/files.js';
 import type { SkippedInput } from '../../ingest/files.js';
-import { runImport, type ImportSummary } from '../../pipeline/import.js';
+import { IMPORT_DUCKDB_MEMORY, runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { openStore, storeDirectory } from '../../store/open.js';
@@ -167,7 +167,7 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         storeDirectory(db, path.resolve('data')),
         io,
       );
-      const store = await openStore(db).catch(async (err: unknown) => {
+      const store = await openStore(db, { memoryLimit: IMPORT_DUCKDB_MEMORY }).catch(async (err: unknown) => {
         await forwarders?.close();
         throw err;
       });

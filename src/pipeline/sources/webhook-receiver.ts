@@ -12,7 +12,7 @@ import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/err
 import type { Quarantine } from '../../ingest/quarantine.js';
 import { OverloadedError, type IngestQueue } from '../ingest-queue.js';
 import type { SegmentLog } from '../segment-log.js';
-import { encodeWebhookEntry, eventsOf, parseWebhookBody, type DecodedEntry } from './webhook.js';
+import { eventsOf, parseWebhookBody, type DecodedEntry, webhookEntryParts } from './webhook.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -86,7 +86,7 @@ export class WebhookReceiver {
         // decodes the body again only when they are gone: after a restart, or beyond the log's bound).
         if (records.length > 0) {
           const entry: DecodedEntry = { source, records };
-          await this.o.log.append(encodeWebhookEntry({ cluster, source, body }), Date.now(), {
+          await this.o.log.append(webhookEntryParts({ cluster, source, body }), Date.now(), {
             value: entry,
             weight: records.length,
           });

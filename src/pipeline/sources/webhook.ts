@@ -92,9 +92,14 @@ export interface WebhookEntry {
   body: Buffer;
 }
 
+/** One log record, in parts (the body is not copied): a JSON header line (cluster, source), the body. */
+export function webhookEntryParts(e: WebhookEntry): Buffer[] {
+  return [Buffer.from(`${JSON.stringify({ c: e.cluster, s: e.source })}\n`), e.body];
+}
+
 /** One log record: a JSON header line (cluster, source), then the body's bytes. */
 export function encodeWebhookEntry(e: WebhookEntry): Buffer {
-  return Buffer.concat([Buffer.from(`${JSON.stringify({ c: e.cluster, s: e.source })}\n`), e.body]);
+  return Buffer.concat(webhookEntryParts(e));
 }
 
 export function decodeWebhookEntry(payload: Buffer): WebhookEntry {

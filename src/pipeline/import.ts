@@ -13,9 +13,10 @@ import type { ForwarderSet } from '../forward/index.js';
  * DuckDB's memory limit for an import (the store is opened by the command with it). An import only
  * appends: its working set is the write in flight and the rows not yet checkpointed, which DuckDB
  * spills to its temporary directory beyond the limit. Bounded low so that the peak memory of an import
- * stays flat as the input grows (the server's own limit is pipeline.duckdbMemoryMB).
+ * grows less with the input (1M events: 1,057 MB at 512 MB, 662 MB at 128 MB; docs/benchmarks.md
+ * "Memory"). The server's own limit is pipeline.duckdbMemoryMB.
  */
-export const IMPORT_DUCKDB_MEMORY = '192MB';
+export const IMPORT_DUCKDB_MEMORY = '128MB';
 
 /**
  * Events gathered into one store write by an import: two writes are held at once (one being built, one

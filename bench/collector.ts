@@ -6,6 +6,7 @@
 // the store takes to catch up after the load; (2) file-tail lag while a writer appends at a fixed rate;
 // (3) memory while the store is slowed down artificially (the webhook must answer 429 instead of buffering).
 // Usage: node dist/bench/collector.js [--seconds 20] [--concurrency 8] [--batch 400] [--rate 20000]
+//        [--only webhook] [--modes log,store]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -30,6 +31,15 @@ const seconds = arg('--seconds', 20);
 const concurrency = arg('--concurrency', 8);
 const batchSize = arg('--batch', 400);
 const fileRate = arg('--rate', 20_000);
+/** `--only webhook`: the webhook runs only (no file tail, no slowed store). */
+const webhookOnly =
+  process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'webhook';
+/** `--modes log,store`: which acknowledgement modes to run (default both). */
+const modes = (
+  process.argv.includes('--modes')
+    ? process.argv[process.argv.indexOf('--modes') + 1]!.split(',')
+    : ['log', 'store']
+).filter((m): m is 'log' | 'store' => m === 'log' || m === 'store');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,9 +82,11 @@ function* events(seed: number) {
 }
 
 async function serve(dir: string, port: number, extra: string[] = []): Promise<ChildProcess> {
+  // BENCH_SERVER_NODE_ARGS reaches the server only (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, ...extra],
+    [...nodeArgs, bin, 'serve', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, ...extra],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } },
   );
   for (let i = 0; i < 400; i++) {
@@ -271,11 +283,14 @@ try {
   // The same bodies go to each receiver, one after the other.
   const bare = await bareReceiver(path.join(dir, 'bare'), port);
   const b = await webhookLoad(`http://127.0.0.1:${port}`, bare.pid, seconds, bodies);
+  log(
+    `  bare node:http: ${Math.round(b.eventsPerSecond)} events/s, p50 ${Math.round(b.p50)} ms, p99 ${Math.round(b.p99)} ms`,
+  );
   bare.kill('SIGTERM');
   await new Promise((r) => bare.once('exit', r));
   const runs: Record<string, Awaited<ReturnType<typeof webhookLoad>> & { peak: number; catchUp: number }> =
     {};
-  for (const mode of ['log', 'store'] as const) {
+  for (const mode of modes) {
     log(`webhook, acknowledge: ${mode}`);
     const d = path.join(dir, `a-${mode}`);
     mkdirSync(d, { recursive: true });
@@ -284,22 +299,25 @@ try {
     const p = await freePort();
     const server = await serve(d, p, ['--config', config]);
     const w = await webhookLoad(`http://127.0.0.1:${p}`, server.pid, seconds, bodies);
+    log(
+      `  ${Math.round(w.eventsPerSecond)} events/s acknowledged, p50 ${Math.round(w.p50)} ms, p99 ${Math.round(w.p99)} ms`,
+    );
     const c = await catchUp(`http://127.0.0.1:${p}`);
     runs[mode] = { ...w, peak: rssMb(server.pid!, 'VmHWM'), catchUp: c };
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
   }
   bodies.length = 0;
-  log(`file tail at ${fileRate} events/s`);
-  const f = await fileLag(path.join(dir, 'b'), await freePort());
-  log('slowed-down store');
-  const s = await slowStore(path.join(dir, 'c'));
+  if (!webhookOnly) log(`file tail at ${fileRate} events/s`);
+  const f = webhookOnly ? undefined : await fileLag(path.join(dir, 'b'), await freePort());
+  if (!webhookOnly) log('slowed-down store');
+  const s = webhookOnly ? undefined : await slowStore(path.join(dir, 'c'));
   const fmt = (v: number, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d });
   const out = [
     '| measurement | value |',
     '|---|---:|',
     `| webhook baseline (bare node:http: parse, append to a file, no fsync): events/s / p50 / p99 (ms) | ${fmt(b.eventsPerSecond)} / ${fmt(b.p50, 1)} / ${fmt(b.p99, 1)} |`,
-    ...(['log', 'store'] as const).flatMap((mode) => {
+    ...modes.flatMap((mode) => {
       const w = runs[mode]!;
       const stored = (w.eventsPerSecond * seconds) / (seconds + w.catchUp);
       return [
@@ -309,11 +327,19 @@ try {
         `| webhook (acknowledge: ${mode}): server peak RSS (MB) | ${fmt(w.peak)} |`,
       ];
     }),
-    `| file tail: write rate (events/s) | ${fmt(f.rate)} |`,
-    `| file tail: most events written but not yet stored / as seconds at that rate | ${fmt(f.maxBehindEvents)} / ${fmt(f.maxLagSeconds, 2)} s |`,
-    `| file tail: catch-up after the writer stops (s) | ${fmt(f.catchUpSeconds, 2)} |`,
-    `| slowed store (2 s per write): events/s accepted / 429 answers | ${fmt(s.eventsPerSecond)} / ${s.refused} |`,
-    `| slowed store: RSS before / peak (MB) | ${fmt(s.rssBeforeMb)} / ${fmt(s.peakRssMb)} |`,
+    ...(f
+      ? [
+          `| file tail: write rate (events/s) | ${fmt(f.rate)} |`,
+          `| file tail: most events written but not yet stored / as seconds at that rate | ${fmt(f.maxBehindEvents)} / ${fmt(f.maxLagSeconds, 2)} s |`,
+          `| file tail: catch-up after the writer stops (s) | ${fmt(f.catchUpSeconds, 2)} |`,
+        ]
+      : []),
+    ...(s
+      ? [
+          `| slowed store (2 s per write): events/s accepted / 429 answers | ${fmt(s.eventsPerSecond)} / ${s.refused} |`,
+          `| slowed store: RSS before / peak (MB) | ${fmt(s.rssBeforeMb)} / ${fmt(s.peakRssMb)} |`,
+        ]
+      : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {

@@ -9,6 +9,22 @@ import type { SinkFactory } from './sinks/index.js';
 import { buildTopology, runBatch, type BatchProgress } from './topology.js';
 import type { ForwarderSet } from '../forward/index.js';
 
+/**
+ * DuckDB's memory limit for an import (the store is opened by the command with it). An import only
+ * appends: its working set is the write in flight and the rows not yet checkpointed, which DuckDB
+ * spills to its temporary directory beyond the limit. Bounded low so that the peak memory of an import
+ * grows less with the input (1M events: 1,057 MB at 512 MB, 662 MB at 128 MB; docs/benchmarks.md
+ * "Memory"). The server's own limit is pipeline.duckdbMemoryMB.
+ */
+export const IMPORT_DUCKDB_MEMORY = '128MB';
+
+/**
+ * Events gathered into one store write by an import: two writes are held at once (one being built, one
+ * being written), so this bounds the JavaScript heap (10,000 before: a 100k import's heap peaked at 197 MB
+ * then, 138 MB now).
+ */
+export const IMPORT_WRITE_BATCH = 5000;
+
 export interface ImportSummary {
   /** Events decoded from the source. */
   read: number;
@@ -63,7 +79,7 @@ export async function runImport(run: ImportRun): Promise<ImportSummary> {
   });
   const result = await runBatch(run.source, topology, {
     source: 'import',
-    ...(run.writeBatch ? { writeBatch: run.writeBatch } : {}),
+    writeBatch: run.writeBatch ?? IMPORT_WRITE_BATCH,
     ...(run.onBatch ? { onBatch: run.onBatch } : {}),
   });
   const seconds = (performance.now() - started) / 1000;

@@ -216,4 +216,42 @@ describe('segment log', () => {
     const [seg] = segmentFiles(dir);
     expect(readFileSync(path.join(dir, seg!)).subarray(16).toString()).toBe('plain');
   });
+
+  it('writes a payload given in parts as one record, checked as one', async () => {
+    const dir = tempDir();
+    const log = await SegmentLog.open({ dir, maxBytes: 1 << 20 });
+    await log.append([Buffer.from('head\n'), Buffer.from('body')]);
+    await log.append(Buffer.from('whole'));
+    await log.close();
+    const again = await SegmentLog.open({ dir, maxBytes: 1 << 20 });
+    expect(text(await readAll(again))).toEqual(['head\nbody', 'whole']);
+    await again.close();
+  });
+
+  it('keeps attachments beside their records within its bound, each taken once, none after a reopen', async () => {
+    const dir = tempDir();
+    const log = await SegmentLog.open({ dir, maxBytes: 1 << 20, maxAttached: 5 });
+    await Promise.all([
+      log.append(Buffer.from('a'), 1, { value: 'A', weight: 2 }),
+      log.append(Buffer.from('b'), 2),
+      log.append(Buffer.from('c'), 3, { value: 'C', weight: 3 }),
+      // Beyond the bound (2 + 3 + 1 > 5): not kept.
+      log.append(Buffer.from('d'), 4, { value: 'D', weight: 1 }),
+    ]);
+    const all = await readAll(log);
+    expect(all.map((r) => log.take(r.offset))).toEqual(['A', undefined, 'C', undefined]);
+    expect(log.take(all[0]!.offset)).toBeUndefined();
+    // Taken ones free their weight; committing drops those before the position.
+    await log.append(Buffer.from('e'), 5, { value: 'E', weight: 5 });
+    await log.append(Buffer.from('f'), 6, { value: 'F', weight: 1 });
+    const more = await log.read(all.at(-1)!.next, 1 << 20);
+    await log.commit(more[0]!.next);
+    await log.append(Buffer.from('g'), 7, { value: 'G', weight: 5 });
+    const last = await log.read(more[0]!.next, 1 << 20);
+    expect(last.map((r) => log.take(r.offset))).toEqual([undefined, 'G']);
+    await log.close();
+    const again = await SegmentLog.open({ dir, maxBytes: 1 << 20, maxAttached: 5 });
+    expect((await readAll(again)).map((r) => again.take(r.offset))).toEqual([undefined, undefined]);
+    await again.close();
+  });
 });

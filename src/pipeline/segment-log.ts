@@ -15,6 +15,10 @@
 // and its fdatasync run share the next write and fdatasync. An append resolves only after its fdatasync.
 // The log is bounded: bytes appended and not yet committed may not exceed `maxBytes` (an append that
 // does not fit is refused with OverloadedError, except into an empty log).
+// An append may leave the decoded form of its payload beside it in memory (an attachment, with a weight
+// such as its event count; at most `maxAttached` in all): the reader that meets the record first takes
+// it, instead of decoding the bytes again. It is only a cache of what the bytes say; a record read after
+// a restart, or once the attachment was taken, is decoded from its bytes.
 //
 // One piece, though long: framing, recovery at open, group commit, reading and compaction all follow from
 // the one on-disk layout and the committed position, and a change to any of them must be read with the
@@ -39,19 +43,27 @@ const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const MAX_PAYLOAD_BYTES = 2 ** 31 - 1;
 const READ_CHUNK = 4 * 1024 * 1024;
 
-/** The checksum of a frame: over its length field, its time field and its payload. */
-function frameChecksum(header: Buffer, payload: Uint8Array): number {
-  const c = crc32(header.subarray(0, 4));
-  return crc32(payload, crc32(header.subarray(8, 16), c));
+/** The checksum of a frame: over its length field, its time field and its payload (in parts). */
+function frameChecksum(header: Buffer, payload: Uint8Array | readonly Uint8Array[]): number {
+  let c = crc32(header.subarray(8, 16), crc32(header.subarray(0, 4)));
+  for (const part of Array.isArray(payload) ? payload : [payload]) c = crc32(part, c);
+  return c;
 }
 
-export function encodeFrame(payload: Uint8Array, time: number): Buffer[] {
+const asBuffer = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+
+/** The buffers of one frame; a payload given in parts is written as their concatenation. */
+export function encodeFrame(payload: Uint8Array | readonly Uint8Array[], time: number): Buffer[] {
+  const parts: readonly Uint8Array[] = Array.isArray(payload) ? payload : [payload];
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(payloadLength(parts), 0);
   header.writeDoubleLE(time, 8);
-  header.writeUInt32LE(frameChecksum(header, payload), 4);
-  return [header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)];
+  header.writeUInt32LE(frameChecksum(header, parts), 4);
+  return [header, ...parts.map(asBuffer)];
 }
+
+const payloadLength = (p: Uint8Array | readonly Uint8Array[]) =>
+  Array.isArray(p) ? p.reduce((a: number, b: Uint8Array) => a + b.length, 0) : (p as Uint8Array).length;
 
 export interface LogRecord {
   /** Log offset of the frame. */
@@ -69,6 +81,8 @@ export interface SegmentLogOptions {
   maxBytes: number;
   /** Size at which a new segment is started (default 64 MiB). */
   segmentBytes?: number;
+  /** Most total weight of attachments kept in memory (default 0: none kept). */
+  maxAttached?: number;
   /** Told about frames cut off at open or skipped while reading, with why. */
   onDamage?: (info: { file: string; offset: number; bytes: number; reason: string }) => void;
   /** The data key: payloads are sealed with it. */
@@ -85,10 +99,17 @@ interface Segment {
   size: number;
 }
 
+interface Attachment {
+  value: unknown;
+  weight: number;
+}
+
 interface PendingAppend {
   buffers: Buffer[];
   bytes: number;
   waiters: { resolve: (end: number) => void; reject: (e: unknown) => void }[];
+  /** Each append's frame size and attachment, in order. */
+  frames: { bytes: number; attachment: Attachment | undefined }[];
 }
 
 const segmentName = (base: number) => `${String(base).padStart(20, '0')}.seg`;
@@ -171,6 +192,10 @@ export class SegmentLog {
   private closed = false;
   private readers: (() => void)[] = [];
   private readonly segmentBytes: number;
+  /** Attachments by the log offset of their record. */
+  private readonly attachments = new Map<number, Attachment>();
+  /** Weight of the attachments kept or waiting to be written. */
+  private attachedWeight = 0;
 
   private constructor(private readonly opts: SegmentLogOptions) {
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
@@ -311,6 +336,12 @@ export class SegmentLog {
   }
 
   private writingBytes = 0;
+  private lastAppendAt = Number.NEGATIVE_INFINITY;
+
+  /** When the last append was taken (performance.now()), or -Infinity. */
+  get lastAppend(): number {
+    return this.lastAppendAt;
+  }
 
   get maxBytes(): number {
     return this.opts.maxBytes;
@@ -324,16 +355,33 @@ export class SegmentLog {
 
   /**
    * Appends one record; resolves with the log offset after it once it is on disk (fdatasync). Refuses
-   * with OverloadedError when the log is full and with KT_STORE_WRITE when the write fails.
+   * with OverloadedError when the log is full and with KT_STORE_WRITE when the write fails. `attach` is
+   * kept beside the record in memory when it fits within `maxAttached` (see the header comment).
    */
-  append(plain: Uint8Array, time = Date.now()): Promise<number> {
+  append(
+    plain: Uint8Array | readonly Uint8Array[],
+    time = Date.now(),
+    attach?: { value: unknown; weight: number },
+  ): Promise<number> {
     if (this.closed)
       return Promise.reject(new KubetrailError('KT_OVERLOADED', 'the server is shutting down'));
-    const payload = this.opts.key ? sealPayload(Buffer.from(plain), this.opts.key, SEGMENT_AAD) : plain;
-    if (this.wouldRefuse(payload.length)) return Promise.reject(new OverloadedError(1));
-    const p = (this.pending ??= { buffers: [], bytes: 0, waiters: [] });
+    const key = this.opts.key;
+    const payload = key
+      ? sealPayload(
+          plain instanceof Uint8Array ? Buffer.from(plain) : Buffer.concat(plain as Uint8Array[]),
+          key,
+          SEGMENT_AAD,
+        )
+      : plain;
+    const length = payloadLength(payload);
+    if (this.wouldRefuse(length)) return Promise.reject(new OverloadedError(1));
+    this.lastAppendAt = performance.now();
+    const p = (this.pending ??= { buffers: [], bytes: 0, waiters: [], frames: [] });
     p.buffers.push(...encodeFrame(payload, time));
-    p.bytes += FRAME_HEADER_BYTES + payload.length;
+    p.bytes += FRAME_HEADER_BYTES + length;
+    const fits = attach !== undefined && this.attachedWeight + attach.weight <= (this.opts.maxAttached ?? 0);
+    if (fits) this.attachedWeight += attach.weight;
+    p.frames.push({ bytes: FRAME_HEADER_BYTES + length, attachment: fits ? attach : undefined });
     const done = new Promise<number>((resolve, reject) => p.waiters.push({ resolve, reject }));
     if (!this.writing) {
       this.writing = true;
@@ -375,6 +423,11 @@ export class SegmentLog {
           await this.writer!.truncate(seg.size).catch(() => undefined);
           throw err;
         }
+        let offset = seg.base + seg.size;
+        for (const f of batch.frames) {
+          if (f.attachment) this.attachments.set(offset, f.attachment);
+          offset += f.bytes;
+        }
         seg.size += batch.bytes;
         this.writingBytes = 0;
         const end = this.end;
@@ -382,6 +435,7 @@ export class SegmentLog {
         this.wakeReaders();
       } catch (err) {
         this.writingBytes = 0;
+        for (const f of batch.frames) if (f.attachment) this.attachedWeight -= f.attachment.weight;
         const e = new KubetrailError(
           'KT_STORE_WRITE',
           `cannot write the segment log in ${this.opts.dir}: ${(err as Error).message}`,
@@ -445,6 +499,18 @@ export class SegmentLog {
     }
   }
 
+  /**
+   * Takes the attachment of the record at `offset` out of memory (a later read decodes the bytes):
+   * its value, or undefined when there is none.
+   */
+  take(offset: number): unknown {
+    const a = this.attachments.get(offset);
+    if (!a) return undefined;
+    this.attachments.delete(offset);
+    this.attachedWeight -= a.weight;
+    return a.value;
+  }
+
   /** The time of the oldest record not yet committed, or undefined when there is none. */
   async oldestPendingTime(): Promise<number | undefined> {
     const [first] = await this.read(this.committedOffset, 1);
@@ -459,6 +525,12 @@ export class SegmentLog {
     if (offset <= this.committedOffset) return;
     await writeFileAtomic(this.positionFile, JSON.stringify({ offset }));
     this.committedOffset = offset;
+    // Kept in log order: the ones before the position come first.
+    for (const [at, a] of this.attachments) {
+      if (at >= offset) break;
+      this.attachments.delete(at);
+      this.attachedWeight -= a.weight;
+    }
     while (this.segments.length > 1 && this.endOf(this.segments[0]!) <= offset) {
       const seg = this.segments.shift()!;
       await unlink(seg.file).catch((err: NodeJS.ErrnoException) => {

@@ -220,6 +220,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         dir: path.join(dataDir, 'segments'),
         maxBytes: config.pipeline.segmentMaxBytes,
         ...(key ? { key } : {}),
+        // Decoded events kept beside the log for the feeder (so it need not decode them again).
+        maxAttached: 2 * config.pipeline.writeEvents,
         onDamage: (d) =>
           logger.error(
             { file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason },

@@ -12,7 +12,7 @@ import { KubetrailError } from '../../core/errors.js';
 import { createFileQuarantine } from '../../ingest/index.js';
 import { filesSource } from '../../pipeline/sources/files.js';
 import type { SkippedInput } from '../../ingest/files.js';
-import { runImport, type ImportSummary } from '../../pipeline/import.js';
+import { IMPORT_DUCKDB_MEMORY, runImport, type ImportSummary } from '../../pipeline/import.js';
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES } from '../../ingest/truncate.js';
 import { loadPolicyFile } from '../../policy/load.js';
 import { openStore, storeDirectory } from '../../store/open.js';
@@ -187,10 +187,12 @@ export function registerImportCommand(program: Command, io: Io = processIo()): v
         io,
         key,
       );
-      const store = await openStore(db, storeOptions(opts)).catch(async (err: unknown) => {
-        await forwarders?.close();
-        throw err;
-      });
+      const store = await openStore(db, storeOptions(opts, { memoryLimit: IMPORT_DUCKDB_MEMORY })).catch(
+        async (err: unknown) => {
+          await forwarders?.close();
+          throw err;
+        },
+      );
       // Each write adds a digest record to the store; the keeper signs them and copies them to the file.
       const keeper = await keepIntegrity(store, db, opts, io).catch(async (err: unknown) => {
         await store.close();

@@ -2,9 +2,13 @@
 // store is empty (the day that ends now, run through the built-in detection rules as `import --detect`
 // does, so its incidents are on the Alerts page), prints a summary with queries to try, then runs the
 // server on it (as `kubetrail serve`) until interrupted; `--no-serve` stops after the summary.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { AuditEvent, EventRecord } from '../../core/event.js';
+import { KubetrailError } from '../../core/errors.js';
 import { openDetection } from '../../detect/session.js';
 import { DEMO_INCIDENTS, demoEvents, type DemoOptions } from '../../generate/index.js';
 import { runImport } from '../../pipeline/import.js';
@@ -95,6 +99,21 @@ export async function summarize(store: Store, db: string): Promise<string> {
   return lines.join('\n');
 }
 
+/** The command itself, when run from the built package (not from the sources under test). */
+const BIN = fileURLToPath(new URL('../../../../bin/kubetrail.js', import.meta.url));
+
+/** Runs `kubetrail start --no-serve --db DB [--key-file FILE]` (load the demo, print the summary) with this terminal. */
+async function loadInChild(db: string, keyFile: string | undefined): Promise<void> {
+  const args = [BIN, 'start', '--no-serve', '--db', db, ...(keyFile ? ['--key-file', keyFile] : [])];
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0)
+    throw new KubetrailError('KT_STORE_WRITE', `loading the demo data set into ${db} failed (exit ${code})`);
+}
+
 export function registerStartCommand(program: Command, io: Io = processIo()): void {
   program
     .command('start')
@@ -109,12 +128,20 @@ export function registerStartCommand(program: Command, io: Io = processIo()): vo
       const db = dbLocation(opts.db);
       const dataDir = path.dirname(path.resolve(db.replace(/^duckdb:/, '')));
       const store = await openStore(db, storeOptions(opts));
+      let loadApart: boolean;
       try {
-        await loadDemoIfEmpty(store, io, { stateFile: path.join(dataDir, 'detect.duckdb') });
-        io.out(await summarize(store, db));
+        // Before serving, an empty store is loaded by a child process (`start --no-serve`): what the
+        // load allocates (the JavaScript heap, DuckDB's buffers, the allocator's arenas) is returned
+        // when it exits, so that the server starts small.
+        loadApart = opts.serve && existsSync(BIN) && !(await store.span());
+        if (!loadApart) {
+          await loadDemoIfEmpty(store, io, { stateFile: path.join(dataDir, 'detect.duckdb') });
+          io.out(await summarize(store, db));
+        }
       } finally {
         await store.close();
       }
+      if (loadApart) await loadInChild(db, opts.keyFile);
       if (!opts.serve) return;
       const config = resolveServeConfig({
         db,

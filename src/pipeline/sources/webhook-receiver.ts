@@ -12,7 +12,7 @@ import { KubetrailError, isKubetrailError, type ErrorCode } from '../../core/err
 import type { Quarantine } from '../../ingest/quarantine.js';
 import { OverloadedError, type IngestQueue } from '../ingest-queue.js';
 import type { SegmentLog } from '../segment-log.js';
-import { encodeWebhookEntry, eventsOf, parseWebhookBody } from './webhook.js';
+import { eventsOf, parseWebhookBody, type DecodedEntry, webhookEntryParts } from './webhook.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -82,8 +82,15 @@ export class WebhookReceiver {
     const { records, bad } = eventsOf(parsed, cluster, quarantine, where);
     try {
       if (this.o.log && this.o.acknowledge === 'log') {
-        // The body as received: the feeder decodes it again and leaves out the items set aside here.
-        if (records.length > 0) await this.o.log.append(encodeWebhookEntry({ cluster, source, body }));
+        // The body as received, with its decoded events beside it in memory for the feeder (which
+        // decodes the body again only when they are gone: after a restart, or beyond the log's bound).
+        if (records.length > 0) {
+          const entry: DecodedEntry = { source, records };
+          await this.o.log.append(webhookEntryParts({ cluster, source, body }), Date.now(), {
+            value: entry,
+            weight: records.length,
+          });
+        }
         return { status: 200, body: { received: records.length, quarantined: bad } };
       }
       const r = await this.o.queue.offer(records, source);

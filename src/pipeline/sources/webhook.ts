@@ -92,9 +92,14 @@ export interface WebhookEntry {
   body: Buffer;
 }
 
+/** One log record, in parts (the body is not copied): a JSON header line (cluster, source), the body. */
+export function webhookEntryParts(e: WebhookEntry): Buffer[] {
+  return [Buffer.from(`${JSON.stringify({ c: e.cluster, s: e.source })}\n`), e.body];
+}
+
 /** One log record: a JSON header line (cluster, source), then the body's bytes. */
 export function encodeWebhookEntry(e: WebhookEntry): Buffer {
-  return Buffer.concat([Buffer.from(`${JSON.stringify({ c: e.cluster, s: e.source })}\n`), e.body]);
+  return Buffer.concat(webhookEntryParts(e));
 }
 
 export function decodeWebhookEntry(payload: Buffer): WebhookEntry {
@@ -106,15 +111,39 @@ export function decodeWebhookEntry(payload: Buffer): WebhookEntry {
   return { cluster: h.c, source: h.s, body: payload.subarray(nl + 1) };
 }
 
+/** The decoded events of a log record, left beside it in memory by the receiver. */
+export interface DecodedEntry {
+  source: string;
+  records: EventRecord[];
+}
+
 export interface FeederOptions {
   /** Most events handed to the queue before the position is committed. */
   maxEvents: number;
+  /**
+   * Most events in one hand-over while webhook batches keep arriving (default 2,000): a store write
+   * holds the JavaScript thread for the time of its row building, so smaller ones keep the answers to
+   * the API server prompt.
+   */
+  busyEvents?: number;
   /** Told about store failures (the same records are fed again after `retryMs`) and unreadable records. */
   onError: (message: string, err: unknown) => void;
   retryMs?: number;
 }
 
-/** Moves the segment log's records into the ingest queue in order; see the header comment. */
+/** How recently an append must have come for the webhook to count as busy (ms). */
+const BUSY_WINDOW_MS = 250;
+/** Bytes of log read ahead of the feeder at once. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Moves the segment log's records into the ingest queue in order; see the header comment. While batches
+ * keep arriving and the log is less than a quarter full, the receiver has priority over the store: the
+ * feeder hands over smaller batches and, after each, waits as long as it took, so that the JavaScript
+ * thread answers the API server promptly; the log absorbs the difference and the feeder catches up at
+ * full speed once the webhook is quiet. Past a quarter of the log the store has the thread whenever it
+ * wants it (the receiver then answers 429 once the log is full).
+ */
 export class WebhookFeeder implements Source {
   readonly name = 'webhook:segment-log';
   private stopping = false;
@@ -147,60 +176,89 @@ export class WebhookFeeder implements Source {
     await this.loop;
   }
 
+  /** Whether webhook batches are arriving and the log has room to absorb them. */
+  private busy(): boolean {
+    return (
+      !this.stopping &&
+      performance.now() - this.log.lastAppend < BUSY_WINDOW_MS &&
+      this.log.pendingBytes < this.log.maxBytes / 4
+    );
+  }
+
   private async run(): Promise<void> {
     let cursor = this.log.committed;
+    /** Records read and not yet handed over, from `cursor` on. */
+    let ahead: LogRecord[] = [];
     for (;;) {
-      const records = await this.log.read(cursor, 32 * 1024 * 1024);
-      if (records.length === 0) {
+      if (ahead.length === 0) ahead = await this.log.read(cursor, READ_AHEAD_BYTES);
+      if (ahead.length === 0) {
         if (this.stopping) return;
         await Promise.race([this.log.waitBeyond(cursor), this.stopSignal]);
         continue;
       }
-      const { bySource, next } = this.take(records);
+      const busy = this.busy();
+      const max = busy ? Math.min(this.opts.maxEvents, this.opts.busyEvents ?? 2000) : this.opts.maxEvents;
+      const { bySource, next, used } = this.take(ahead, max);
+      const started = performance.now();
       try {
         await Promise.all([...bySource].map(([source, batch]) => this.queue.submit(batch, source)));
       } catch (err) {
         // Stopping: what is not stored stays in the log and is fed after the next start.
         if (this.stopping) return;
         this.opts.onError('segment log records not stored; retrying', err);
+        ahead = [];
         await this.sleep(this.opts.retryMs ?? 1000);
         continue;
       }
+      ahead = ahead.slice(used);
       await this.log.commit(next);
       cursor = next;
       const waiters = this.settledWaiters;
       this.settledWaiters = waiters.filter((w) => w.offset > next);
       for (const w of waiters) if (w.offset <= next) w.resolve();
+      if (busy) await this.sleep(performance.now() - started);
     }
   }
 
-  /** Decodes records up to maxEvents events (at least one record), grouped by source in order. */
-  private take(records: LogRecord[]): { bySource: Map<string, EventRecord[]>; next: number } {
+  /**
+   * Takes records up to `max` events (at least one record), grouped by source in order: the events the
+   * receiver left beside a record, or else the record's body decoded again.
+   */
+  private take(
+    records: LogRecord[],
+    max: number,
+  ): { bySource: Map<string, EventRecord[]>; next: number; used: number } {
     const bySource = new Map<string, EventRecord[]>();
     let events = 0;
     let next = records[0]!.offset;
+    let used = 0;
     for (const r of records) {
-      if (events > 0 && events >= this.opts.maxEvents) break;
+      if (events > 0 && events >= max) break;
       next = r.next;
-      let entry: WebhookEntry;
-      let parsed: ParsedBody;
-      try {
-        entry = decodeWebhookEntry(r.payload);
-        parsed = parseWebhookBody(entry.body);
-        if (parsed.error) throw new KubetrailError('KT_INPUT_READ', parsed.error);
-      } catch (err) {
-        // Checked when it arrived and checksummed since: a record from an incompatible version.
-        this.opts.onError(`segment log record at offset ${r.offset} cannot be decoded; skipped`, err);
-        continue;
-      }
-      // Items that are not events were set aside when the body arrived.
-      const batch = eventsOf(parsed, entry.cluster).records;
+      used++;
+      const entry = (this.log.take(r.offset) as DecodedEntry | undefined) ?? this.decode(r);
+      if (!entry) continue;
       let list = bySource.get(entry.source);
       if (!list) bySource.set(entry.source, (list = []));
-      for (const e of batch) list.push(e);
-      events += batch.length;
+      for (const e of entry.records) list.push(e);
+      events += entry.records.length;
     }
-    return { bySource, next };
+    return { bySource, next, used };
+  }
+
+  /** A record's events decoded from its bytes; undefined (and told) when it cannot be. */
+  private decode(r: LogRecord): DecodedEntry | undefined {
+    try {
+      const entry = decodeWebhookEntry(r.payload);
+      const parsed = parseWebhookBody(entry.body);
+      if (parsed.error) throw new KubetrailError('KT_INPUT_READ', parsed.error);
+      // Items that are not events were set aside when the body arrived.
+      return { source: entry.source, records: eventsOf(parsed, entry.cluster).records };
+    } catch (err) {
+      // Checked when it arrived and checksummed since: a record from an incompatible version.
+      this.opts.onError(`segment log record at offset ${r.offset} cannot be decoded; skipped`, err);
+      return undefined;
+    }
   }
 
   private async sleep(ms: number): Promise<void> {

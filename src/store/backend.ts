@@ -55,4 +55,10 @@ export interface StoreBackend {
    * default; undefined for a store on a server, whose location says nothing about the local disk.
    */
   directory(location: string): string | undefined;
+  /**
+   * After rows were removed on purpose (a key rotation): rewrites the closed store so that the removed
+   * rows leave no bytes behind in its files; false when the back end has nothing to rewrite (a server
+   * rewrites its own parts).
+   */
+  rewrite?(location: string): Promise<boolean>;
 }

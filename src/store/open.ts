@@ -43,6 +43,15 @@ export function storeDirectory(location: string, fallback: string): string {
 }
 
 /**
+ * Rewrites a closed store so that rows removed on purpose (a key rotation) leave no bytes in its files
+ * (StoreBackend.rewrite); false when its back end has nothing to rewrite.
+ */
+export async function rewriteStore(location: string): Promise<boolean> {
+  const b = backendFor(location);
+  return b.rewrite ? b.rewrite(location) : false;
+}
+
+/**
  * Seals detection's local state file (a collector's DATADIR/detect.duckdb, beside a ClickHouse store)
  * again with another data key, for `kubetrail key rotate`; 0 when there is no such file.
  */

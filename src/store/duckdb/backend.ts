@@ -27,6 +27,13 @@ export const duckdbBackend: StoreBackend = {
     const file = fileOf(location);
     return file === ':memory:' ? undefined : path.dirname(path.resolve(file));
   },
+  async rewrite(location) {
+    const file = fileOf(location);
+    if (file === ':memory:') return false;
+    // Loaded on first use: the native DuckDB binding.
+    const { rewriteDuckDBFile } = await import('./rewrite.js');
+    return rewriteDuckDBFile(file);
+  },
 };
 
 async function openDuckDBFile(file: string, opts: OpenOptions): Promise<Store> {

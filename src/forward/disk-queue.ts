@@ -23,6 +23,7 @@ import path from 'node:path';
 import { KubetrailError } from '../core/errors.js';
 import type { DataKey } from '../crypto/cipher.js';
 import { openPayload, resealPayload, sealPayload, type Reseal } from '../crypto/sealed-records.js';
+import { rewriteSegmentFiles } from '../core/segment-files.js';
 import { writeFileAtomic } from '../core/state-file.js';
 import { encodeFrame, FRAME_HEADER_BYTES, frameCrc } from './frame.js';
 
@@ -407,20 +408,11 @@ export class DiskQueue {
  * segment replaced atomically. Sealed payloads keep their length, so offsets and the position stay valid;
  * plain frames are left as they are. Returns the frames re-sealed.
  */
-export async function resealDiskQueue(dir: string, r: Reseal): Promise<number> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  let count = 0;
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const buf = await readFile(file);
+export function resealDiskQueue(dir: string, r: Reseal): Promise<number> {
+  return rewriteSegmentFiles(dir, SEGMENT_NAME, (buf, file) => {
     const out: Buffer[] = [];
     let at = 0;
+    let count = 0;
     while (at + FRAME_HEADER_BYTES <= buf.length) {
       const header = buf.subarray(at, at + FRAME_HEADER_BYTES);
       const length = header.readUInt32LE(0);
@@ -433,7 +425,6 @@ export async function resealDiskQueue(dir: string, r: Reseal): Promise<number> {
       count++;
     }
     out.push(buf.subarray(at));
-    await writeFileAtomic(file, Buffer.concat(out));
-  }
-  return count;
+    return { bytes: Buffer.concat(out), count };
+  });
 }

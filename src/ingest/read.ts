@@ -36,7 +36,8 @@ export interface ReadOptions {
 
 const DEFAULT_MAX = 64 * 1024 * 1024;
 
-function isGzipFile(path: string): boolean {
+/** Whether a file starts with gzip's magic bytes (false when it cannot be read). */
+export function isGzipFile(path: string): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');

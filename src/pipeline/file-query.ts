@@ -16,12 +16,13 @@
 // JavaScript reader's for lines DuckDB reads more leniently than JSON.parse or normalization (a trailing
 // comma, a NaN literal, nesting deeper than 512, a non-string user group or annotation value, a null
 // response code) when such a line cannot match the filter: it is never decoded, so never set aside.
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../core/event.js';
 import { BLANK_LINE, decodeLine, type DecodeTarget } from '../ingest/decode.js';
 import {
+  isGzipFile,
   listInputFiles,
   readEvents,
   type BadRecord,
@@ -62,19 +63,6 @@ const BATCH = 2000;
 
 /** A reason to read the file with the JavaScript reader instead. */
 class Fallback extends Error {}
-
-function isGzip(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const b = Buffer.alloc(2);
-    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 function isRegularFile(path: string): boolean {
   try {
@@ -127,7 +115,7 @@ async function scanFile(
   into: { matches: NewestMatches; bad: BadRecord[] },
 ): Promise<{ candidates: number; lines: number }> {
   const max = run.maxRecordBytes ?? DEFAULT_MAX;
-  const gzip = isGzip(f.path);
+  const gzip = isGzipFile(f.path);
   const q = scanSql(f.path, run.filter, {
     cluster: run.cluster,
     pseudonymized: run.redaction.redactor.options.pseudonymizer !== undefined,

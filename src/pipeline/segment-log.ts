@@ -27,12 +27,13 @@
 // With a data key (`key`), each payload is sealed whole before it is framed and opened when read; the
 // framing is the same. At open every record not yet committed is opened once, so a log sealed with
 // another key (or with a key when none is given) fails to open with the coded error, never skips.
-import { mkdir, open, readdir, readFile, stat, unlink, chmod, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, chmod, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataKey } from '../crypto/cipher.js';
 import { openPayload, resealPayload, sealPayload, type Reseal } from '../crypto/sealed-records.js';
 import { crc32 } from '../core/crc32.js';
 import { KubetrailError } from '../core/errors.js';
+import { rewriteSegmentFiles } from '../core/segment-files.js';
 import { readJsonState, writeFileAtomic } from '../core/state-file.js';
 import { OverloadedError } from './ingest-queue.js';
 
@@ -556,20 +557,11 @@ export class SegmentLog {
  * left as they are, and bytes after the valid frames (a torn tail) are copied unchanged. Returns the
  * records re-sealed.
  */
-export async function resealSegmentLog(dir: string, r: Reseal): Promise<number> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  let count = 0;
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const buf = await readFile(file);
+export function resealSegmentLog(dir: string, r: Reseal): Promise<number> {
+  return rewriteSegmentFiles(dir, SEGMENT_NAME, (buf, file) => {
     const out: Buffer[] = [];
     let at = 0;
+    let count = 0;
     for (;;) {
       const check = checkFrame(buf, at);
       if (!check.ok) break;
@@ -579,7 +571,6 @@ export async function resealSegmentLog(dir: string, r: Reseal): Promise<number> 
       count++;
     }
     out.push(buf.subarray(at));
-    await writeFileAtomic(file, Buffer.concat(out));
-  }
-  return count;
+    return { bytes: Buffer.concat(out), count };
+  });
 }

@@ -75,7 +75,6 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
         await store.close();
         throw err;
       });
-      let rotated = false;
       try {
         // The rows are written again under new digests: a change made behind the store's back before the
         // rotation could not be reported after it, so the store must verify clean first.
@@ -96,8 +95,6 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
             io.err(`  ${n(events)} events re-encrypted…\n`);
           }
         });
-        // Also when there was nothing left to do: an interrupted run may have stopped before the rewrite.
-        rotated = true;
         // The files beside the store (quarantine, segment log, forwarder queues and dead letters, access
         // log, detection's local state) follow the store's key.
         const files = await resealDataDir(storeDirectory(db, path.resolve('data')), { from: old, to: next });
@@ -113,8 +110,9 @@ export function registerKeyCommands(program: Command, io: Io = processIo()): voi
           .catch((err: unknown) => io.err(`warning: ${safeText((err as Error).message)}\n`));
         await store.close();
       }
-      // The rows the rotation removed may linger in the file's free space: rewrite it into a fresh one.
-      if (rotated && (await rewriteStore(db)))
+      // The rows the rotation removed may linger in the file's free space: rewrite it into a fresh one
+      // (also when there was nothing left to do: an interrupted run may have stopped before this).
+      if (await rewriteStore(db))
         io.err(`rewrote ${safeText(db)} into a fresh file: nothing of the replaced rows is left in it\n`);
     });
 }

@@ -15,6 +15,9 @@
 // the policy decides: `block` waits until delivery makes room (backpressure on the write path);
 // `drop-oldest` drops the oldest frames that are not being delivered and counts their records exactly.
 //
+// One piece, though over 400 lines: framing, recovery at open, the two policies and re-sealing all follow
+// from the one on-disk layout and the committed position.
+//
 // With a data key, each frame's payload is sealed whole (the frame and its header are the same) and
 // opened when taken; at open every frame not done is opened once, so a queue sealed with another key (or
 // read without one) fails to open with the coded error instead of being skipped.

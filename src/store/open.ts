@@ -57,6 +57,6 @@ export async function rewriteStore(location: string): Promise<boolean> {
  */
 export async function resealDetectionStateFile(file: string, r: Reseal): Promise<number> {
   // Loaded on first use: the native DuckDB binding.
-  const m = await import('./duckdb/detection-state.js');
+  const m = await import('./duckdb/detection-reseal.js');
   return m.resealDetectionStateFile(file, r);
 }

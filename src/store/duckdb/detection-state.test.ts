@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/alert.js';
 import { DataKey } from '../../crypto/cipher.js';
-import { openDetectionStateFile, resealDetectionStateFile } from './detection-state.js';
+import { resealDetectionStateFile } from './detection-reseal.js';
+import { openDetectionStateFile } from './detection-state.js';
 
 const dirs: string[] = [];
 afterEach(() => {

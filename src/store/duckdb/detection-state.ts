@@ -12,12 +12,15 @@
 // agents…); ids, rules, severities, times and counts stay in clear for the queries. kt_meta's
 // `data_key` names the key the tables are sealed with: opening them without a key, or with another,
 // fails with KT_KEY_REQUIRED or KT_KEY_MISMATCH before anything is read or written.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+//
+// Over 400 lines but one class implementing both DetectionState and StoredAlertLog over the same four
+// tables and their sealing; re-sealing under a new key is detection-reseal.ts.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
 import type { DataKey } from '../../crypto/cipher.js';
-import { keyRequired, openValue, resealValue, sealValue, type Reseal } from '../../crypto/sealed-records.js';
+import { keyRequired, openValue, sealValue } from '../../crypto/sealed-records.js';
 import { microsToTime, timeToMicros } from '../../core/time.js';
 import {
   SEVERITIES,
@@ -72,7 +75,7 @@ const MIGRATION = [
 type Row = Record<string, unknown>;
 
 /** The AADs of the sealed values: each names its column and row. */
-const aad = {
+export const aad = {
   message: (id: string) => `kubetrail alert message ${id}`,
   key: (id: string) => `kubetrail alert key ${id}`,
   error: (alertId: string, output: string) => `kubetrail outbox error ${alertId} ${output}`,
@@ -97,7 +100,7 @@ function rowToAlert(r: Row, key: DataKey | undefined): Alert {
 }
 
 /** The id of the key detection's tables are sealed with (kt_meta `data_key`), if any. */
-async function sealedWith(conn: DuckDBConnection): Promise<string | undefined> {
+export async function sealedWith(conn: DuckDBConnection): Promise<string | undefined> {
   const r = await conn.runAndReadAll(
     `SELECT count(*) FROM information_schema.tables WHERE table_name = 'kt_meta'`,
   );
@@ -404,118 +407,6 @@ export class DuckDBDetectionState implements DetectionState, StoredAlertLog {
     }
     return snap;
   }
-}
-
-/**
- * Seals detection's tables again with another key (`kubetrail key rotate`), in one transaction: alert
- * messages and keys, outbox errors and the engine's state, and kt_meta's `data_key`. Tables written
- * without a key (no `data_key`) are sealed for the first time. Returns the rows changed.
- */
-export async function resealDetectionTables(conn: DuckDBConnection, r: Reseal): Promise<number> {
-  const r0 = await conn.runAndReadAll(
-    `SELECT count(*) FROM information_schema.tables WHERE table_name IN ('kt_alerts', 'kt_alert_outbox', 'kt_detect_state', 'kt_meta')`,
-  );
-  if (Number(r0.getRows()[0]![0]) !== 4) return 0;
-  const by = await sealedWith(conn);
-  if (by !== undefined && by !== r.to.id && by !== r.from?.id)
-    throw new KubetrailError(
-      'KT_KEY_MISMATCH',
-      `the detection state was sealed with key ${by}, not with the old key given (${r.from?.id ?? 'none'})`,
-    );
-  const plain = by === undefined;
-  const what = 'the detection state';
-  const rows = async (sql: string) =>
-    (await conn.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
-  let changed = 0;
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    for (const a of await rows(`SELECT id, message, alert_key FROM kt_alerts`)) {
-      const id = String(a.id);
-      await conn.run(`UPDATE kt_alerts SET message = ?, alert_key = ? WHERE id = ?`, [
-        resealValue(String(a.message), aad.message(id), r, plain, what),
-        resealValue(String(a.alert_key), aad.key(id), r, plain, what),
-        id,
-      ]);
-      changed++;
-    }
-    for (const o of await rows(
-      `SELECT alert_id, output, last_error FROM kt_alert_outbox WHERE last_error IS NOT NULL`,
-    )) {
-      const [id, output] = [String(o.alert_id), String(o.output)];
-      await conn.run(`UPDATE kt_alert_outbox SET last_error = ? WHERE alert_id = ? AND output = ?`, [
-        resealValue(String(o.last_error), aad.error(id, output), r, plain, what),
-        id,
-        output,
-      ]);
-      changed++;
-    }
-    for (const st of await rows(`SELECT rule, state FROM kt_detect_state`)) {
-      const rule = String(st.rule);
-      await conn.run(`UPDATE kt_detect_state SET state = ? WHERE rule = ?`, [
-        resealValue(String(st.state), aad.state(rule), r, plain, what),
-        rule,
-      ]);
-      changed++;
-    }
-    await conn.run(`INSERT OR REPLACE INTO kt_meta (key, value) VALUES ('data_key', ?)`, [r.to.id]);
-    await conn.run('COMMIT');
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-  return changed;
-}
-
-/**
- * resealDetectionTables on a local state file (DATADIR/detect.duckdb); 0 when there is none. The tables
- * are copied into a new file, re-sealed there and the new file renamed over the old one: DuckDB keeps the
- * old values of updated rows in the file's free blocks, so re-sealing in place would leave them readable.
- */
-export async function resealDetectionStateFile(file: string, r: Reseal): Promise<number> {
-  const abs = path.resolve(file);
-  if (!existsSync(abs)) return 0;
-  const fresh = `${abs}.reseal`;
-  for (const f of [fresh, `${fresh}.wal`]) rmSync(f, { force: true });
-  const open = async (f: string) => {
-    const instance = await DuckDBInstance.create(f, { memory_limit: '256MB', threads: '1' });
-    return { instance, conn: await instance.connect() };
-  };
-  const close = (db: { instance: DuckDBInstance; conn: DuckDBConnection }) => {
-    db.conn.closeSync();
-    db.instance.closeSync();
-  };
-  const from = await open(abs);
-  let changed: number;
-  try {
-    const to = await open(fresh);
-    try {
-      for (const st of MIGRATION) await to.conn.run(st);
-      const tables = await from.conn.runAndReadAll(
-        `SELECT table_name FROM information_schema.tables WHERE table_name IN ('kt_alerts', 'kt_alert_outbox', 'kt_detect_state', 'kt_meta', 'kt_alert_acks')`,
-      );
-      await to.conn.run('BEGIN TRANSACTION');
-      for (const [t] of tables.getRows()) {
-        const rows = (await from.conn.runAndReadAll(`SELECT * FROM ${String(t)}`)).getRowObjects();
-        for (const row of rows) {
-          const cols = Object.keys(row);
-          await to.conn.run(
-            `INSERT OR REPLACE INTO ${String(t)} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-            Object.values(row) as never,
-          );
-        }
-      }
-      await to.conn.run('COMMIT');
-      changed = await resealDetectionTables(to.conn, r);
-      await to.conn.run('CHECKPOINT');
-    } finally {
-      close(to);
-    }
-  } finally {
-    close(from);
-  }
-  renameSync(fresh, abs);
-  rmSync(`${abs}.wal`, { force: true });
-  return changed;
 }
 
 /**

@@ -9,6 +9,9 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../config/schema.js';
 import type { EventRecord } from '../core/event.js';
+import { isKubetrailError } from '../core/errors.js';
+import { createDataKeyFile } from '../crypto/key-file.js';
+import { openStore } from '../store/open.js';
 import type { Transform } from '../core/transform.js';
 import { parseQuery } from '../query/index.js';
 import { execEvent, makeEvent } from '../test-support/events.js';
@@ -92,6 +95,20 @@ describe('collector: webhook', () => {
     const again = await post(`${c.url}/webhook/prod?timeout=30s`, eventList(events));
     expect(again.body).toMatchObject({ stored: 0, duplicates: 2 });
     expect(await c.store.count(parseQuery('*'))).toBe(2);
+  });
+
+  it('with encryption.keyFile: stores sealed events, answers filters on sealed fields, needs the key to open', async () => {
+    const keyDir = tempDir();
+    const keyFile = path.join(keyDir, 'data.key');
+    createDataKeyFile(keyFile);
+    const c = await start({ encryption: { keyFile } });
+    const events = [makeEvent({ auditID: 's1', userAgent: 'sealed-agent' }), makeEvent({ auditID: 's2' })];
+    expect((await post(`${c.url}/webhook?timeout=30s`, eventList(events))).status).toBe(200);
+    const page = await c.store.query({ filter: parseQuery('ua:sealed-agent'), limit: 10 });
+    expect(page.records.map((r) => r.event.auditID)).toEqual(['s1']);
+    await c.close();
+    const err = await openStore(path.join(c.dir, 'kubetrail.duckdb')).catch((e: unknown) => e);
+    expect(isKubetrailError(err) && err.code).toBe('KT_KEY_REQUIRED');
   });
 
   it('stores the same event once whether it arrives with kind/apiVersion or without', async () => {

@@ -27,4 +27,11 @@ describe('serve flags', () => {
   it('leaves TLS off without the flags', () => {
     expect(resolveServeConfig({ tail: [] }, {}).tls).toBeUndefined();
   });
+
+  it('takes the data key from --key-file, else KUBETRAIL_KEY_FILE, else the configuration', () => {
+    expect(resolveServeConfig({ tail: [] }, {}).encryption.keyFile).toBeUndefined();
+    const env = { KUBETRAIL_KEY_FILE: '/env.key' };
+    expect(resolveServeConfig({ tail: [] }, env).encryption.keyFile).toBe('/env.key');
+    expect(resolveServeConfig({ tail: [], keyFile: '/flag.key' }, env).encryption.keyFile).toBe('/flag.key');
+  });
 });

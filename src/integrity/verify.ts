@@ -275,10 +275,11 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
       events++;
       if (s.ts < first) first = s.ts;
       if (s.ts > lastTs) lastTs = s.ts;
-      const list = expected.get(s.hash);
+      const hash = expected.has(s.hash) || s.legacyHash === undefined ? s.hash : s.legacyHash;
+      const list = expected.get(hash);
       if (list && list.length > 0) {
         list.pop();
-        if (list.length === 0) expected.delete(s.hash);
+        if (list.length === 0) expected.delete(hash);
       } else extra.push(s);
     }
   }
@@ -299,9 +300,10 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
         if (later.has(entriesKey(g.writer, g.seq)))
           for (const e of g.entries) named.set(e.hash, (named.get(e.hash) ?? 0) + 1);
       const left = extra.filter((s) => {
-        const n = named.get(s.hash) ?? 0;
+        const hash = named.has(s.hash) || s.legacyHash === undefined ? s.hash : s.legacyHash;
+        const n = named.get(hash) ?? 0;
         if (n > 0) {
-          named.set(s.hash, n - 1);
+          named.set(hash, n - 1);
           events--;
         }
         return n === 0;

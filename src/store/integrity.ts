@@ -28,6 +28,11 @@ export interface DigestEntry {
   stage: string;
   /** The row's time, epoch µs. */
   ts: number;
+  /**
+   * A stored row's hash by an earlier version of its back end's encoding, for rows that entries written
+   * before the current version name (IntegrityStorage.scan only).
+   */
+  legacyHash?: string;
 }
 
 /** A write added these rows: `count` entries with times `from`..`to` (epoch µs). */

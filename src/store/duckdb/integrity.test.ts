@@ -2,9 +2,12 @@
 // the file changed behind kubetrail's back through @duckdb/node-api, and what is particular to DuckDB:
 // the digest rows are written in the write's own transaction, and a file from before digests verifies
 // only once it has been opened for writing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeEvent, rec } from '../../test-support/events.js';
@@ -130,6 +133,59 @@ describe('DuckDB digests', () => {
       const report = await verifyStore(store);
       expect(report.verified.events).toBe(2);
       expect(report.findings.filter((f) => f.kind !== 'chain')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('row hashes written before version 2', () => {
+  // A store written by a kubetrail whose digest entries hash each row's event inside the JSON array
+  // (version 1 of the encoding): 60 generated events, signed at stop.
+  const fixture = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
+  const publicKey = createPublicKey(readFileSync(fixture('row-hash-v1.signing.key.pub'), 'utf8'));
+  const legacyStore = (name: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, gunzipSync(readFileSync(fixture('row-hash-v1.duckdb.gz'))));
+    return file;
+  };
+
+  it('verify clean before and after the store is upgraded and written to', async () => {
+    const file = legacyStore('legacy-clean.duckdb');
+    const before = await openStore(file, { readOnly: true });
+    try {
+      const report = await verifyStore(before, { publicKey });
+      expect(report.findings).toEqual([]);
+      expect(report.verified.events).toBe(60);
+    } finally {
+      await before.close();
+    }
+    const store = await openDuckDBStore(file);
+    try {
+      await store.write([rec(makeEvent()), rec(makeEvent())]);
+      const report = await verifyStore(store, { publicKey });
+      // The new batch is not signed yet; every event verifies.
+      expect(report.findings.map((f) => f.kind)).toEqual(['chain']);
+      expect(report.verified.events).toBe(62);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('still name an old row changed behind kubetrail’s back', async () => {
+    const file = legacyStore('legacy-tampered.duckdb');
+    const db = await DuckDBInstance.create(file);
+    const c = await db.connect();
+    const victim = (
+      await c.runAndReadAll(`SELECT audit_id FROM events ORDER BY ts LIMIT 1 OFFSET 7`)
+    ).getRows()[0]![0];
+    await c.run(`UPDATE events SET verb = 'tampered' WHERE audit_id = ?`, [String(victim)]);
+    c.closeSync();
+    db.closeSync();
+    const store = await openDuckDBStore(file);
+    try {
+      const report = await verifyStore(store, { publicKey });
+      expect(report.findings.map((f) => [f.kind, f.auditID])).toEqual([['modified', String(victim)]]);
     } finally {
       await store.close();
     }

@@ -16,7 +16,7 @@ import type {
 } from '../integrity.js';
 import { DUCKDB_WRITER, parseRecord, type DuckDBDigests } from './digests.js';
 import { rangeWhere } from './filter.js';
-import { ROW_HASH_SQL } from './schema.js';
+import { LEGACY_ROW_HASH_META, ROW_HASH_SQL, ROW_HASH_V1_SQL } from './schema.js';
 
 /** What the integrity storage needs of its store. */
 export interface DuckDBIntegrityHost {
@@ -176,8 +176,21 @@ export class DuckDBIntegrity implements IntegrityStorage {
     rangeWhere(range, parts, params);
     const conn = await this.host.connect();
     try {
+      // Rows named by entries written before version 2 of the row hash (a store migrated since, or one
+      // not yet migrated, open read-only) are matched by version 1 too.
+      const legacy =
+        Number(
+          (
+            await conn.runAndReadAll(
+              `SELECT (SELECT count(*) FROM kt_meta WHERE key = ?)
+                    + (SELECT count(*) FILTER (WHERE v < 3) FROM (SELECT max(version) AS v FROM kt_schema_migrations))`,
+              [LEGACY_ROW_HASH_META],
+            )
+          ).getRows()[0]?.[0] ?? 0,
+        ) !== 0;
       const result = await conn.stream(
-        `SELECT cluster, audit_id, stage, epoch_us(ts), ${ROW_HASH_SQL} FROM events WHERE ${parts.length > 0 ? parts.join(' AND ') : 'true'}`,
+        `SELECT cluster, audit_id, stage, epoch_us(ts), ${ROW_HASH_SQL}${legacy ? `, ${ROW_HASH_V1_SQL}` : ''}
+         FROM events WHERE ${parts.length > 0 ? parts.join(' AND ') : 'true'}`,
         params as never,
       );
       let piece: DigestEntry[] = [];
@@ -189,6 +202,7 @@ export class DuckDBIntegrity implements IntegrityStorage {
             stage: String(r[2]),
             ts: Number(r[3]),
             hash: String(r[4]),
+            ...(legacy ? { legacyHash: String(r[5]) } : {}),
           });
         }
         if (piece.length >= PIECE) {

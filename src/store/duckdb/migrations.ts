@@ -3,7 +3,7 @@
 // this build does not know) is refused rather than guessed at.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KubetrailError } from '../../core/errors.js';
-import { createEventsTableSql, DIGEST_TABLES_SQL } from './schema.js';
+import { createEventsTableSql, DIGEST_TABLES_SQL, LEGACY_ROW_HASH_META } from './schema.js';
 
 export interface Migration {
   version: number;
@@ -24,6 +24,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'tamper evidence: digest records, their entries, verifications',
     statements: DIGEST_TABLES_SQL,
+  },
+  {
+    version: 3,
+    description: 'row hashes of digest entries, version 2 (entries written before keep version 1)',
+    statements: [
+      `INSERT INTO kt_meta (key, value) SELECT '${LEGACY_ROW_HASH_META}', 'true'
+       WHERE EXISTS (SELECT 1 FROM kt_digest_entries) ON CONFLICT DO NOTHING`,
+    ],
   },
 ];
 

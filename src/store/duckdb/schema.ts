@@ -49,15 +49,32 @@ export const STAGING_ROWS_SELECT = EVENT_COLUMNS.map(([name, type]) => {
   return `s."${name}" AS "${name}"`;
 }).join(', ');
 
+/** A column as it enters a row's canonical encoding: timestamps as integer epoch µs, the rest as stored. */
+const canonicalCell = ([name, type]: readonly [string, string]) =>
+  type === 'timestamp' ? `epoch_us("${name}")` : `"${name}"`;
+
 /**
- * The canonical encoding of a stored row for its digest entry, as SQL over the events table's columns:
- * every column in table order in a JSON array (timestamps as integer epoch µs, lists as arrays, text as
- * strings, absent values null), and its SHA-256. The same expression hashes a row when it is inserted
- * (RETURNING) and when verification reads it back, so both always agree on an untouched row.
+ * The canonical encoding of a stored row for its digest entry, as SQL over the events table's columns
+ * (version 2): every column but the event, in table order, in a JSON array (timestamps as integer epoch
+ * µs, lists as arrays, text as strings, absent values null), a newline, then the event's text as stored;
+ * and its SHA-256. The JSON array holds no raw newline (JSON escapes it in strings), so the first newline
+ * ends it and the encoding is unambiguous. The same expression hashes a row when it is inserted and when
+ * verification reads it back, so both always agree on an untouched row. The event text is hashed as it
+ * is, not escaped into the array: escaping ~1 KB per row cost most of a write's digest time.
  */
-export const ROW_HASH_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.map(([name, type]) =>
-  type === 'timestamp' ? `epoch_us("${name}")` : `"${name}"`,
-).join(', ')}) AS VARCHAR))`;
+export const ROW_HASH_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.filter(([name]) => name !== 'event')
+  .map(canonicalCell)
+  .join(', ')}) AS VARCHAR) || chr(10) || "event")`;
+
+/**
+ * Version 1 of the encoding: every column, the event included, in one JSON array. Entries written before
+ * version 2 hold these hashes; verification computes both while the store holds such entries
+ * (LEGACY_ROW_HASH_META).
+ */
+export const ROW_HASH_V1_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.map(canonicalCell).join(', ')}) AS VARCHAR))`;
+
+/** Meta key set (by migration 3) in a store whose digest entries include version 1 row hashes. */
+export const LEGACY_ROW_HASH_META = 'digest.row_hash_v1';
 
 /**
  * The tables of tamper evidence: the digest records (one JSON record each, with the columns reads select

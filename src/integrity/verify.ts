@@ -33,7 +33,15 @@ export interface VerifyOptions {
   publicKey?: KeyObject;
   /** A copy of the digest file, the reference for the records it holds. */
   digestsFile?: string;
+  /** About how many signed events are held in memory at once (WINDOW_EVENTS). */
+  windowEvents?: number;
 }
+
+/**
+ * Signed events compared per time window: a window's entries are held in memory (a few hundred bytes
+ * each), so this bounds a verification's memory whatever the size of the store.
+ */
+export const WINDOW_EVENTS = 100_000;
 
 type Prune = PruneBody & RecordPlace;
 type Rekey = RekeyBody & RecordPlace;
@@ -223,13 +231,110 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
   }
 
   const all = [...reference.values()].flat();
-  const prunes = all.filter((r): r is DigestRecord & Prune => r.kind === 'prune');
-  const rekeys = all.filter((r): r is DigestRecord & Rekey => r.kind === 'rekey');
-  const { since, until } = opts;
-  const meets = (r: DigestRecord) =>
-    r.kind === 'batch' && (until === undefined || r.from < until) && (since === undefined || r.to >= since);
-  const batches = all.filter(meets);
+  const check: EventCheck = {
+    integrity,
+    file,
+    stored,
+    prunes: all.filter((r): r is DigestRecord & Prune => r.kind === 'prune'),
+    rekeys: all.filter((r): r is DigestRecord & Rekey => r.kind === 'rekey'),
+    findings,
+    entriesChecked: new Set(),
+  };
+  const batches = all.filter((r) => meets(r, opts.since, opts.until));
+  let events = 0;
+  let first = Number.POSITIVE_INFINITY;
+  let lastTs = Number.NEGATIVE_INFINITY;
+  const eventFindings: IntegrityFinding[] = [];
+  for (const [since, until] of timeWindows(
+    batches,
+    opts.since,
+    opts.until,
+    opts.windowEvents ?? WINDOW_EVENTS,
+  )) {
+    const part = await checkEvents(
+      check,
+      batches.filter((r) => meets(r, since, until)),
+      since,
+      until,
+    );
+    events += part.events;
+    first = Math.min(first, part.first);
+    lastTs = Math.max(lastTs, part.last);
+    eventFindings.push(...part.findings);
+  }
+  eventFindings.sort(
+    (a, b) =>
+      (a.time! < b.time! ? -1 : a.time! > b.time! ? 1 : 0) ||
+      (a.auditID! < b.auditID! ? -1 : a.auditID! > b.auditID! ? 1 : 0) ||
+      (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0),
+  );
+  return {
+    verified: {
+      events,
+      ...(events > 0 ? { from: microsToTime(first), to: microsToTime(lastTs) } : {}),
+    },
+    findings: [...findings, ...eventFindings],
+  };
+}
 
+/** Whether a record is a batch whose events may lie in the range. */
+const meets = (r: DigestRecord, since: number | undefined, until: number | undefined): boolean =>
+  r.kind === 'batch' && (until === undefined || r.from < until) && (since === undefined || r.to >= since);
+
+/**
+ * Splits the range into consecutive time windows holding about `size` signed events each (by the batch
+ * records' counts and ends), so that a verification holds one window's entries at a time, whatever the
+ * size of the store. Each event and each stored row lies in exactly one window.
+ */
+export function timeWindows(
+  batches: readonly DigestRecord[],
+  since: number | undefined,
+  until: number | undefined,
+  size: number,
+): [number | undefined, number | undefined][] {
+  const ends = batches
+    .filter((r): r is DigestRecord & { kind: 'batch' } => r.kind === 'batch')
+    .map((r) => ({ to: r.to, count: r.count }))
+    .sort((a, b) => a.to - b.to);
+  const bounds: number[] = [];
+  let held = 0;
+  for (const [i, e] of ends.entries()) {
+    held += e.count;
+    if (held < size || i === ends.length - 1) continue;
+    const bound = e.to + 1;
+    const after = bounds.length > 0 ? bounds[bounds.length - 1]! : since;
+    if ((after === undefined || bound > after) && (until === undefined || bound < until)) bounds.push(bound);
+    held = 0;
+  }
+  const starts = [since, ...bounds];
+  return starts.map((a, i) => [a, i < bounds.length ? bounds[i] : until]);
+}
+
+/** What the event check of every window shares. */
+interface EventCheck {
+  integrity: Awaited<ReturnType<Store['integrity']>>;
+  file: DigestFileContents | undefined;
+  /** The store's records as read at the start. */
+  stored: readonly DigestRecord[];
+  prunes: readonly Prune[];
+  rekeys: readonly Rekey[];
+  /** Findings about records (their entries), each told once whatever the windows. */
+  findings: IntegrityFinding[];
+  /** Records whose entries were checked against their digest already. */
+  entriesChecked: Set<string>;
+}
+
+/**
+ * The stored rows of one window (epoch µs, `until` exclusive) against the entries of the batch records
+ * that meet it: exact matches are fine; the rest are the window's event findings.
+ */
+async function checkEvents(
+  check: EventCheck,
+  batches: readonly DigestRecord[],
+  since: number | undefined,
+  until: number | undefined,
+): Promise<{ events: number; first: number; last: number; findings: IntegrityFinding[] }> {
+  const { integrity, file, stored, prunes, rekeys, findings } = check;
   // Entries of the batch records that meet the range: the file's where it has them, else the store's.
   const storeEntries = new Map<string, DigestEntry[]>();
   const needStore = batches.some((r) => !file?.entries.has(entriesKey(r.writer, r.seq)));
@@ -248,12 +353,16 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
     if (pruned(prunes, r, r.to) || replaced(rekeys, r)) continue;
     const key = entriesKey(r.writer, r.seq);
     const entries = file?.entries.get(key) ?? storeEntries.get(key) ?? [];
-    if (entriesHash(entries) !== r.entriesHash || entries.length !== r.count)
-      findings.push(
-        chainFinding(
-          `chain ${r.writer}: the entries of record ${r.seq} do not match its digest (entries altered, added or removed)`,
-        ),
-      );
+    // A record that meets several windows is checked against its digest in the first.
+    if (!check.entriesChecked.has(key)) {
+      check.entriesChecked.add(key);
+      if (entriesHash(entries) !== r.entriesHash || entries.length !== r.count)
+        findings.push(
+          chainFinding(
+            `chain ${r.writer}: the entries of record ${r.seq} do not match its digest (entries altered, added or removed)`,
+          ),
+        );
+    }
     for (const e of entries) {
       if (!inRange(e.ts, since, until) || pruned(prunes, r, e.ts)) continue;
       const list = expected.get(e.hash);
@@ -350,17 +459,5 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
         ),
       );
   }
-  eventFindings.sort(
-    (a, b) =>
-      (a.time! < b.time! ? -1 : a.time! > b.time! ? 1 : 0) ||
-      (a.auditID! < b.auditID! ? -1 : a.auditID! > b.auditID! ? 1 : 0) ||
-      (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0),
-  );
-  return {
-    verified: {
-      events,
-      ...(events > 0 ? { from: microsToTime(first), to: microsToTime(lastTs) } : {}),
-    },
-    findings: [...findings, ...eventFindings],
-  };
+  return { events, first, last: lastTs, findings: eventFindings };
 }

@@ -82,8 +82,12 @@ function* events(seed: number) {
 }
 
 async function serve(dir: string, port: number, extra: string[] = []): Promise<ChildProcess> {
-  // BENCH_SERVER_NODE_ARGS reaches the server only (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  // The server runs with the node options of `npm start` and the container image; BENCH_SERVER_NODE_ARGS
+  // adds more, for the server only (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+  const nodeArgs = [
+    '--max-semi-space-size=64',
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  ];
   const child = spawn(
     process.execPath,
     [...nodeArgs, bin, 'serve', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, ...extra],

@@ -9,7 +9,8 @@
 // nested too deep are replaced by a TooDeepRecord, which normalization sets aside with its position,
 // so one hostile item cannot make a whole batch fail.
 
-const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
+/** An escaped UTF-16 surrogate: the text may hold a lone one. */
+export const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
 
 /** Deepest nesting of objects and arrays accepted (Kubernetes objects stay far below it). */
 export const MAX_JSON_DEPTH = 512;

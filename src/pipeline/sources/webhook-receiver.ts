@@ -62,15 +62,14 @@ export class WebhookReceiver {
     const { cluster, where } = post;
     const source = `webhook:${cluster}`;
     const quarantine = this.o.quarantine(source);
-    const text = body.toString('utf8');
-    const parsed = parseWebhookBody(body, text);
+    const parsed = parseWebhookBody(body);
     if (parsed.error) {
       quarantine.add({
         file: where,
         line: parsed.line ?? 1,
         ...(parsed.column !== undefined ? { column: parsed.column } : {}),
         reason: parsed.error,
-        raw: text,
+        raw: body.toString('utf8'),
       });
       return refusal(
         400,

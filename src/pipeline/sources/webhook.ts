@@ -11,6 +11,7 @@
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
 import { acceptValue, parseJson, type DecodeTarget } from '../../ingest/decode.js';
+import { parseEventListBody, SPLIT_MIN_BYTES } from '../../ingest/event-list-split.js';
 import { LineSplitter } from '../../ingest/line-splitter.js';
 import type { Quarantine } from '../../ingest/quarantine.js';
 import type { Source } from '../contracts.js';
@@ -29,9 +30,15 @@ export interface ParsedBody {
 /**
  * Parses a webhook body: an EventList (or one Event) as JSON, or JSON lines (split by the one line
  * splitter). A record nested too deep becomes a TooDeepRecord (set aside by normalization with its
- * position), not an error for the body.
+ * position), not an error for the body. A large EventList is parsed item by item from its bytes
+ * (src/ingest/event-list-split.ts), with the same result.
  */
-export function parseWebhookBody(body: Buffer, text = body.toString('utf8')): ParsedBody {
+export function parseWebhookBody(body: Buffer): ParsedBody {
+  if (body.length >= SPLIT_MIN_BYTES) {
+    const value = parseEventListBody(body);
+    if (value !== undefined) return { values: [value], lines: [1] };
+  }
+  const text = body.toString('utf8');
   const whole = parseJson(text, true);
   if ('value' in whole) return { values: [whole.value], lines: [1] };
   // JSON lines: every non-empty line is a document.

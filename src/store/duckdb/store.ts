@@ -11,6 +11,7 @@
 // read, while a writer holds it; that is reported as KT_STORE_OPEN naming the likely holder.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../../core/event.js';
 import { KubetrailError } from '../../core/errors.js';
@@ -50,7 +51,7 @@ import {
 import { rangeWhere, recordOf, SELECT_RECORD, streamRecords, whereOf, type Where } from './filter.js';
 import { isLockError } from './lock.js';
 import { migrate } from './migrations.js';
-import { DuckDBWriter } from './write.js';
+import { APPEND_SLICE, DuckDBWriter } from './write.js';
 
 export interface DuckDBStoreOptions {
   readOnly?: boolean;
@@ -164,10 +165,14 @@ export class DuckDBStore implements Store {
   // ---------------------------------------------------------------- writing
 
   async write(records: readonly EventRecord[], opts: WriteOptions = {}): Promise<WriteResult> {
-    return this.writeRows(
-      records.map((r) => rowOf(r, this.key)),
-      opts,
-    );
+    // Built in slices with a turn of the event loop between them, as the writer appends them.
+    const rows: EventRow[] = [];
+    for (let i = 0; i < records.length; i += APPEND_SLICE) {
+      if (i > 0) await nextTurn();
+      const end = Math.min(records.length, i + APPEND_SLICE);
+      for (let j = i; j < end; j++) rows.push(rowOf(records[j]!, this.key));
+    }
+    return this.writeRows(rows, opts);
   }
 
   async writeRows(rows: readonly EventRow[], opts: WriteOptions = {}): Promise<WriteResult> {

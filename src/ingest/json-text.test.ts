@@ -1,5 +1,53 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, parseJsonDocument, parseJsonText, TooDeepRecord, wellFormed } from './json-text.js';
+import {
+  MAX_JSON_DEPTH,
+  parseJsonDocument,
+  parseJsonText,
+  tooDeepAt,
+  TooDeepRecord,
+  wellFormed,
+} from './json-text.js';
+
+/** The depth scan read character by character: what tooDeepAt must agree with. */
+function tooDeepAtByCharacter(text: string, limit: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length; i++) {
+        if (text[i] === '\\') i++;
+        else if (text[i] === '"') break;
+      }
+    } else if (c === '{' || c === '[') {
+      if (++depth > limit) return i;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return -1;
+}
+
+describe('tooDeepAt', () => {
+  it('agrees with a character-by-character scan on JSON with brackets, quotes and backslashes in strings', () => {
+    const tricky = fc.constantFrom('a"b', '\\', '\\"', '{[', ']}', '\\\\"[', 'ü', '');
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        tricky,
+        fc.string(),
+        fc.integer(),
+        fc.array(tie('v'), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(tricky, fc.string()), tie('v'), { maxKeys: 4 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 6 }), (v, limit) => {
+        const text = JSON.stringify(v);
+        expect(tooDeepAt(text, limit)).toBe(tooDeepAtByCharacter(text, limit));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
 
 describe('parseJsonText', () => {
   it('replaces lone surrogates in strings and keys, keeps pairs', () => {

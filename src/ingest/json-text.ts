@@ -87,17 +87,25 @@ function deeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** Offset of the bracket that opens level `limit + 1`, or -1; `text` is valid JSON. */
-function tooDeepAt(text: string, limit: number): number {
+/**
+ * Offset of the bracket that opens level `limit + 1`, or -1; `text` is valid JSON. Strings are skipped
+ * by searching for their closing quote (native, several times faster than reading every character:
+ * most of an audit event's text is inside strings); a quote is escaped when an odd number of
+ * backslashes precede it.
+ */
+export function tooDeepAt(text: string, limit: number): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       // Skip the string: its brackets are not nesting.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
+      for (;;) {
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return -1;
+        let k = q - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        i = q;
+        if ((q - 1 - k) % 2 === 0) break;
       }
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > limit) return i;

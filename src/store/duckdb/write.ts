@@ -55,7 +55,6 @@ export class DuckDBWriter {
       for (let i = 0; i < ordered.length; i += APPEND_SLICE) {
         if (i > 0) await nextTurn();
         appendRows(appender, ordered, i, Math.min(ordered.length, i + APPEND_SLICE));
-        appender.flushSync();
       }
       appender.closeSync();
       // When nothing is stored in the batch's time range (the usual case for an import in time

@@ -1,7 +1,8 @@
 // Verifying a store that is written meanwhile (the server's background verification): rows stored after
 // the digest records were read are named by records appended since, and are not reported as inserted;
 // a row inserted behind kubetrail's back still is.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { makeEvent, rec } from '../test-support/events.js';
 import type { DigestEntry, DigestRange, IntegrityStorage } from '../store/integrity.js';
 import { openDuckDBStore } from '../store/duckdb/store.js';
 import type { Store } from '../store/store.js';
+import { IntegrityKeeper } from './keeper.js';
+import { keyFileSigner } from './signer.js';
 import { verifyStore } from './verify.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kt-verify-live-'));
@@ -45,6 +48,34 @@ describe('verifying a store in use', () => {
       expect(next.findings.filter((f) => f.kind !== 'chain')).toEqual([]);
       expect(next.verified.events).toBe(4);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('does not report unsigned a batch stored after the writer signed for the verification', async () => {
+    const store = await openDuckDBStore(path.join(dir, 'signed.duckdb'));
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = path.join(dir, 'signing.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const keeper = await IntegrityKeeper.open(store, {
+      signer: keyFileSigner(keyFile),
+      signIntervalMs: 3_600_000,
+    });
+    try {
+      await store.write([ev('a', 1)]);
+      // As the server verifies: the time, its own signature, then the records are read, and a batch
+      // was stored in between.
+      const startedAt = Date.now() * 1000;
+      await keeper.signNow();
+      await store.write([ev('b', 2)]);
+      expect((await verifyStore(store, { publicKey, startedAt })).findings).toEqual([]);
+      // Without the time, or for a verification begun after that batch, it is unsigned.
+      for (const opts of [{ publicKey }, { publicKey, startedAt: Date.now() * 1000 + 1 }]) {
+        const report = await verifyStore(store, opts);
+        expect(report.findings.map((f) => f.detail)).toEqual([expect.stringMatching(/record 3 not signed/)]);
+      }
+    } finally {
+      await keeper.close();
       await store.close();
     }
   });

@@ -121,11 +121,14 @@ export function serverVerification(opts: {
   return new VerificationTask({
     intervalMs: verifyIntervalMs(opts.config),
     verify: async () => {
+      // Batches stored between this signature and the verification's read of the records are newer than
+      // the verification, not unsigned (VerifyOptions.startedAt).
+      const startedAt = Date.now() * 1000;
       await opts.signNow?.();
-      return verifyStore(
-        store,
-        (verifyOpts ??= serverVerifyOptions(opts.config, opts.location, opts.dataDir, logger)),
-      );
+      return verifyStore(store, {
+        ...(verifyOpts ??= serverVerifyOptions(opts.config, opts.location, opts.dataDir, logger)),
+        startedAt,
+      });
     },
     record: async (r) => (await store.integrity()).saveVerification(r),
     onResult: (r) => {

@@ -353,7 +353,9 @@ describe('Dockerfile', () => {
     const [uid] = user[0]!.slice(5).split(':');
     expect(Number(uid)).toBeGreaterThan(0);
     expect(Number(uid)).toBe(10001);
-    expect(runtime.lines.at(-2)).toBe('ENTRYPOINT ["node", "--max-semi-space-size=64", "/app/bin/kubetrail.js"]');
+    expect(runtime.lines.at(-2)).toBe(
+      'ENTRYPOINT ["node", "--max-semi-space-size=64", "/app/bin/kubetrail.js"]',
+    );
     const cmd = JSON.parse(runtime.lines.at(-1)!.slice(4)) as string[];
     expect(cmd.slice(0, 1)).toEqual(['serve']);
     expect(cmd[cmd.indexOf('--data-dir') + 1]).toBe('/var/lib/kubetrail');

@@ -2,6 +2,7 @@
 // detection sessions deliver their alerts to ClickHouse through the local outbox (also when ClickHouse
 // refuses them for a while, across a restart), and the CLI (`import --detect`, `detect --save`, `alerts`)
 // works against a ClickHouse store.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -116,7 +117,16 @@ describe('detection on a ClickHouse store', () => {
     writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n'));
     const run = (args: string[]) => runCli(args, 160);
     const state = path.join(work, 'state', 'detect.duckdb');
+    // The integrity files of a ClickHouse store default to ./data: kept in the test's own directory.
     const common = ['--db', loc];
+    const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
+    writeFileSync(path.join(work, 'signing.key'), signingKey, { mode: 0o600 });
+    const integrityFiles = [
+      '--signing-key',
+      path.join(work, 'signing.key'),
+      '--digests',
+      path.join(work, 'digests.ndjson'),
+    ];
     const imp = await run([
       'import',
       file,
@@ -126,6 +136,7 @@ describe('detection on a ClickHouse store', () => {
       state,
       '--quarantine',
       path.join(work, 'q.jsonl'),
+      ...integrityFiles,
       '-o',
       'json',
     ]);

@@ -8,7 +8,7 @@
 // deep, lone surrogates replaced. Whatever the scanner does not expect (another shape, a syntax error, a
 // second `items`, an envelope nested too deep) returns undefined, and the caller parses the whole text as
 // before, with its error positions.
-import { ESCAPED_SURROGATE, MAX_JSON_DEPTH, TooDeepRecord, wellFormed } from './json-text.js';
+import { deeperThan, ESCAPED_SURROGATE, MAX_JSON_DEPTH, TooDeepRecord, wellFormed } from './json-text.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -177,7 +177,7 @@ export function parseEventListBody(b: Buffer): unknown {
   const list = (envelope.value as Record<string, unknown>).items;
   if (!Array.isArray(list) || list.length !== 0) return undefined;
   // An envelope nested too deep elsewhere is rare: the whole text's parse decides what it becomes.
-  if (envelopeText.length > ITEM_DEPTH && tooDeep(envelope.value, MAX_JSON_DEPTH)) return undefined;
+  if (envelopeText.length > ITEM_DEPTH && deeperThan(envelope.value, MAX_JSON_DEPTH)) return undefined;
   for (const [start, end, depth] of items) {
     if (depth > ITEM_DEPTH) {
       // Still JSON? The whole text's parse says where it is not.
@@ -190,16 +190,4 @@ export function parseEventListBody(b: Buffer): unknown {
     list.push(item.value);
   }
   return envelope.value;
-}
-
-/** Whether a parsed value nests objects and arrays deeper than `limit`. */
-function tooDeep(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
 }

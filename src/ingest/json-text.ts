@@ -74,7 +74,7 @@ function cutTooDeep(value: unknown, at: number): unknown {
 }
 
 /** Whether a parsed value nests objects and arrays deeper than `limit` (walked without recursion). */
-function deeperThan(value: unknown, limit: number): boolean {
+export function deeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;

@@ -2,10 +2,11 @@
 // (a record missing, out of place or altered breaks it), every signature is checked with the public key,
 // and the digest file, when given, must hold the same records. Then the stored rows of the range, hashed
 // as their back end hashes them, are compared as a multiset with the entries the signed batch records
-// name: exact matches are fine; what is left is paired by (cluster, auditID, stage) into `modified`, and
-// the rest is `deleted` (signed, gone) or `inserted` (stored, never signed). Entries of events a later
-// prune record removed (before its cutoff), and of records a later rekey record replaced (made before
-// the key rotation began), are not expected.
+// name, one time window at a time (timeWindows, so that memory does not grow with the store): exact
+// matches are fine; what is left is paired by (cluster, auditID, stage) into `modified`, and the rest is
+// `deleted` (signed, gone) or `inserted` (stored, never signed). Entries of events a later prune record
+// removed (before its cutoff), and of records a later rekey record replaced (made before the key
+// rotation began), are not expected.
 import type { KeyObject } from 'node:crypto';
 import { microsToTime } from '../core/time.js';
 import {

@@ -127,9 +127,10 @@ export function parseEventListBody(b: Buffer): unknown {
     if (s.spaces() !== QUOTE) return undefined;
     const keyStart = s.i;
     if (!s.skipString()) return undefined;
+    const key = b.subarray(keyStart, s.i);
     // A key spelled with an escape may be `items` to JSON.parse: left to the whole text's parse.
-    if (b.subarray(keyStart, s.i).includes(BACKSLASH)) return undefined;
-    const isItems = b.subarray(keyStart, s.i).equals(ITEMS_KEY);
+    if (key.includes(BACKSLASH)) return undefined;
+    const isItems = key.equals(ITEMS_KEY);
     // A second `items` (JSON.parse keeps the last): left to the whole text's parse.
     if (isItems && itemsAt !== undefined) return undefined;
     if (s.spaces() !== COLON) return undefined;

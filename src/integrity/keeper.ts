@@ -11,6 +11,7 @@ import {
 } from '../store/integrity.js';
 import type { Store } from '../store/store.js';
 import { DigestFile, lineOf } from './digest-file.js';
+import type { SignedThrough } from './verify.js';
 import { checkSigner, type Signer } from './signer.js';
 
 export interface KeeperOptions {
@@ -113,11 +114,16 @@ export class IntegrityKeeper {
     if (record.kind === 'prune') void this.signNow().catch(() => undefined);
   }
 
-  /** Signs the chain's head now, when it has records after its last signature. */
-  signNow(): Promise<void> {
-    const run = this.signing.then(async () => {
+  /**
+   * Signs the chain's head now, when it has records after its last signature. Resolves with the record
+   * the chain is signed through: records committed after it (a write already under way included) are
+   * for the next signature.
+   */
+  signNow(): Promise<SignedThrough> {
+    const run = this.signing.then(async (): Promise<SignedThrough> => {
       const head = this.head;
-      if (!head || head.kind === 'sign') return;
+      const through = { writer: this.integrity.writer, seq: head?.seq ?? 0 };
+      if (!head || head.kind === 'sign') return through;
       const at = (this.opts.now?.() ?? Date.now()) * 1000;
       const message = Buffer.from(signMessage(head.writer, head.seq, head.chain, at));
       try {
@@ -134,8 +140,12 @@ export class IntegrityKeeper {
         this.fail(`signing the digest chain failed: ${(err as Error).message}`, err);
         throw err;
       }
+      return through;
     });
-    this.signing = run.catch(() => undefined);
+    this.signing = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 

@@ -52,7 +52,7 @@ describe('verifying a store in use', () => {
     }
   });
 
-  it('does not report unsigned a batch stored after the writer signed for the verification', async () => {
+  it('does not report unsigned the batches committed after the writer signed for the verification', async () => {
     const store = await openDuckDBStore(path.join(dir, 'signed.duckdb'));
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const keyFile = path.join(dir, 'signing.key');
@@ -63,17 +63,23 @@ describe('verifying a store in use', () => {
     });
     try {
       await store.write([ev('a', 1)]);
-      // As the server verifies: the time, its own signature, then the records are read, and a batch
-      // was stored in between.
-      const startedAt = Date.now() * 1000;
-      await keeper.signNow();
-      await store.write([ev('b', 2)]);
-      expect((await verifyStore(store, { publicKey, startedAt })).findings).toEqual([]);
-      // Without the time, or for a verification begun after that batch, it is unsigned.
-      for (const opts of [{ publicKey }, { publicKey, startedAt: Date.now() * 1000 + 1 }]) {
+      // As the server verifies: its own signature, then the records are read. One write was already
+      // under way when it signed (its record was made before the signature, committed after it), and
+      // one more came after.
+      const underWay = store.write([ev('b', 2)]);
+      const signedThrough = await keeper.signNow();
+      await underWay;
+      await store.write([ev('c', 3)]);
+      expect(signedThrough).toEqual({ writer: (await store.integrity()).writer, seq: 1 });
+      expect((await verifyStore(store, { publicKey, signedThrough })).findings).toEqual([]);
+      // Without it, or for another writer's chain, they are unsigned.
+      for (const opts of [{ publicKey }, { publicKey, signedThrough: { ...signedThrough, writer: 'other' } }]) {
         const report = await verifyStore(store, opts);
-        expect(report.findings.map((f) => f.detail)).toEqual([expect.stringMatching(/record 3 not signed/)]);
+        expect(report.findings.map((f) => f.detail)).toEqual([expect.stringMatching(/records 2-4 not signed/)]);
       }
+      // Signed since: clean without it.
+      await keeper.signNow();
+      expect((await verifyStore(store, { publicKey })).findings).toEqual([]);
     } finally {
       await keeper.close();
       await store.close();

@@ -37,11 +37,18 @@ export interface VerifyOptions {
   /** About how many signed events are held in memory at once (WINDOW_EVENTS). */
   windowEvents?: number;
   /**
-   * Epoch µs: when the verification of a store in use began (its writer signed just then). Records made
-   * from then until the records were read are newer than the verification and are not reported
-   * unsigned: their writer signs them with its next signature, and the next verification checks that.
+   * For a store in use: the last record its writer had committed when it signed for this verification
+   * (IntegrityKeeper.signNow). That writer's later records are newer than the verification and are not
+   * reported unsigned, whenever their write began: the writer signs them with its next signature, and
+   * the next verification checks that.
    */
-  startedAt?: number;
+  signedThrough?: SignedThrough;
+}
+
+/** A writer's chain, signed up to and including `seq`. */
+export interface SignedThrough {
+  writer: string;
+  seq: number;
 }
 
 /**
@@ -102,7 +109,7 @@ function checkSignatures(
   writer: string,
   records: readonly DigestRecord[],
   key: KeyObject | undefined,
-  /** Records too recent to be signed yet (VerifyOptions.startedAt). */
+  /** Records too recent to be signed yet (VerifyOptions.signedThrough). */
   recent?: (r: DigestRecord) => boolean,
 ): { covered: number; findings: IntegrityFinding[] } {
   const findings: IntegrityFinding[] = [];
@@ -213,9 +220,10 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
   const findings: IntegrityFinding[] = [];
   const stored: DigestRecord[] = [];
   for await (const r of integrity.records()) stored.push(r);
-  const readAt = Date.now() * 1000;
-  const recent =
-    opts.startedAt !== undefined ? (r: DigestRecord) => r.at >= opts.startedAt! && r.at <= readAt : undefined;
+  const through = opts.signedThrough;
+  const recent = through
+    ? (r: DigestRecord) => r.writer === through.writer && r.seq > through.seq
+    : undefined;
   const storeChains = byWriter(stored);
   for (const [w, list] of storeChains) {
     findings.push(...checkChain(w, list, 'store'));

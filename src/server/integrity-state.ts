@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { defaultDigestsFile, signerFor } from '../integrity/setup.js';
-import { verifyStore, type VerifyOptions } from '../integrity/verify.js';
+import { verifyStore, type SignedThrough, type VerifyOptions } from '../integrity/verify.js';
 import type { DigestRecord, IntegrityStorage } from '../store/integrity.js';
 import type { Store } from '../store/store.js';
 import type { ChainState, IntegrityApi } from './api/common.js';
@@ -112,22 +112,22 @@ export function serverVerification(opts: {
   logger: Logger;
   /**
    * Run before each verification: signs this server's own chain now (the integrity keeper's signNow), so
-   * that the records written since the last signature are not reported unsigned.
+   * that the records written since the last signature are not reported unsigned; resolves with the
+   * record it signed through.
    */
-  signNow?: () => Promise<void>;
+  signNow?: () => Promise<SignedThrough>;
 }): VerificationTask {
   const { store, logger } = opts;
   let verifyOpts: VerifyOptions | undefined;
   return new VerificationTask({
     intervalMs: verifyIntervalMs(opts.config),
     verify: async () => {
-      // Batches stored between this signature and the verification's read of the records are newer than
-      // the verification, not unsigned (VerifyOptions.startedAt).
-      const startedAt = Date.now() * 1000;
-      await opts.signNow?.();
+      // Batches committed after this signature (a write under way while it was made included) are newer
+      // than the verification, not unsigned (VerifyOptions.signedThrough).
+      const signedThrough = await opts.signNow?.();
       return verifyStore(store, {
         ...(verifyOpts ??= serverVerifyOptions(opts.config, opts.location, opts.dataDir, logger)),
-        startedAt,
+        ...(signedThrough ? { signedThrough } : {}),
       });
     },
     record: async (r) => (await store.integrity()).saveVerification(r),

@@ -102,11 +102,14 @@ class Scanner {
   }
 }
 
-/** JSON.parse of a piece, with lone surrogates replaced; undefined when the piece is not JSON. */
-function parsePiece(text: string): { value: unknown } | undefined {
+/**
+ * JSON.parse of a piece, with lone surrogates replaced; undefined when the piece is not JSON. `escapes`
+ * false says the piece holds no backslash, so no escaped surrogate either.
+ */
+function parsePiece(text: string, escapes = true): { value: unknown } | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return { value: ESCAPED_SURROGATE.test(text) ? wellFormed(value) : value };
+    return { value: escapes && ESCAPED_SURROGATE.test(text) ? wellFormed(value) : value };
   } catch {
     return undefined;
   }
@@ -179,6 +182,9 @@ export function parseEventListBody(b: Buffer): unknown {
   if (!Array.isArray(list) || list.length !== 0) return undefined;
   // An envelope nested too deep elsewhere is rare: the whole text's parse decides what it becomes.
   if (envelopeText.length > ITEM_DEPTH && deeperThan(envelope.value, MAX_JSON_DEPTH)) return undefined;
+  // Where the body's next backslash is (its length when none is left): an item ending before it holds
+  // no escape, and its text need not be searched for escaped surrogates.
+  let backslash = -1;
   for (const [start, end, depth] of items) {
     if (depth > ITEM_DEPTH) {
       // Still JSON? The whole text's parse says where it is not.
@@ -186,7 +192,11 @@ export function parseEventListBody(b: Buffer): unknown {
       list.push(new TooDeepRecord(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
       continue;
     }
-    const item = parsePiece(b.toString('utf8', start, end));
+    if (backslash < start) {
+      const at = b.indexOf(BACKSLASH, start);
+      backslash = at < 0 ? b.length : at;
+    }
+    const item = parsePiece(b.toString('utf8', start, end), backslash < end);
     if (!item) return undefined;
     list.push(item.value);
   }

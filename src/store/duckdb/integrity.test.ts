@@ -172,6 +172,46 @@ describe('row hashes written before version 2', () => {
     }
   });
 
+  it('are computed again only for rows within the span the old entries name', async () => {
+    const later = '2030-01-01T00:00:00.000000Z';
+    const scanned = async (file: string) => {
+      const store = await openDuckDBStore(file);
+      try {
+        await store.write([rec(makeEvent({ stageTimestamp: later, requestReceivedTimestamp: later }))]);
+        const all = [];
+        for await (const piece of (await store.integrity()).scan({})) all.push(...piece);
+        const report = await verifyStore(store, { publicKey });
+        expect(report.findings.map((f) => f.kind)).toEqual(['chain']);
+        expect(report.verified.events).toBe(61);
+        const newer = [];
+        for await (const piece of (await store.integrity()).scan({ since: Date.UTC(2029, 0) * 1000 }))
+          newer.push(...piece);
+        return { all, newer };
+      } finally {
+        await store.close();
+      }
+    };
+    const upgraded = await scanned(legacyStore('legacy-span.duckdb'));
+    const newRow = Date.parse(later) * 1000;
+    expect(upgraded.all.filter((e) => e.legacyHash !== undefined).map((e) => e.ts)).toEqual(
+      upgraded.all.filter((e) => e.ts !== newRow).map((e) => e.ts),
+    );
+    expect(upgraded.all.filter((e) => e.ts !== newRow)).toHaveLength(60);
+    expect(upgraded.newer.map((e) => e.legacyHash)).toEqual([undefined]);
+
+    // A store an earlier build marked without a span: every row, as before.
+    const file = legacyStore('legacy-marked.duckdb');
+    await openDuckDBStore(file).then((s) => s.close());
+    const db = await DuckDBInstance.create(file);
+    const c = await db.connect();
+    await c.run(`UPDATE kt_meta SET value = 'true' WHERE key = 'digest.row_hash_v1'`);
+    c.closeSync();
+    db.closeSync();
+    const marked = await scanned(file);
+    expect(marked.all.every((e) => e.legacyHash !== undefined)).toBe(true);
+    expect(marked.newer.map((e) => e.legacyHash === undefined)).toEqual([false]);
+  });
+
   it('still name an old row changed behind kubetrail’s back', async () => {
     const file = legacyStore('legacy-tampered.duckdb');
     const db = await DuckDBInstance.create(file);

@@ -34,6 +34,37 @@ export interface DuckDBIntegrityHost {
 /** Rows read per piece when streaming. */
 const PIECE = 10_000;
 
+/**
+ * Where rows may be named by version 1 row hashes, within `range`: nowhere (undefined), everywhere (a
+ * store not migrated to version 3, or marked by an earlier build), or a span of epoch µs.
+ */
+async function legacySpan(
+  conn: DuckDBConnection,
+  range: DigestRange,
+): Promise<undefined | 'always' | { from: number; to: number }> {
+  const r = await conn.runAndReadAll(
+    `SELECT (SELECT max(version) FROM kt_schema_migrations), (SELECT value FROM kt_meta WHERE key = ?)`,
+    [LEGACY_ROW_HASH_META],
+  );
+  const [version, value] = r.getRows()[0] ?? [];
+  if (Number(version ?? 0) < 3) return 'always';
+  if (value === null || value === undefined) return undefined;
+  let span: unknown;
+  try {
+    span = JSON.parse(String(value));
+  } catch {
+    return 'always';
+  }
+  if (typeof span !== 'object' || span === null) return 'always';
+  const { from, to } = span as { from?: unknown; to?: unknown };
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) return 'always';
+  const f = from as number;
+  const t = to as number;
+  if ((range.since !== undefined && t < range.since) || (range.until !== undefined && f >= range.until))
+    return undefined;
+  return { from: f, to: t };
+}
+
 export class DuckDBIntegrity implements IntegrityStorage {
   readonly writer = DUCKDB_WRITER;
 
@@ -177,21 +208,19 @@ export class DuckDBIntegrity implements IntegrityStorage {
     const conn = await this.host.connect();
     try {
       // Rows named by entries written before version 2 of the row hash (a store migrated since, or one
-      // not yet migrated, open read-only) are matched by version 1 too.
-      const legacy =
-        Number(
-          (
-            await conn.runAndReadAll(
-              `SELECT (SELECT count(*) FROM kt_meta WHERE key = ?)
-                    + (SELECT count(*) FILTER (WHERE v < 3) FROM (SELECT max(version) AS v FROM kt_schema_migrations))`,
-              [LEGACY_ROW_HASH_META],
-            )
-          ).getRows()[0]?.[0] ?? 0,
-        ) !== 0;
+      // not yet migrated, open read-only) are matched by version 1 too, within the span those entries name.
+      const legacy = await legacySpan(conn, range);
+      const v1 =
+        legacy === undefined
+          ? ''
+          : legacy === 'always'
+            ? `, ${ROW_HASH_V1_SQL}`
+            : `, CASE WHEN epoch_us(ts) BETWEEN ?::BIGINT AND ?::BIGINT THEN ${ROW_HASH_V1_SQL} END`;
+      const spanParams = typeof legacy === 'object' ? [legacy.from, legacy.to] : [];
       const result = await conn.stream(
-        `SELECT cluster, audit_id, stage, epoch_us(ts), ${ROW_HASH_SQL}${legacy ? `, ${ROW_HASH_V1_SQL}` : ''}
+        `SELECT cluster, audit_id, stage, epoch_us(ts), ${ROW_HASH_SQL}${v1}
          FROM events WHERE ${parts.length > 0 ? parts.join(' AND ') : 'true'}`,
-        params as never,
+        [...spanParams, ...params] as never,
       );
       let piece: DigestEntry[] = [];
       for await (const chunk of result.yieldRows()) {
@@ -202,7 +231,7 @@ export class DuckDBIntegrity implements IntegrityStorage {
             stage: String(r[2]),
             ts: Number(r[3]),
             hash: String(r[4]),
-            ...(legacy ? { legacyHash: String(r[5]) } : {}),
+            ...(r[5] !== undefined && r[5] !== null ? { legacyHash: String(r[5]) } : {}),
           });
         }
         if (piece.length >= PIECE) {

@@ -29,8 +29,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'row hashes of digest entries, version 2 (entries written before keep version 1)',
     statements: [
-      `INSERT INTO kt_meta (key, value) SELECT '${LEGACY_ROW_HASH_META}', 'true'
-       WHERE EXISTS (SELECT 1 FROM kt_digest_entries) ON CONFLICT DO NOTHING`,
+      // The time span of the rows those entries name: only rows in it are hashed both ways.
+      `INSERT INTO kt_meta (key, value)
+       SELECT '${LEGACY_ROW_HASH_META}', json_object('from', min(ts), 'to', max(ts))::VARCHAR
+       FROM kt_digest_entries HAVING count(*) > 0 ON CONFLICT DO NOTHING`,
     ],
   },
 ];

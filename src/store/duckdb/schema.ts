@@ -73,7 +73,11 @@ export const ROW_HASH_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.filter(([nam
  */
 export const ROW_HASH_V1_SQL = `sha256(CAST(json_array(${EVENT_COLUMNS.map(canonicalCell).join(', ')}) AS VARCHAR))`;
 
-/** Meta key set (by migration 3) in a store whose digest entries include version 1 row hashes. */
+/**
+ * Meta key set (by migration 3) in a store whose digest entries include version 1 row hashes. Its value
+ * is the time span (epoch µs) of the rows they name, `{"from":…,"to":…}`; `true` (written by earlier
+ * builds) stands for all time.
+ */
 export const LEGACY_ROW_HASH_META = 'digest.row_hash_v1';
 
 /**

@@ -33,6 +33,10 @@ export class IntegrityKeeper {
   private signing: Promise<void> = Promise.resolve();
   /** The last record of the chain, as committed. */
   private head: DigestRecord | undefined;
+  /** The last record of the chain that is not a signature. */
+  private lastData = 0;
+  /** The last record a signature covers. */
+  private signedThrough = 0;
   private closed = false;
 
   private constructor(
@@ -49,6 +53,7 @@ export class IntegrityKeeper {
     const keeper = new IntegrityKeeper(integrity, opts, file);
     try {
       keeper.head = await integrity.head();
+      keeper.startFrom(keeper.head);
       if (file) await keeper.catchUp(file);
       integrity.onRecord((r, entries) => keeper.committed(r, entries));
       if (keeper.unsigned()) await keeper.signNow();
@@ -65,9 +70,26 @@ export class IntegrityKeeper {
     return keeper;
   }
 
-  /** Whether the chain has records after its last signature. */
+  /**
+   * Whether the chain has records no signature covers. A signature can be committed after a record it
+   * does not cover (a write under way while it was made), so a signature at the head is not enough.
+   */
   unsigned(): boolean {
-    return this.head !== undefined && this.head.kind !== 'sign';
+    return this.lastData > this.signedThrough;
+  }
+
+  /** What is signed, from the chain's head at open (when it is a signature, the record before it may not be). */
+  private startFrom(head: DigestRecord | undefined): void {
+    if (!head) return;
+    if (head.kind === 'sign') {
+      this.signedThrough = head.signedSeq;
+      this.lastData = head.seq - 1;
+    } else this.lastData = head.seq;
+  }
+
+  private noteRecord(r: DigestRecord): void {
+    if (r.kind === 'sign') this.signedThrough = Math.max(this.signedThrough, r.signedSeq);
+    else this.lastData = Math.max(this.lastData, r.seq);
   }
 
   /**
@@ -103,6 +125,7 @@ export class IntegrityKeeper {
 
   private committed(record: DigestRecord, entries: readonly DigestEntry[] | undefined): void {
     this.head = record;
+    this.noteRecord(record);
     if (this.file) {
       try {
         this.file.append([lineOf(record, entries)]);
@@ -115,7 +138,7 @@ export class IntegrityKeeper {
   }
 
   /**
-   * Signs the chain's head now, when it has records after its last signature. Resolves with the record
+   * Signs the chain's head now, when a record is not covered by a signature. Resolves with the record
    * the chain is signed through: records committed after it (a write already under way included) are
    * for the next signature.
    */
@@ -123,7 +146,7 @@ export class IntegrityKeeper {
     const run = this.signing.then(async (): Promise<SignedThrough> => {
       const head = this.head;
       const through = { writer: this.integrity.writer, seq: head?.seq ?? 0 };
-      if (!head || head.kind === 'sign') return through;
+      if (!head || !this.unsigned()) return through;
       const at = (this.opts.now?.() ?? Date.now()) * 1000;
       const message = Buffer.from(signMessage(head.writer, head.seq, head.chain, at));
       try {

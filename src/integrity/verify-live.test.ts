@@ -73,12 +73,65 @@ describe('verifying a store in use', () => {
       expect(signedThrough).toEqual({ writer: (await store.integrity()).writer, seq: 1 });
       expect((await verifyStore(store, { publicKey, signedThrough })).findings).toEqual([]);
       // Without it, or for another writer's chain, they are unsigned.
-      for (const opts of [{ publicKey }, { publicKey, signedThrough: { ...signedThrough, writer: 'other' } }]) {
+      for (const opts of [
+        { publicKey },
+        { publicKey, signedThrough: { ...signedThrough, writer: 'other' } },
+      ]) {
         const report = await verifyStore(store, opts);
-        expect(report.findings.map((f) => f.detail)).toEqual([expect.stringMatching(/records 2-4 not signed/)]);
+        expect(report.findings.map((f) => f.detail)).toEqual([
+          expect.stringMatching(/records 2-4 not signed/),
+        ]);
       }
       // Signed since: clean without it.
       await keeper.signNow();
+      expect((await verifyStore(store, { publicKey })).findings).toEqual([]);
+    } finally {
+      await keeper.close();
+      await store.close();
+    }
+  });
+
+  it('signs a record committed after the signature that was being made, even when a signature is the head', async () => {
+    const file = path.join(dir, 'under-way.duckdb');
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = path.join(dir, 'under-way.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const open = async () => {
+      const store = await openDuckDBStore(file);
+      const keeper = await IntegrityKeeper.open(store, {
+        signer: keyFileSigner(keyFile),
+        signIntervalMs: 3_600_000,
+      });
+      return { store, keeper };
+    };
+    let { store, keeper } = await open();
+    try {
+      await store.write([ev('a', 1)]);
+      // Record 2 is under way while record 1 is signed; the signature (record 3) is committed last.
+      const underWay = store.write([ev('b', 2)]);
+      await keeper.signNow();
+      await underWay;
+      expect(keeper.unsigned()).toBe(true);
+      await keeper.close();
+      await store.close();
+      expect((await verifyStore((store = await openDuckDBStore(file)), { publicKey })).findings).toEqual([]);
+      await store.close();
+
+      // The same at open: a store left with a signature at its head that does not cover the record
+      // before it is signed when its writer starts.
+      ({ store, keeper } = await open());
+      await store.write([ev('c', 3)]);
+      const again = store.write([ev('d', 4)]);
+      await keeper.signNow();
+      await again;
+      // Stopped without closing the keeper: the tail stays unsigned...
+      await store.close();
+      expect((await verifyStore((store = await openDuckDBStore(file)), { publicKey })).findings).toEqual([
+        expect.objectContaining({ detail: expect.stringMatching(/record 6 not signed/) }),
+      ]);
+      await store.close();
+      // ...until the writer starts again.
+      ({ store, keeper } = await open());
       expect((await verifyStore(store, { publicKey })).findings).toEqual([]);
     } finally {
       await keeper.close();

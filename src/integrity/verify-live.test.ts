@@ -138,4 +138,45 @@ describe('verifying a store in use', () => {
       await store.close();
     }
   });
+
+  it('does not report a record committed between its reads of the store and of the digest file', async () => {
+    const store = await openDuckDBStore(path.join(dir, 'file-race.duckdb'));
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = path.join(dir, 'file-race.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const digestsFile = path.join(dir, 'file-race.digests.ndjson');
+    const keeper = await IntegrityKeeper.open(store, {
+      signer: keyFileSigner(keyFile),
+      digestsFile,
+      signIntervalMs: 3_600_000,
+    });
+    try {
+      await store.write([ev('a', 1)]);
+      const signedThrough = await keeper.signNow();
+      // The store's records are read, then a batch is committed (and copied to the file), then the
+      // file is read.
+      const integ = await store.integrity();
+      const view = Object.create(integ) as IntegrityStorage;
+      view.records = async function* () {
+        yield* integ.records();
+        await store.write([ev('b', 2)]);
+      };
+      const racingStore = { integrity: () => Promise.resolve(view) } as unknown as Store;
+      const report = await verifyStore(racingStore, { publicKey, digestsFile, signedThrough });
+      expect(report.findings).toEqual([]);
+      // Without the signature's place, the same read reports the record the store did not show.
+      view.records = async function* () {
+        const all = [];
+        for await (const r of integ.records()) all.push(r);
+        yield* all.slice(0, -1);
+      };
+      const stale = await verifyStore(racingStore, { publicKey, digestsFile });
+      expect(stale.findings.map((f) => f.detail)).toContainEqual(
+        expect.stringMatching(/record 3 of .* missing from the store/),
+      );
+    } finally {
+      await keeper.close();
+      await store.close();
+    }
+  });
 });

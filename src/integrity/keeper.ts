@@ -81,10 +81,8 @@ export class IntegrityKeeper {
   /** What is signed, from the chain's head at open (when it is a signature, the record before it may not be). */
   private startFrom(head: DigestRecord | undefined): void {
     if (!head) return;
-    if (head.kind === 'sign') {
-      this.signedThrough = head.signedSeq;
-      this.lastData = head.seq - 1;
-    } else this.lastData = head.seq;
+    if (head.kind === 'sign') this.lastData = head.seq - 1;
+    this.noteRecord(head);
   }
 
   private noteRecord(r: DigestRecord): void {

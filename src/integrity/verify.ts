@@ -168,8 +168,7 @@ function compareWithFile(
     const s = inStore.get(r.seq);
     if (!s) {
       if (!recent?.(r)) storeLacks.push(r.seq);
-    }
-    else if (s.chain !== r.chain) differ.push(r.seq);
+    } else if (s.chain !== r.chain) differ.push(r.seq);
   }
   const fileLacks = stored.filter((r) => !inFile.has(r.seq) && !recent?.(r)).map((r) => r.seq);
   const runs = (seqs: number[]) => {
